@@ -1,0 +1,52 @@
+/* cli.c: environment set-up, device opening and reporting for programs. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+
+void porta_cli_prepare_environment(void)
+{
+    setenv("RUSTICL_ENABLE", "llvmpipe", 0);
+}
+
+void porta_cli_report(const char *program, porta_context *ctx, const char *what, porta_status st)
+{
+    const char *msg = ctx ? porta_context_message(ctx) : "";
+    fprintf(stderr, "%s: %s: %s%s%s\n", program, what, porta_strerror(st), *msg ? ": " : "", msg);
+}
+
+porta_context *porta_cli_open_device(const char *program, const char *spec)
+{
+    porta_context *ctx = NULL;
+    porta_status st = porta_context_create(NULL, &ctx);
+    if (st) {
+        porta_cli_report(program, ctx, "creating a context", st);
+        return NULL;
+    }
+    porta_device_info info;
+    st = porta_device_open(ctx, spec, &info);
+    if (st) {
+        porta_cli_report(program, ctx, "opening a device", st);
+        porta_context_destroy(ctx);
+        return NULL;
+    }
+    const char *how = spec && *spec            ? "as asked"
+                      : getenv("PORTA_DEVICE") ? "from PORTA_DEVICE"
+                                               : "default choice";
+    fprintf(stderr, "%s: device %s: %s (%s, %s %s) [%s]\n", program, info.spec, info.name,
+            info.type, info.platform, info.driver, how);
+    return ctx;
+}
+
+const char *porta_cli_bytes(char *buf, size_t cap, unsigned long long bytes)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)bytes;
+    int u = 0;
+    while (v >= 1024.0 && u < 4) {
+        v /= 1024.0;
+        u++;
+    }
+    snprintf(buf, cap, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+    return buf;
+}

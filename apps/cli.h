@@ -1,0 +1,24 @@
+/* cli.h: what every porta program shares: environment set-up and the
+ * --device option. */
+#ifndef PORTA_CLI_H
+#define PORTA_CLI_H
+
+#include "porta.h"
+
+/* Call first in main(): Rusticl hides its llvmpipe device unless
+ * RUSTICL_ENABLE names it, so programs (never the library) set
+ * RUSTICL_ENABLE=llvmpipe when the user has not set it. */
+void porta_cli_prepare_environment(void);
+
+/* Create a context and open the device named by spec (NULL: $PORTA_DEVICE
+ * or the default), printing "porta: device opencl:0 ..." to stderr. On
+ * failure prints the reason (with the list of devices) and returns NULL. */
+porta_context *porta_cli_open_device(const char *program, const char *spec);
+
+/* Print "program: what: status (message)" to stderr. */
+void porta_cli_report(const char *program, porta_context *ctx, const char *what, porta_status st);
+
+/* Human-readable byte count ("1.5 GiB") into buf. */
+const char *porta_cli_bytes(char *buf, size_t cap, unsigned long long bytes);
+
+#endif

@@ -1,0 +1,166 @@
+/* porta-info: list every OpenCL and Vulkan device and self-test each one.
+ *
+ *   porta-info [--json] [--no-selftest] [--device SPEC]
+ *
+ * One line per device (API, index, name, vendor, type, driver, memory,
+ * largest allocation, local memory, subgroup sizes, self-test result), or
+ * with --json a JSON array of objects with the same fields. Exit status 0
+ * when at least one device was found and every self-test run passed, 1
+ * otherwise, 2 for a usage error.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct options {
+    int json;
+    int selftest;
+    const char *device;
+} options;
+
+static int parse(int argc, char **argv, options *o)
+{
+    *o = (options){.json = 0, .selftest = 1, .device = NULL};
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            o->json = 1;
+        else if (strcmp(argv[i], "--no-selftest") == 0)
+            o->selftest = 0;
+        else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc)
+            o->device = argv[++i];
+        else {
+            fprintf(stderr, "usage: porta-info [--json] [--no-selftest] [--device SPEC]\n");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Self-test one device in a context of its own; "pass" or the reason. */
+static int selftest(const porta_device_info *d, char *result, size_t cap)
+{
+    porta_context *ctx = NULL;
+    porta_status st = porta_context_create(NULL, &ctx);
+    if (!st)
+        st = porta_device_open(ctx, d->spec, NULL);
+    if (!st)
+        st = porta_self_test(ctx);
+    if (st)
+        snprintf(result, cap, "fail: %s: %s", porta_strerror(st), porta_context_message(ctx));
+    else
+        snprintf(result, cap, "pass");
+    porta_context_destroy(ctx);
+    return st == PORTA_OK;
+}
+
+static void print_json_string(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c == '\n')
+            printf("\\n");
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static void print_json(const porta_device_info *d, const char *result, int first)
+{
+    printf("%s\n  {\"api\": \"%s\", \"index\": %u, \"name\": ", first ? "" : ",", d->api, d->index);
+    print_json_string(d->name);
+    printf(", \"vendor\": ");
+    print_json_string(d->vendor);
+    printf(", \"platform\": ");
+    print_json_string(d->platform);
+    printf(", \"type\": \"%s\", \"driver\": ", d->type);
+    print_json_string(d->driver);
+    printf(", \"api_version\": ");
+    print_json_string(d->api_version);
+    printf(", \"global_mem_bytes\": %llu, \"max_alloc_bytes\": %llu, \"local_mem_bytes\": %llu, "
+           "\"max_workgroup_size\": %u, \"subgroup_min\": %u, \"subgroup_max\": %u, "
+           "\"selftest\": ",
+           (unsigned long long)d->global_mem_bytes, (unsigned long long)d->max_alloc_bytes,
+           (unsigned long long)d->local_mem_bytes, d->max_workgroup_size, d->subgroup_min,
+           d->subgroup_max);
+    print_json_string(result);
+    printf("}");
+}
+
+static void print_line(const porta_device_info *d, const char *result)
+{
+    char mem[32], alloc[32], local[32], sub[32];
+    if (d->subgroup_min)
+        snprintf(sub, sizeof(sub), "%u-%u", d->subgroup_min, d->subgroup_max);
+    else
+        snprintf(sub, sizeof(sub), "?");
+    printf("%-9s %-34s %-14s %-14s %-30s mem %-9s alloc %-9s local %-9s subgroup %-5s %s\n",
+           d->spec, d->name, d->vendor, d->type, d->driver,
+           porta_cli_bytes(mem, sizeof(mem), d->global_mem_bytes),
+           porta_cli_bytes(alloc, sizeof(alloc), d->max_alloc_bytes),
+           porta_cli_bytes(local, sizeof(local), d->local_mem_bytes), sub, result);
+}
+
+int main(int argc, char **argv)
+{
+    porta_cli_prepare_environment();
+    options o;
+    if (parse(argc, argv, &o) != 0)
+        return 2;
+    porta_context *ctx = NULL;
+    porta_status st = porta_context_create(NULL, &ctx);
+    size_t count = 0;
+    if (!st)
+        st = porta_device_count(ctx, &count);
+    if (st) {
+        porta_cli_report("porta-info", ctx, "enumerating devices", st);
+        porta_context_destroy(ctx);
+        return 1;
+    }
+    if (count == 0)
+        fprintf(stderr, "porta-info: no devices found:\n%s", porta_context_message(ctx));
+    /* --device takes any spec: resolve it the way the library does. */
+    char only[32] = "";
+    if (o.device) {
+        porta_context *probe = porta_cli_open_device("porta-info", o.device);
+        porta_device_info chosen;
+        if (!probe || porta_device_current(probe, &chosen) != PORTA_OK) {
+            porta_context_destroy(probe);
+            porta_context_destroy(ctx);
+            return 1;
+        }
+        snprintf(only, sizeof(only), "%s", chosen.spec);
+        porta_context_destroy(probe);
+    }
+    int shown = 0, failed = 0;
+    if (o.json)
+        printf("[");
+    for (size_t i = 0; i < count; i++) {
+        porta_device_info d;
+        if (porta_device_get_info(ctx, i, &d) != PORTA_OK)
+            continue;
+        if (only[0] && strcmp(only, d.spec) != 0)
+            continue;
+        char result[4096];
+        snprintf(result, sizeof(result), "not run");
+        if (o.selftest && !selftest(&d, result, sizeof(result)))
+            failed++;
+        if (o.json)
+            print_json(&d, result, shown == 0);
+        else
+            print_line(&d, o.selftest ? result : "");
+        fflush(stdout);
+        shown++;
+    }
+    if (o.json)
+        printf("\n]\n");
+    porta_context_destroy(ctx);
+    return (shown > 0 && failed == 0) ? 0 : 1;
+}

@@ -1,0 +1,26 @@
+/* ref.h: naive C of every kernel, the oracle for tests and self-tests.
+ *
+ * Each function computes what the kernel of the same name computes, in the
+ * plainest loop, rounding each operation the way the kernel does (the
+ * library is built with -ffp-contract=off so a*b+c is two roundings here as
+ * in the kernels). Reductions accumulate in double: the device's tree order
+ * differs, so tests compare them within a bound, not bit for bit.
+ */
+#ifndef PORTA_REF_H
+#define PORTA_REF_H
+
+#include <stddef.h>
+
+void porta_ref_fill(float *y, size_t n, float value);
+void porta_ref_copy(const float *x, float *y, size_t n);
+void porta_ref_scale(float alpha, const float *x, float *y, size_t n);
+void porta_ref_axpy(float alpha, const float *x, float *y, size_t n);
+void porta_ref_add(const float *a, const float *b, float *z, size_t n);
+void porta_ref_mul(const float *a, const float *b, float *z, size_t n);
+double porta_ref_sum(const float *x, size_t n);
+double porta_ref_sum_squares(const float *x, size_t n);
+/* Sum of |x| (of x^2 for squares): the scale a float reduction's rounding
+ * error is proportional to. */
+double porta_ref_sum_abs(const float *x, size_t n, int squares);
+
+#endif

@@ -1,0 +1,97 @@
+# compile_kernel.cmake: turn one shaders/NAME.kc into everything the library embeds.
+#
+# Run as: cmake -DKC=<file.kc> -DNAME=<name> -DSHADERS=<dir> -DOUT=<dir>
+#               -DCC=<c compiler> -DGLSLC=<glslc> -DSPIRV_VAL=<spirv-val> -P compile_kernel.cmake
+# Writes into OUT:
+#   NAME.cl        OpenCL C (the .kc expanded with prelude_cl.h)
+#   NAME.comp      GLSL (expanded with prelude_glsl.h, "#version 450" prepended)
+#   NAME.spv       SPIR-V from glslc (any warning is an error), checked by spirv-val
+#   kernel_NAME.h  the params struct and buffer count (expanded with prelude_host.h)
+#   kernel_NAME.c  the OpenCL source and SPIR-V words as a porta_kernel_desc
+# The C preprocessor does the expansion, not glslang's: it has no '#' or '##'
+# surprises and is the same on every platform.
+
+function(preprocess prelude output)
+  execute_process(
+    COMMAND "${CC}" -E -P -x c -nostdinc -I "${SHADERS}" -include "${SHADERS}/${prelude}" "${KC}"
+    OUTPUT_VARIABLE text ERROR_VARIABLE err RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${KC}: preprocessing with ${prelude} failed:\n${err}")
+  endif()
+  set(${output} "${text}" PARENT_SCOPE)
+endfunction()
+
+preprocess(prelude_cl.h cl_text)
+file(WRITE "${OUT}/${NAME}.cl" "${cl_text}")
+
+preprocess(prelude_glsl.h glsl_text)
+file(WRITE "${OUT}/${NAME}.comp" "#version 450\n${glsl_text}")
+execute_process(
+  COMMAND "${GLSLC}" -fshader-stage=compute --target-env=vulkan1.1 -Werror -O
+          "${OUT}/${NAME}.comp" -o "${OUT}/${NAME}.spv"
+  OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0 OR NOT "${out}${err}" STREQUAL "")
+  message(FATAL_ERROR "${KC}: glslc failed or warned (see ${OUT}/${NAME}.comp):\n${out}${err}")
+endif()
+execute_process(COMMAND "${SPIRV_VAL}" --target-env vulkan1.1 "${OUT}/${NAME}.spv"
+                OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${KC}: spirv-val rejected the SPIR-V:\n${out}${err}")
+endif()
+
+# The host interface: the text between the markers prelude_host.h emits.
+preprocess(prelude_host.h host_text)
+string(FIND "${host_text}" "PORTA_HOST_CUT_BEGIN" begin)
+string(FIND "${host_text}" "PORTA_HOST_CUT_END" end)
+if(begin LESS 0 OR end LESS begin)
+  message(FATAL_ERROR "${KC}: no KERNEL_BEGIN(${NAME}) found")
+endif()
+math(EXPR begin "${begin} + 20")
+math(EXPR length "${end} - ${begin}")
+string(SUBSTRING "${host_text}" ${begin} ${length} interface)
+string(FIND "${interface}" "porta_params_${NAME} " named)
+if(named LESS 0)
+  message(FATAL_ERROR "${KC}: KERNEL_BEGIN must name the kernel after its file (${NAME})")
+endif()
+file(WRITE "${OUT}/kernel_${NAME}.h"
+     "/* Generated from shaders/${NAME}.kc by cmake/compile_kernel.cmake. Do not edit. */\n"
+     "${interface}\n")
+
+# OpenCL source as a C string literal, one source line per literal line.
+string(REPLACE "\\" "\\\\" cl_c "${cl_text}")
+string(REPLACE "\"" "\\\"" cl_c "${cl_c}")
+string(REPLACE "\n" "\\n\"\n    \"" cl_c "${cl_c}")
+
+# SPIR-V as little-endian 32-bit words.
+file(READ "${OUT}/${NAME}.spv" spv_hex HEX)
+string(LENGTH "${spv_hex}" hex_len)
+math(EXPR spv_bytes "${hex_len} / 2")
+string(REGEX REPLACE "([0-9a-f][0-9a-f])([0-9a-f][0-9a-f])([0-9a-f][0-9a-f])([0-9a-f][0-9a-f])"
+                     "0x\\4\\3\\2\\1u," spv_words "${spv_hex}")
+string(REGEX REPLACE "(0x[0-9a-f]+u,0x[0-9a-f]+u,0x[0-9a-f]+u,0x[0-9a-f]+u,0x[0-9a-f]+u,0x[0-9a-f]+u,)"
+                     "\\1\n    " spv_words "${spv_words}")
+
+string(SHA256 digest "${cl_text}${spv_hex}")
+string(SUBSTRING "${digest}" 0 16 hash16)
+
+file(WRITE "${OUT}/kernel_${NAME}.c"
+"/* Generated from shaders/${NAME}.kc by cmake/compile_kernel.cmake. Do not edit. */
+#include \"porta_kernels.h\"
+
+static const char cl_source[] =
+    \"${cl_c}\";
+
+static const uint32_t spirv[] = {
+    ${spv_words}
+};
+
+const porta_kernel_desc porta_kernel_desc_${NAME} = {
+    .name = \"${NAME}\",
+    .cl_source = cl_source,
+    .spirv = spirv,
+    .spirv_bytes = ${spv_bytes},
+    .n_buffers = porta_buffers_${NAME},
+    .params_bytes = sizeof(porta_params_${NAME}),
+    .source_hash = 0x${hash16}ull,
+};
+")

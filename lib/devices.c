@@ -1,0 +1,272 @@
+/* devices.c: enumerating devices of both APIs, choosing one, opening it. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const char *api_name(porta_api api)
+{
+    return api == PORTA_API_OPENCL ? "opencl" : "vulkan";
+}
+
+static const char *type_name(porta_device_type t)
+{
+    switch (t) {
+    case PORTA_DEVICE_TYPE_CPU:
+        return "cpu";
+    case PORTA_DEVICE_TYPE_INTEGRATED_GPU:
+        return "integrated-gpu";
+    case PORTA_DEVICE_TYPE_DISCRETE_GPU:
+        return "discrete-gpu";
+    case PORTA_DEVICE_TYPE_VIRTUAL_GPU:
+        return "virtual-gpu";
+    default:
+        return "other";
+    }
+}
+
+void porta__device_info_from_caps(const porta_device_caps *c, porta_device_info *info)
+{
+    memset(info, 0, sizeof(*info));
+    info->api = api_name(c->api);
+    info->index = c->index;
+    snprintf(info->spec, sizeof(info->spec), "%s:%u", info->api, c->index);
+    snprintf(info->name, sizeof(info->name), "%s", c->name);
+    snprintf(info->vendor, sizeof(info->vendor), "%s", c->vendor);
+    snprintf(info->platform, sizeof(info->platform), "%s", c->platform);
+    snprintf(info->driver, sizeof(info->driver), "%s", c->driver);
+    snprintf(info->api_version, sizeof(info->api_version), "%s", c->api_version);
+    info->type = type_name(c->type);
+    info->global_mem_bytes = c->global_mem_bytes;
+    info->max_alloc_bytes = c->max_alloc_bytes;
+    info->local_mem_bytes = c->local_mem_bytes;
+    info->max_workgroup_size = c->max_workgroup_size;
+    info->subgroup_min = c->subgroup_min;
+    info->subgroup_max = c->subgroup_max;
+    info->timestamps = c->timestamp_period_ns > 0;
+}
+
+/* Append one API's devices to the context's list. */
+static porta_status add_api(porta_context *ctx, porta_api api)
+{
+    porta_device_caps *list = NULL;
+    size_t n = 0;
+    porta_msg note = {{0}};
+    porta_status st = api == PORTA_API_OPENCL ? porta_opencl_enumerate(&list, &n, &note)
+                                              : porta_vulkan_enumerate(&list, &n, &note);
+    if (st != PORTA_OK || n == 0) {
+        size_t len = strlen(ctx->enumerate_notes);
+        snprintf(ctx->enumerate_notes + len, sizeof(ctx->enumerate_notes) - len, "%s: %s%s%s\n",
+                 api_name(api), st ? porta_strerror(st) : "no devices", note.text[0] ? ": " : "",
+                 note.text);
+        free(list);
+        return st == PORTA_ERROR_OUT_OF_HOST_MEMORY ? st : PORTA_OK;
+    }
+    porta_device_caps *all = realloc(ctx->devices, (ctx->n_devices + n) * sizeof(*all));
+    if (!all) {
+        free(list);
+        return PORTA_ERROR_OUT_OF_HOST_MEMORY;
+    }
+    memcpy(all + ctx->n_devices, list, n * sizeof(*all));
+    ctx->devices = all;
+    ctx->n_devices += n;
+    free(list);
+    return PORTA_OK;
+}
+
+static porta_status enumerate(porta_context *ctx)
+{
+    if (ctx->enumerated)
+        return PORTA_OK;
+    porta_status st = add_api(ctx, PORTA_API_OPENCL);
+    if (st == PORTA_OK)
+        st = add_api(ctx, PORTA_API_VULKAN);
+    if (st != PORTA_OK)
+        return porta_msg_set(&ctx->msg, st, "device enumeration: %s", porta_strerror(st));
+    ctx->enumerated = 1;
+    return PORTA_OK;
+}
+
+porta_status porta_device_count(porta_context *ctx, size_t *count)
+{
+    if (!ctx || !count)
+        return PORTA_ERROR_INVALID_ARGUMENT;
+    porta_status st = enumerate(ctx);
+    if (st)
+        return st;
+    *count = ctx->n_devices;
+    if (ctx->enumerate_notes[0])
+        porta_msg_set(&ctx->msg, PORTA_OK, "%s", ctx->enumerate_notes);
+    return PORTA_OK;
+}
+
+porta_status porta_device_get_info(porta_context *ctx, size_t i, porta_device_info *info)
+{
+    if (!ctx || !info)
+        return PORTA_ERROR_INVALID_ARGUMENT;
+    porta_status st = enumerate(ctx);
+    if (st)
+        return st;
+    if (i >= ctx->n_devices)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                             "device %zu requested, but only %zu found", i, ctx->n_devices);
+    porta__device_info_from_caps(&ctx->devices[i], info);
+    return PORTA_OK;
+}
+
+/* ---- choosing ------------------------------------------------------------ */
+
+static int type_rank(porta_device_type t)
+{
+    switch (t) {
+    case PORTA_DEVICE_TYPE_DISCRETE_GPU:
+        return 4;
+    case PORTA_DEVICE_TYPE_INTEGRATED_GPU:
+        return 3;
+    case PORTA_DEVICE_TYPE_VIRTUAL_GPU:
+    case PORTA_DEVICE_TYPE_OTHER:
+        return 2;
+    default:
+        return 1; /* CPU */
+    }
+}
+
+/* Is a better than b for the default choice? Enumeration order (OpenCL
+ * first) breaks remaining ties because the caller keeps the first best. */
+static int better(const porta_device_caps *a, const porta_device_caps *b)
+{
+    if (type_rank(a->type) != type_rank(b->type))
+        return type_rank(a->type) > type_rank(b->type);
+    return a->global_mem_bytes > b->global_mem_bytes;
+}
+
+static int contains_nocase(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++) {
+        size_t i = 0;
+        while (i < n && hay[i] &&
+               tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
+            i++;
+        if (i == n)
+            return 1;
+    }
+    return n == 0;
+}
+
+/* Does device d match the text part of a spec? lavapipe is the Vulkan
+ * driver users know by that name although it calls itself llvmpipe. */
+static int matches_text(const porta_device_caps *d, const char *text)
+{
+    if (contains_nocase(d->name, text) || contains_nocase(d->vendor, text) ||
+        contains_nocase(d->platform, text) || contains_nocase(d->driver, text))
+        return 1;
+    return d->api == PORTA_API_VULKAN && contains_nocase("lavapipe", text) &&
+           contains_nocase(d->platform, "llvmpipe");
+}
+
+static void list_devices(porta_context *ctx)
+{
+    for (size_t i = 0; i < ctx->n_devices; i++) {
+        const porta_device_caps *d = &ctx->devices[i];
+        porta_msg_append(&ctx->msg, "\n  %s:%u  %s (%s, %s)", api_name(d->api), d->index, d->name,
+                         d->platform, type_name(d->type));
+    }
+    if (ctx->enumerate_notes[0])
+        porta_msg_append(&ctx->msg, "\n%s", ctx->enumerate_notes);
+}
+
+/* Pick the device a spec names; -1 with the message set when none does. */
+static long choose(porta_context *ctx, const char *spec)
+{
+    int want_api = -1;
+    const char *text = spec;
+    if (strncmp(spec, "opencl", 6) == 0 && (spec[6] == ':' || spec[6] == '\0')) {
+        want_api = PORTA_API_OPENCL;
+        text = spec[6] ? spec + 7 : spec + 6;
+    } else if (strncmp(spec, "vulkan", 6) == 0 && (spec[6] == ':' || spec[6] == '\0')) {
+        want_api = PORTA_API_VULKAN;
+        text = spec[6] ? spec + 7 : spec + 6;
+    }
+    char *end = NULL;
+    long index = -1;
+    if (want_api >= 0 && *text && isdigit((unsigned char)*text)) {
+        index = strtol(text, &end, 10);
+        if (*end != '\0')
+            index = -2; /* "opencl:1x": malformed */
+    }
+    long best = -1;
+    for (size_t i = 0; i < ctx->n_devices && index != -2; i++) {
+        const porta_device_caps *d = &ctx->devices[i];
+        if (want_api >= 0 && (int)d->api != want_api)
+            continue;
+        if (index >= 0 ? (long)d->index != index : !matches_text(d, text))
+            continue;
+        if (best < 0 || better(d, &ctx->devices[best]))
+            best = (long)i;
+    }
+    if (best < 0) {
+        porta_msg_set(&ctx->msg, PORTA_ERROR_DEVICE_NOT_FOUND,
+                      "device \"%s\" not found; use opencl:N, vulkan:N or part of a device "
+                      "name. Devices found:",
+                      spec);
+        list_devices(ctx);
+    }
+    return best;
+}
+
+porta_status porta_device_open(porta_context *ctx, const char *spec, porta_device_info *chosen)
+{
+    if (!ctx)
+        return PORTA_ERROR_INVALID_ARGUMENT;
+    if (ctx->open)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                             "this context already has a device open");
+    porta_status st = enumerate(ctx);
+    if (st)
+        return st;
+    if (!spec || !*spec || strcmp(spec, "default") == 0) {
+        const char *env = getenv("PORTA_DEVICE");
+        spec = env && *env ? env : "";
+    }
+    if (ctx->n_devices == 0)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_NO_DEVICE,
+                             "no OpenCL or Vulkan device found:\n%s", ctx->enumerate_notes);
+    long i = choose(ctx, spec);
+    if (i < 0)
+        return PORTA_ERROR_DEVICE_NOT_FOUND;
+
+    const porta_device_caps *d = &ctx->devices[i];
+    porta_backend_options opt = {
+        .cache_dir = ctx->cache_dir, .validate = ctx->validate, .keep_source = ctx->keep_source};
+    memset(&ctx->backend, 0, sizeof(ctx->backend));
+    ctx->backend.msg = &ctx->msg;
+    ctx->msg.text[0] = '\0';
+    st = d->api == PORTA_API_OPENCL ? porta_opencl_open(d->index, &opt, &ctx->backend)
+                                    : porta_vulkan_open(d->index, &opt, &ctx->backend);
+    if (st != PORTA_OK)
+        return st;
+    ctx->open = 1;
+    /* The default variant: 256 invocations, or the largest power of two the
+     * device allows. */
+    uint32_t local = 256;
+    while (local > ctx->backend.caps.max_workgroup_size && local > 1)
+        local /= 2;
+    ctx->variant = (porta_kernel_variant){.local_size = local, .spec = {1, 1, 1, 1}};
+    if (chosen)
+        porta__device_info_from_caps(&ctx->backend.caps, chosen);
+    return PORTA_OK;
+}
+
+porta_status porta_device_current(porta_context *ctx, porta_device_info *info)
+{
+    porta_status st = porta__require_device(ctx);
+    if (st)
+        return st;
+    if (!info)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT, "info is NULL");
+    porta__device_info_from_caps(&ctx->backend.caps, info);
+    return PORTA_OK;
+}

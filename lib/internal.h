@@ -1,0 +1,64 @@
+/* internal.h: what lib/ files share. Not installed, not public. */
+#ifndef PORTA_INTERNAL_H
+#define PORTA_INTERNAL_H
+
+#include "backend.h"
+#include "porta.h"
+#include "porta_kernels.h"
+
+struct porta_buffer {
+    porta_bbuffer *impl;
+    size_t bytes;
+    porta_buffer *prev, *next; /* the context's list of live buffers */
+};
+
+struct porta_context {
+    porta_msg msg;
+    char cache_dir[1024];
+    int validate;
+    int keep_source;
+
+    /* enumeration, done once */
+    int enumerated;
+    porta_device_caps *devices;
+    size_t n_devices;
+    char enumerate_notes[1024]; /* why an API contributed no devices */
+
+    /* the open device */
+    int open;
+    porta_backend backend;
+    porta_bkernel *kernels[PORTA_KERNEL_COUNT]; /* default variant, built on first use */
+    porta_kernel_variant variant;               /* the default variant for this device */
+    porta_buffer *scratch;                      /* reduction partials */
+    porta_buffer *buffers;                      /* every live buffer, freed at destroy */
+};
+
+/* Fail with PORTA_ERROR_NO_DEVICE_OPEN unless a device is open. */
+porta_status porta__require_device(porta_context *ctx);
+
+/* Describe caps in the public form. */
+void porta__device_info_from_caps(const porta_device_caps *caps, porta_device_info *info);
+
+/* Build (once) and enqueue kernel `id` on `groups` workgroups of the
+ * context's default local size, then a barrier so the next dispatch sees
+ * its writes. `params` must be the kernel's porta_params_NAME. */
+porta_status porta__launch(porta_context *ctx, porta_kernel_id id, uint32_t groups,
+                           porta_bbuffer *const *bufs, const void *params);
+
+/* Workgroups for a grid-stride loop over n elements (at least 1). */
+uint32_t porta__groups_for(const porta_context *ctx, size_t n);
+
+/* Check that [off, off + n) floats lie inside buffer and fit the kernels'
+ * 32-bit element indices. `what` names the argument in the message. */
+porta_status porta__check_range(porta_context *ctx, const porta_buffer *b, size_t off, size_t n,
+                                const char *what);
+
+/* Self-test checks (selftest.c): the names porta__kernel_check accepts. */
+extern const char *const porta__kernel_check_names[];
+extern const size_t porta__kernel_check_count;
+
+/* Run the public vector call `name` on n seeded random elements on the open
+ * device and compare with backends/ref. PORTA_ERROR_MISMATCH says where. */
+porta_status porta__kernel_check(porta_context *ctx, const char *name, size_t n, uint32_t seed);
+
+#endif

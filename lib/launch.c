@@ -1,0 +1,32 @@
+/* launch.c: building kernels on first use and enqueueing them. */
+#include "internal.h"
+
+/* Grid-stride kernels need no more groups than this to fill any device;
+ * fewer groups also keeps the count under every API's limit. */
+#define PORTA_MAX_STRIDE_GROUPS 4096u
+
+uint32_t porta__groups_for(const porta_context *ctx, size_t n)
+{
+    size_t local = ctx->variant.local_size;
+    size_t groups = (n + local - 1) / local;
+    if (groups < 1)
+        groups = 1;
+    if (groups > PORTA_MAX_STRIDE_GROUPS)
+        groups = PORTA_MAX_STRIDE_GROUPS;
+    return (uint32_t)groups;
+}
+
+porta_status porta__launch(porta_context *ctx, porta_kernel_id id, uint32_t groups,
+                           porta_bbuffer *const *bufs, const void *params)
+{
+    porta_backend *b = &ctx->backend;
+    if (!ctx->kernels[id]) {
+        porta_status st =
+            b->ops->kernel_get(b, porta_kernel_table[id], &ctx->variant, &ctx->kernels[id]);
+        if (st)
+            return st;
+    }
+    const uint32_t grid[3] = {groups, 1, 1};
+    porta_status st = b->ops->dispatch(b, ctx->kernels[id], grid, bufs, params);
+    return st ? st : b->ops->barrier(b);
+}

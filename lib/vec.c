@@ -1,0 +1,160 @@
+/* vec.c: the flat float32 vector kernels of the public API. */
+#include "internal.h"
+
+#define PORTA_REDUCE_MAX_GROUPS 256u
+
+porta_status porta_vec_fill(porta_context *ctx, porta_buffer *y, size_t y_off, size_t n,
+                            float value)
+{
+    porta_status st = porta__require_device(ctx);
+    if (!st)
+        st = porta__check_range(ctx, y, y_off, n, "porta_vec_fill y");
+    if (st || n == 0)
+        return st;
+    porta_params_fill p = {.n = (uint32_t)n, .y_off = (uint32_t)y_off, .value = value};
+    porta_bbuffer *bufs[] = {y->impl};
+    return porta__launch(ctx, PORTA_KERNEL_fill, porta__groups_for(ctx, n), bufs, &p);
+}
+
+/* The checks every two-operand call starts with. */
+static porta_status check_xy(porta_context *ctx, porta_buffer *x, size_t x_off, porta_buffer *y,
+                             size_t y_off, size_t n, const char *what)
+{
+    porta_status st = porta__require_device(ctx);
+    if (!st)
+        st = porta__check_range(ctx, x, x_off, n, what);
+    if (!st)
+        st = porta__check_range(ctx, y, y_off, n, what);
+    return st;
+}
+
+porta_status porta_vec_copy(porta_context *ctx, porta_buffer *x, size_t x_off, porta_buffer *y,
+                            size_t y_off, size_t n)
+{
+    porta_status st = check_xy(ctx, x, x_off, y, y_off, n, "porta_vec_copy");
+    if (st || n == 0)
+        return st;
+    porta_params_copy p = {.n = (uint32_t)n, .x_off = (uint32_t)x_off, .y_off = (uint32_t)y_off};
+    porta_bbuffer *bufs[] = {x->impl, y->impl};
+    return porta__launch(ctx, PORTA_KERNEL_copy, porta__groups_for(ctx, n), bufs, &p);
+}
+
+porta_status porta_vec_scale(porta_context *ctx, float alpha, porta_buffer *x, size_t x_off,
+                             porta_buffer *y, size_t y_off, size_t n)
+{
+    porta_status st = check_xy(ctx, x, x_off, y, y_off, n, "porta_vec_scale");
+    if (st || n == 0)
+        return st;
+    porta_params_scale p = {
+        .n = (uint32_t)n, .x_off = (uint32_t)x_off, .y_off = (uint32_t)y_off, .alpha = alpha};
+    porta_bbuffer *bufs[] = {x->impl, y->impl};
+    return porta__launch(ctx, PORTA_KERNEL_scale, porta__groups_for(ctx, n), bufs, &p);
+}
+
+porta_status porta_vec_axpy(porta_context *ctx, float alpha, porta_buffer *x, size_t x_off,
+                            porta_buffer *y, size_t y_off, size_t n)
+{
+    porta_status st = check_xy(ctx, x, x_off, y, y_off, n, "porta_vec_axpy");
+    if (st || n == 0)
+        return st;
+    porta_params_axpy p = {
+        .n = (uint32_t)n, .x_off = (uint32_t)x_off, .y_off = (uint32_t)y_off, .alpha = alpha};
+    porta_bbuffer *bufs[] = {x->impl, y->impl};
+    return porta__launch(ctx, PORTA_KERNEL_axpy, porta__groups_for(ctx, n), bufs, &p);
+}
+
+enum { ELEMENTWISE_ADD = 0, ELEMENTWISE_MUL = 1 };
+
+static porta_status elementwise(porta_context *ctx, uint32_t op, porta_buffer *a, size_t a_off,
+                                porta_buffer *b, size_t b_off, porta_buffer *z, size_t z_off,
+                                size_t n)
+{
+    const char *what = op == ELEMENTWISE_ADD ? "porta_vec_add" : "porta_vec_mul";
+    porta_status st = check_xy(ctx, a, a_off, b, b_off, n, what);
+    if (!st)
+        st = porta__check_range(ctx, z, z_off, n, what);
+    if (st || n == 0)
+        return st;
+    porta_params_elementwise p = {.n = (uint32_t)n,
+                                  .a_off = (uint32_t)a_off,
+                                  .b_off = (uint32_t)b_off,
+                                  .z_off = (uint32_t)z_off,
+                                  .op = op};
+    porta_bbuffer *bufs[] = {a->impl, b->impl, z->impl};
+    return porta__launch(ctx, PORTA_KERNEL_elementwise, porta__groups_for(ctx, n), bufs, &p);
+}
+
+porta_status porta_vec_add(porta_context *ctx, porta_buffer *a, size_t a_off, porta_buffer *b,
+                           size_t b_off, porta_buffer *z, size_t z_off, size_t n)
+{
+    return elementwise(ctx, ELEMENTWISE_ADD, a, a_off, b, b_off, z, z_off, n);
+}
+
+porta_status porta_vec_mul(porta_context *ctx, porta_buffer *a, size_t a_off, porta_buffer *b,
+                           size_t b_off, porta_buffer *z, size_t z_off, size_t n)
+{
+    return elementwise(ctx, ELEMENTWISE_MUL, a, a_off, b, b_off, z, z_off, n);
+}
+
+/* The context's scratch buffer for reduction partials, allocated once. */
+static porta_status scratch(porta_context *ctx, porta_buffer **out)
+{
+    if (!ctx->scratch) {
+        porta_status st =
+            porta_buffer_create(ctx, PORTA_REDUCE_MAX_GROUPS * sizeof(float), &ctx->scratch);
+        if (st)
+            return st;
+    }
+    *out = ctx->scratch;
+    return PORTA_OK;
+}
+
+static porta_status reduce(porta_context *ctx, uint32_t square, porta_buffer *x, size_t x_off,
+                           size_t n, porta_buffer *result, size_t result_off)
+{
+    const char *what = square ? "porta_vec_sum_squares" : "porta_vec_sum";
+    porta_status st = porta__require_device(ctx);
+    if (!st)
+        st = porta__check_range(ctx, x, x_off, n, what);
+    if (!st)
+        st = porta__check_range(ctx, result, result_off, 1, what);
+    if (st)
+        return st;
+    /* Pass 1: each group sums a strided share into partials; every group
+     * reads four elements per invocation before the tree, at most
+     * PORTA_REDUCE_MAX_GROUPS groups. Pass 2: one group sums the partials. */
+    size_t per_group = (size_t)ctx->variant.local_size * 4u;
+    size_t groups = (n + per_group - 1) / per_group;
+    if (groups < 1)
+        groups = 1;
+    if (groups > PORTA_REDUCE_MAX_GROUPS)
+        groups = PORTA_REDUCE_MAX_GROUPS;
+    porta_buffer *partials = NULL;
+    if (groups > 1 && (st = scratch(ctx, &partials)) != PORTA_OK)
+        return st;
+    porta_buffer *first_out = groups > 1 ? partials : result;
+    porta_params_reduce_sum p1 = {.n = (uint32_t)n,
+                                  .x_off = (uint32_t)x_off,
+                                  .sums_off = groups > 1 ? 0u : (uint32_t)result_off,
+                                  .square = square};
+    porta_bbuffer *b1[] = {x->impl, first_out->impl};
+    st = porta__launch(ctx, PORTA_KERNEL_reduce_sum, (uint32_t)groups, b1, &p1);
+    if (st || groups == 1)
+        return st;
+    porta_params_reduce_sum p2 = {
+        .n = (uint32_t)groups, .x_off = 0, .sums_off = (uint32_t)result_off, .square = 0};
+    porta_bbuffer *b2[] = {partials->impl, result->impl};
+    return porta__launch(ctx, PORTA_KERNEL_reduce_sum, 1, b2, &p2);
+}
+
+porta_status porta_vec_sum(porta_context *ctx, porta_buffer *x, size_t x_off, size_t n,
+                           porta_buffer *result, size_t result_off)
+{
+    return reduce(ctx, 0, x, x_off, n, result, result_off);
+}
+
+porta_status porta_vec_sum_squares(porta_context *ctx, porta_buffer *x, size_t x_off, size_t n,
+                                   porta_buffer *result, size_t result_off)
+{
+    return reduce(ctx, 1, x, x_off, n, result, result_off);
+}

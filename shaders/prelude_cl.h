@@ -1,0 +1,65 @@
+/* prelude_cl.h: the porta kernel dialect, expanded as OpenCL C 1.2.
+ *
+ * Included (by the C preprocessor, at build time) before every shaders/*.kc
+ * to produce the OpenCL C the library embeds. prelude_glsl.h defines the
+ * same names for GLSL; the dialect is documented in shaders/README.md.
+ * PORTA_LOCAL_SIZE and PORTA_SPEC0..3 come from the program build options.
+ */
+
+/* Results must not depend on the compiler's choice to fuse a*b+c: kernels
+ * that want a fused multiply-add say FMA(a, b, c). */
+#pragma OPENCL FP_CONTRACT OFF
+
+/* ---- declarations from the kernel's X-macro lists ---- */
+#define PORTA_CL_PARAM_FIELD(type, name) type name;
+#define PORTA_CL_BUFFER_ARG(slot, type, name) __global type *name,
+#define PORTA_CL_SHARED_DECL(type, name, count) __local type name[count];
+
+#define KERNEL_BEGIN(kname)                                                                        \
+    typedef struct {                                                                               \
+        PORTA_PARAMS(PORTA_CL_PARAM_FIELD)                                                         \
+    } porta_params_t;                                                                              \
+    __kernel __attribute__((reqd_work_group_size(PORTA_LOCAL_SIZE, 1, 1))) void kname(             \
+        PORTA_BUFFERS(PORTA_CL_BUFFER_ARG) const porta_params_t p_)                                \
+    {                                                                                              \
+        PORTA_SHARED(PORTA_CL_SHARED_DECL)
+#define KERNEL_END }
+
+/* ---- parameters, ids, sizes ---- */
+#define P(name) (p_.name)
+#define SPEC0 PORTA_SPEC0
+#define SPEC1 PORTA_SPEC1
+#define SPEC2 PORTA_SPEC2
+#define SPEC3 PORTA_SPEC3
+#define LOCAL_SIZE ((uint)PORTA_LOCAL_SIZE)
+#define GLOBAL_ID ((uint)get_global_id(0))
+#define LOCAL_ID ((uint)get_local_id(0))
+#define GROUP_ID ((uint)get_group_id(0))
+#define GROUP_ID_Y ((uint)get_group_id(1))
+#define GROUP_ID_Z ((uint)get_group_id(2))
+#define NUM_GROUPS ((uint)get_num_groups(0))
+#define NUM_GROUPS_Y ((uint)get_num_groups(1))
+#define NUM_GROUPS_Z ((uint)get_num_groups(2))
+
+/* ---- synchronisation (never in divergent code) ---- */
+#define BARRIER_SHARED() barrier(CLK_LOCAL_MEM_FENCE)
+#define BARRIER_ALL() barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE)
+
+/* ---- types and math ---- */
+#define CAST(type, x) ((type)(x))
+#define FMA(a, b, c) fma((a), (b), (c))
+#define FABS(x) fabs(x)
+#define FMIN(a, b) fmin((a), (b))
+#define FMAX(a, b) fmax((a), (b))
+#define UMIN(a, b) min((uint)(a), (uint)(b))
+#define UMAX(a, b) max((uint)(a), (uint)(b))
+#define SQRT(x) sqrt(x)
+#define EXP(x) exp(x)
+#define LOG(x) log(x)
+#define TANH(x) tanh(x)
+#define POW(a, b) pow((a), (b))
+#define COS(x) cos(x)
+#define IS_FINITE(x) (isfinite(x) != 0)
+#define IS_NAN(x) (isnan(x) != 0)
+#define FLOAT_BITS(x) as_uint(x)
+#define BITS_FLOAT(x) as_float(x)

@@ -1,0 +1,68 @@
+/* prelude_glsl.h: the porta kernel dialect, expanded as GLSL 4.50 compute.
+ *
+ * Included (by the C preprocessor, at build time) before every shaders/*.kc;
+ * the build then prepends "#version 450" and compiles with glslc. The
+ * local size is specialisation constant 0, SPEC0..3 are constants 1..4.
+ * Mirror of prelude_cl.h; the dialect is documented in shaders/README.md.
+ */
+
+#define PORTA_GLSL_PARAM_FIELD(type, name) type name;
+#define PORTA_GLSL_BUFFER_DECL(slot, type, name)                                                \
+    layout(std430, set = 0, binding = slot) buffer porta_buffer_##name                          \
+    {                                                                                              \
+        type name[];                                                                               \
+    };
+#define PORTA_GLSL_SHARED_DECL(type, name, count) shared type name[count];
+
+#define KERNEL_BEGIN(kname)                                                                        \
+    layout(local_size_x_id = 0, local_size_y = 1, local_size_z = 1) in;                            \
+    layout(constant_id = 1) const uint SPEC0 = 1u;                                                 \
+    layout(constant_id = 2) const uint SPEC1 = 1u;                                                 \
+    layout(constant_id = 3) const uint SPEC2 = 1u;                                                 \
+    layout(constant_id = 4) const uint SPEC3 = 1u;                                                 \
+    layout(push_constant) uniform porta_params_block                                               \
+    {                                                                                              \
+        PORTA_PARAMS(PORTA_GLSL_PARAM_FIELD)                                                       \
+    }                                                                                              \
+    p_;                                                                                            \
+    PORTA_BUFFERS(PORTA_GLSL_BUFFER_DECL)                                                          \
+    PORTA_SHARED(PORTA_GLSL_SHARED_DECL)                                                           \
+    void main()                                                                                    \
+    {
+#define KERNEL_END }
+
+#define P(name) (p_.name)
+#define LOCAL_SIZE (gl_WorkGroupSize.x)
+#define GLOBAL_ID (gl_GlobalInvocationID.x)
+#define LOCAL_ID (gl_LocalInvocationID.x)
+#define GROUP_ID (gl_WorkGroupID.x)
+#define GROUP_ID_Y (gl_WorkGroupID.y)
+#define GROUP_ID_Z (gl_WorkGroupID.z)
+#define NUM_GROUPS (gl_NumWorkGroups.x)
+#define NUM_GROUPS_Y (gl_NumWorkGroups.y)
+#define NUM_GROUPS_Z (gl_NumWorkGroups.z)
+
+#define BARRIER_SHARED()                                                                           \
+    memoryBarrierShared();                                                                         \
+    barrier()
+#define BARRIER_ALL()                                                                              \
+    memoryBarrier();                                                                               \
+    barrier()
+
+#define CAST(type, x) type(x)
+#define FMA(a, b, c) fma((a), (b), (c))
+#define FABS(x) abs(x)
+#define FMIN(a, b) min((a), (b))
+#define FMAX(a, b) max((a), (b))
+#define UMIN(a, b) min(uint(a), uint(b))
+#define UMAX(a, b) max(uint(a), uint(b))
+#define SQRT(x) sqrt(x)
+#define EXP(x) exp(x)
+#define LOG(x) log(x)
+#define TANH(x) tanh(x)
+#define POW(a, b) pow((a), (b))
+#define COS(x) cos(x)
+#define IS_FINITE(x) (!isnan(x) && !isinf(x))
+#define IS_NAN(x) isnan(x)
+#define FLOAT_BITS(x) floatBitsToUint(x)
+#define BITS_FLOAT(x) uintBitsToFloat(x)
