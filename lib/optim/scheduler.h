@@ -107,6 +107,20 @@ const char *porta_sched_mode_name(uint32_t mode);
 /* "abs" / "rel" ("?" for anything else). */
 const char *porta_sched_threshold_mode_name(uint32_t threshold_mode);
 
+/* Text helper shared by the describe functions: format at offset `at` of
+ * buf (cap bytes; buf may be NULL), keeping it NUL-terminated, and return
+ * the offset the full text would end at (like snprintf, so a caller can
+ * size a buffer). */
+size_t porta_sched_text_append(char *buf, size_t cap, size_t at, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* Append " name=[v0, v1, ...]" (n values, %.9g) the same way. */
+size_t porta_sched_text_floats(char *buf, size_t cap, size_t at, const char *name, const float *v,
+                               uint32_t n);
+
 /* The better-than test shared by GreedyLR and ReduceLROnPlateau; returns 1
  * if x is better than best, else 0. Strict, so an equal value is not better,
  * and any comparison with NaN is false. Evaluated exactly as:
@@ -178,23 +192,23 @@ typedef struct porta_greedylr_config {
  * states with the same history compare equal with memcmp). */
 typedef struct porta_greedylr_state {
     float lr[PORTA_SCHED_MAX_GROUPS]; /* rate in effect for the next update; 0 beyond n_groups */
-    float best;            /* best compared value; +inf (min) / -inf (max) before any */
-    float metric;          /* value compared on the last step (the rolling mean when
-                              smoothing, the raw value when it was non-finite); 0 before
-                              the first step */
-    int32_t good;          /* consecutive improving evaluated steps */
-    int32_t bad;           /* consecutive non-improving evaluated steps */
-    int32_t cooldown_left; /* frozen steps left after a decrease */
-    int32_t warmup_left;   /* frozen steps left after an increase */
-    int32_t reset_left;    /* decrease events at the floor left before a reset */
-    uint32_t step;         /* evaluated steps so far (wraps at 2^32) */
-    uint32_t window_count; /* live values in the window, 0..window_size */
-    uint32_t window_head;  /* next slot to write, 0..window_size-1 */
-    uint32_t n_increase;   /* increase events so far */
-    uint32_t n_decrease;   /* decrease events so far */
-    uint32_t n_reset;      /* resets so far */
-    uint32_t n_nonfinite;  /* steps whose compared value was NaN or +-inf */
-    uint32_t events;       /* PORTA_SCHED_EV_* bits of the last step */
+    float best;                       /* best compared value; +inf (min) / -inf (max) before any */
+    float metric;                     /* value compared on the last step (the rolling mean when
+                                         smoothing, the raw value when it was non-finite); 0 before
+                                         the first step */
+    int32_t good;                     /* consecutive improving evaluated steps */
+    int32_t bad;                      /* consecutive non-improving evaluated steps */
+    int32_t cooldown_left;            /* frozen steps left after a decrease */
+    int32_t warmup_left;              /* frozen steps left after an increase */
+    int32_t reset_left;               /* decrease events at the floor left before a reset */
+    uint32_t step;                    /* evaluated steps so far (wraps at 2^32) */
+    uint32_t window_count;            /* live values in the window, 0..window_size */
+    uint32_t window_head;             /* next slot to write, 0..window_size-1 */
+    uint32_t n_increase;              /* increase events so far */
+    uint32_t n_decrease;              /* decrease events so far */
+    uint32_t n_reset;                 /* resets so far */
+    uint32_t n_nonfinite;             /* steps whose compared value was NaN or +-inf */
+    uint32_t events;                  /* PORTA_SCHED_EV_* bits of the last step */
     float window[PORTA_GREEDYLR_MAX_WINDOW];
 } porta_greedylr_state;
 
@@ -278,8 +292,7 @@ void porta_greedylr_init(porta_greedylr_state *s, const porta_greedylr_config *c
  *   like the reference; -inf (min) / +inf (max) is bad here where the
  *   reference would make it an unbeatable best.
  * c must be valid and s must come from porta_greedylr_init/_load with c. */
-uint32_t porta_greedylr_step(porta_greedylr_state *s, const porta_greedylr_config *c,
-                             float metric);
+uint32_t porta_greedylr_step(porta_greedylr_state *s, const porta_greedylr_config *c, float metric);
 
 /* The mean of the live window values: sum = 0.0f, then sum = sum + v for
  * each value from oldest to newest, then sum / (float)window_count (always
@@ -399,14 +412,14 @@ uint32_t porta_plateau_step(porta_plateau_state *s, const porta_plateau_config *
  * lr for the first update is lr(0), as a PyTorch scheduler gives before its
  * first step(). */
 typedef struct porta_sched_config {
-    uint32_t kind;         /* PORTA_SCHED_CONSTANT .. PORTA_SCHED_COSINE_RESTARTS */
-    uint32_t n_groups;     /* 1..PORTA_SCHED_MAX_GROUPS */
-    int32_t warmup_steps;  /* WARMUP_COSINE: W >= 0 */
-    int32_t total_steps;   /* WARMUP_COSINE: T >= W; lr = final_lr from step T on */
-    int32_t step_size;     /* STEP: >= 1 */
-    float gamma;           /* STEP, EXPONENTIAL: finite, > 0 */
-    int32_t t_0;           /* COSINE_RESTARTS: first cycle length, >= 1 */
-    int32_t t_mult;        /* COSINE_RESTARTS: cycle growth factor, >= 1 */
+    uint32_t kind;        /* PORTA_SCHED_CONSTANT .. PORTA_SCHED_COSINE_RESTARTS */
+    uint32_t n_groups;    /* 1..PORTA_SCHED_MAX_GROUPS */
+    int32_t warmup_steps; /* WARMUP_COSINE: W >= 0 */
+    int32_t total_steps;  /* WARMUP_COSINE: T >= W; lr = final_lr from step T on */
+    int32_t step_size;    /* STEP: >= 1 */
+    float gamma;          /* STEP, EXPONENTIAL: finite, > 0 */
+    int32_t t_0;          /* COSINE_RESTARTS: first cycle length, >= 1 */
+    int32_t t_mult;       /* COSINE_RESTARTS: cycle growth factor, >= 1 */
     float base_lr[PORTA_SCHED_MAX_GROUPS];
     float final_lr[PORTA_SCHED_MAX_GROUPS]; /* WARMUP_COSINE: final lr;
                                                COSINE_RESTARTS: eta_min */
