@@ -101,8 +101,9 @@ static void print_line(const porta_device_info *d, const char *result)
         snprintf(sub, sizeof(sub), "%u-%u", d->subgroup_min, d->subgroup_max);
     else
         snprintf(sub, sizeof(sub), "?");
-    printf("%-9s %-34s %-14s %-14s %-30s mem %-9s alloc %-9s local %-9s subgroup %-5s %s\n",
-           d->spec, d->name, d->vendor, d->type, d->driver,
+    printf("%-9s %-34s %-28.28s %-14s %-4s %-26s mem %-9s alloc %-9s local %-9s subgroup %-5s "
+           "%s\n",
+           d->spec, d->name, d->platform, d->vendor, d->type, d->driver,
            porta_cli_bytes(mem, sizeof(mem), d->global_mem_bytes),
            porta_cli_bytes(alloc, sizeof(alloc), d->max_alloc_bytes),
            porta_cli_bytes(local, sizeof(local), d->local_mem_bytes), sub, result);
