@@ -14,16 +14,33 @@
  *     add; the Vulkan backend records a compute-to-compute memory barrier.)
  *   - Commands are recorded/enqueued and reach the device on submit() (a
  *     backend may also flush by itself when its batch is full). Nothing
- *     blocks the host except wait(), buffer_read() and timestamps_read().
+ *     blocks the host except wait(), buffer_read() and timestamps_read(),
+ *     and a backend out of room for work in flight: buffer_write() when its
+ *     staging memory is full (OpenCL: 256 MiB of host copies in flight, or
+ *     one write larger than that), and on Vulkan any recording call while
+ *     all 8 command batches of its ring are still in flight.
  *   - Every such block increments counters.host_waits; every buffer_read()
  *     increments counters.device_reads. A caller compares the counters
  *     before and after a stretch of work to prove it synchronised zero times.
+ *     buffer_read() counts exactly one host wait and one device read, even
+ *     when it copies in pieces; wait() and timestamps_read() count exactly
+ *     one host wait. (The OpenCL open() counts the host waits of its
+ *     timestamp probe, so counters need not start at zero.)
+ *   - counters.submits differs between the backends (compare it only on
+ *     one backend): OpenCL counts each submit() call, even with nothing
+ *     enqueued, and nothing else. Vulkan counts each command batch it sends:
+ *     from submit() only when something was recorded, its automatic submits
+ *     (a full batch of dispatches or of staged data), one from wait(),
+ *     timestamps_read() and destroy() when something was recorded, and one
+ *     per piece that buffer_read() copies.
  *
  * Errors: every function returns a porta_status. On failure it writes a
  * sentence into *msg (porta_msg_set) that names the API call and the
  * driver's error by name (CL_OUT_OF_RESOURCES, VK_ERROR_DEVICE_LOST) and, for
- * kernel builds, the complete build log. No backend ever aborts, exits or
- * prints.
+ * kernel builds, the complete build log (OpenCL: CL_PROGRAM_BUILD_LOG;
+ * Vulkan: what the validation layer reported during the build), cut only
+ * where the message reaches PORTA_MSG_CAPACITY bytes (it then ends with
+ * "[message truncated]"). No backend ever aborts, exits or prints.
  */
 #ifndef PORTA_BACKEND_H
 #define PORTA_BACKEND_H
@@ -70,7 +87,11 @@ typedef enum porta_device_type {
 } porta_device_type;
 
 /* What a backend reports about one device. Strings are NUL-terminated and
- * truncated to fit. */
+ * truncated to fit. The caps open() fills are authoritative; enumerate's
+ * are a preview, since only open can probe the device. In particular
+ * timestamp_period_ns may be 0 after open although enumerate reported a
+ * period: the OpenCL probe finds that Rusticl (Mesa 22.3) fakes its
+ * profiling times. */
 typedef struct porta_device_caps {
     porta_api api;
     uint32_t index;       /* position within its API: opencl:N, vulkan:N */
@@ -136,15 +157,19 @@ typedef struct porta_backend_counters {
 } porta_backend_counters;
 
 typedef struct porta_backend_ops {
-    /* Wait for all work, release everything, persist caches. Never fails
-     * loudly: problems go into the message only. */
+    /* Submit what is still recorded, wait for all work, free every buffer
+     * the caller never freed, release everything, persist caches. Never
+     * fails loudly: problems go into the message only. Afterwards the
+     * buffers and kernels are gone: buffer_free() (or any other call) with
+     * them is not allowed. */
     void (*destroy)(porta_backend *b);
 
     /* Allocate `bytes` (> 0) of device memory; contents undefined.
      * bytes > caps.max_alloc_bytes gives PORTA_ERROR_ALLOCATION_TOO_LARGE
      * without calling the driver. */
     porta_status (*buffer_alloc)(porta_backend *b, size_t bytes, porta_bbuffer **out);
-    /* Release after all enqueued work that uses it completes. NULL is a no-op. */
+    /* Release after all enqueued work that uses it completes; does not
+     * wait. NULL is a no-op. Not allowed after destroy(). */
     void (*buffer_free)(porta_backend *b, porta_bbuffer *buf);
     /* Stream-ordered host-to-device copy. `src` may be reused as soon as the
      * call returns (the backend copies it to staging if needed). Does not
@@ -153,7 +178,8 @@ typedef struct porta_backend_ops {
     porta_status (*buffer_write)(porta_backend *b, porta_bbuffer *buf, size_t offset, size_t bytes,
                                  const void *src);
     /* Blocking device-to-host copy of everything enqueued so far.
-     * Counts one device read and one host wait. */
+     * Counts exactly one device read and one host wait, even when the
+     * backend copies in pieces. */
     porta_status (*buffer_read)(porta_backend *b, porta_bbuffer *buf, size_t offset, size_t bytes,
                                 void *dst);
     /* Stream-ordered fill with a repeated 32-bit pattern; offset and bytes
@@ -165,21 +191,34 @@ typedef struct porta_backend_ops {
                                 porta_bbuffer *dst, size_t dst_offset, size_t bytes);
 
     /* Return the compiled kernel for (desc, variant), building it on first
-     * use (through the on-disk cache). The backend owns and caches it; the
-     * pointer stays valid until destroy. Build failures give
-     * PORTA_ERROR_KERNEL_BUILD with the full build log in the message. */
+     * use (through the on-disk cache). The backend owns and caches it by
+     * desc pointer and variant, so a desc must have static storage duration
+     * and never change (the generated porta_kernel_desc_NAME do); the
+     * returned pointer stays valid until destroy. Build failures give
+     * PORTA_ERROR_KERNEL_BUILD with the full build log in the message, and
+     * are not cached (the next call tries again). A missing entry point
+     * (OpenCL: no kernel named desc->name; Vulkan: no GLCompute entry point
+     * "main") and malformed SPIR-V (Vulkan checks the magic number and the
+     * entry point before calling the driver) give it too. With validation
+     * on, an error-level validation report during a Vulkan shader module or
+     * pipeline build fails it with PORTA_ERROR_KERNEL_BUILD even if the
+     * driver accepted it; the report is the build log. */
     porta_status (*kernel_get)(porta_backend *b, const porta_kernel_desc *desc,
                                const porta_kernel_variant *variant, porta_bkernel **out);
     /* Enqueue groups[0] x groups[1] x groups[2] workgroups of the kernel,
      * binding bufs[i] (whole buffers) to binding i for i < desc->n_buffers
-     * and passing `params` (desc->params_bytes bytes, copied now). */
+     * and passing `params` (desc->params_bytes bytes, copied now). A
+     * dispatch with any group count 0 does nothing and returns PORTA_OK; it
+     * is not counted in counters.dispatches. */
     porta_status (*dispatch)(porta_backend *b, porta_bkernel *k, const uint32_t groups[3],
                              porta_bbuffer *const *bufs, const void *params);
     /* Make every earlier dispatch's writes visible to every later dispatch. */
     porta_status (*barrier)(porta_backend *b);
     /* Send everything enqueued so far to the device; does not block. */
     porta_status (*submit)(porta_backend *b);
-    /* Submit, then block until the device has finished all of it. */
+    /* Submit, then block until the device has finished all of it. Counts
+     * exactly one host wait, also when nothing was enqueued (for the
+     * submits it counts, see counters.submits above). */
     porta_status (*wait)(porta_backend *b);
 
     /* Record, in stream order, the device time at which everything enqueued
@@ -187,7 +226,10 @@ typedef struct porta_backend_ops {
      * PORTA_ERROR_UNSUPPORTED where caps.timestamp_period_ns == 0. */
     porta_status (*timestamp)(porta_backend *b, uint32_t slot);
     /* Wait, then return slots [first, first+count) in nanoseconds on the
-     * device clock (only differences are meaningful). Counts a host wait. */
+     * device clock (only differences are meaningful). Counts one host wait
+     * (none when count is 0). PORTA_ERROR_UNSUPPORTED where
+     * caps.timestamp_period_ns == 0; PORTA_ERROR_INVALID_ARGUMENT for a
+     * slot that timestamp() never wrote. */
     porta_status (*timestamps_read)(porta_backend *b, uint32_t first, uint32_t count, uint64_t *ns);
 } porta_backend_ops;
 
@@ -226,7 +268,8 @@ typedef struct porta_backend_options {
  * *count with every usable device of that API, index = position. Zero
  * devices is PORTA_OK with *count = 0 (the message may say why, e.g. no
  * ICD found). open: open device number `index` of that API into *b (whose
- * msg is already set), filling ops, impl and caps. */
+ * msg is already set), filling ops, impl and caps (the authoritative caps:
+ * see porta_device_caps). */
 porta_status porta_opencl_enumerate(porta_device_caps **out, size_t *count, porta_msg *msg);
 porta_status porta_opencl_open(uint32_t index, const porta_backend_options *opt, porta_backend *b);
 porta_status porta_vulkan_enumerate(porta_device_caps **out, size_t *count, porta_msg *msg);
