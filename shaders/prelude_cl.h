@@ -45,6 +45,12 @@
 #define BARRIER_SHARED() barrier(CLK_LOCAL_MEM_FENCE)
 #define BARRIER_ALL() barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE)
 
+/* ---- structs (plain 32-bit fields; also usable as buffer element types) ---- */
+#define STRUCT_BEGIN(name) typedef struct name {
+#define STRUCT_END(name)                                                                           \
+    }                                                                                              \
+    name;
+
 /* ---- types and math ---- */
 #define CAST(type, x) ((type)(x))
 #define FMA(a, b, c) fma((a), (b), (c))
@@ -63,3 +69,10 @@
 #define IS_NAN(x) (isnan(x) != 0)
 #define FLOAT_BITS(x) as_uint(x)
 #define BITS_FLOAT(x) as_float(x)
+
+/* ---- exact arithmetic (see README.md, "Bit-exact arithmetic") ---- */
+/* PRECISE marks a local whose value must be computed exactly as written:
+ * nothing to do here (FP_CONTRACT is off and no fast-math option is used);
+ * it is GLSL's `precise`. */
+#define PRECISE
+#include "div_rn.kh"

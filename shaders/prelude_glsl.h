@@ -49,6 +49,11 @@
     memoryBarrier();                                                                               \
     barrier()
 
+#define STRUCT_BEGIN(name) struct name {
+#define STRUCT_END(name)                                                                           \
+    }                                                                                              \
+    ;
+
 #define CAST(type, x) type(x)
 #define FMA(a, b, c) fma((a), (b), (c))
 #define FABS(x) abs(x)
@@ -66,3 +71,10 @@
 #define IS_NAN(x) isnan(x)
 #define FLOAT_BITS(x) floatBitsToUint(x)
 #define BITS_FLOAT(x) uintBitsToFloat(x)
+
+/* Exact arithmetic (see README.md, "Bit-exact arithmetic"): `precise`
+ * gives every operation that computes the variable's value SPIR-V's
+ * NoContraction (no fused a*b+c, and to Mesa's NIR: no value-changing
+ * algebraic rewrites). The OpenCL prelude defines PRECISE as nothing. */
+#define PRECISE precise
+#include "div_rn.kh"

@@ -15,3 +15,7 @@
     enum { porta_buffers_##kname = 0 PORTA_BUFFERS(PORTA_HOST_BUFFER_COUNT) };                     \
     PORTA_HOST_CUT_END
 #define KERNEL_END
+#define STRUCT_BEGIN(name) typedef struct name {
+#define STRUCT_END(name)                                                                           \
+    }                                                                                              \
+    name;

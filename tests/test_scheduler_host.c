@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "greedylr_scenarios.h"
 #include "optim/scheduler.h"
 
 static int n_pass, n_fail;
@@ -98,27 +99,12 @@ static porta_msg g_msg;
 
 /* ---- GreedyLR scenarios ------------------------------------------------- */
 
-/* The scenarios' common setting: one group, lr 0.1, mode min, F 0.9,
- * patience 3, min_lr 1e-6, max_lr 1.0, cooldown 0, warmup 0, threshold 1e-6
- * abs, eps 1e-8, reset_start 500, no smoothing. */
+/* The scenarios' configs and metric sequences live in greedylr_scenarios.c
+ * (test_scheduler_device replays the same ones on every device); the
+ * expected numbers from the page are here. */
 static porta_greedylr_config scen(void)
 {
-    porta_greedylr_config c = porta_greedylr_defaults();
-    c.n_groups = 1;
-    c.initial_lr[0] = 0.1f;
-    c.mode = PORTA_SCHED_MODE_MIN;
-    c.factor = 0.9f;
-    c.patience = 3;
-    c.min_lr[0] = 1e-6f;
-    c.max_lr[0] = 1.0f;
-    c.cooldown = 0;
-    c.warmup = 0;
-    c.threshold = 1e-6f;
-    c.threshold_mode = PORTA_SCHED_THRESHOLD_ABS;
-    c.eps = 1e-8f;
-    c.reset_start = 500;
-    c.smooth = 0;
-    return c;
+    return greedylr_scenario_base();
 }
 
 static void start(porta_greedylr_state *s, const porta_greedylr_config *c, const char *name)
@@ -128,6 +114,16 @@ static void start(porta_greedylr_state *s, const porta_greedylr_config *c, const
     check_i(PORTA_OK, st, "%s: config valid (%s)", name, st ? g_msg.text : "");
     (void)warn;
     porta_greedylr_init(s, c);
+}
+
+/* Start scenario `id`: its config in *c, a fresh state in *s. */
+static greedylr_scenario start_scenario(greedylr_scenario_id id, porta_greedylr_config *c,
+                                        porta_greedylr_state *s)
+{
+    greedylr_scenario sc = greedylr_scenario_make(id);
+    *c = sc.config;
+    start(s, c, sc.name);
+    return sc;
 }
 
 /* Feed metrics; check lr[0] after each step where lr != NULL. */
@@ -141,17 +137,30 @@ static void feed(porta_greedylr_state *s, const porta_greedylr_config *c, const 
     }
 }
 
+/* Feed metrics [first, first + n) of the scenario; check lr[0] after each
+ * step where lr != NULL. */
+static void feed_scenario(porta_greedylr_state *s, const porta_greedylr_config *c,
+                          const greedylr_scenario *sc, int first, const double *lr, int n)
+{
+    check_t(first + n <= sc->n, NULL, "%s: scenario has %d metrics", sc->name, first + n);
+    for (int i = 0; i < n && first + i < sc->n; i++) {
+        porta_greedylr_step(s, c, sc->metrics[first + i]);
+        if (lr)
+            check_f(lr[i], s->lr[0], "%s step %d lr", sc->name, (int)s->step);
+    }
+}
+
 static void scenario_1(void)
 {
-    const char *n = "scenario 1 (decrease)";
-    porta_greedylr_config c = scen();
+    porta_greedylr_config c;
     porta_greedylr_state s;
-    start(&s, &c, n);
-    const float m[] = {5, 10, 10, 10, 10};
+    greedylr_scenario sc = start_scenario(GREEDYLR_SC_1, &c, &s);
+    const char *n = sc.name;
     const double lr[] = {0.1, 0.1, 0.1, 0.1, 0.09};
     const int bad[] = {0, 1, 2, 3, 0};
-    for (int i = 0; i < 5; i++) {
-        porta_greedylr_step(&s, &c, m[i]);
+    check_i(5, sc.n, "%s metrics", n);
+    for (int i = 0; i < 5 && i < sc.n; i++) {
+        porta_greedylr_step(&s, &c, sc.metrics[i]);
         check_f(lr[i], s.lr[0], "%s step %d lr", n, i + 1);
         check_i(bad[i], s.bad, "%s step %d bad", n, i + 1);
     }
@@ -161,15 +170,15 @@ static void scenario_1(void)
 
 static void scenario_2(void)
 {
-    const char *n = "scenario 2 (increase)";
-    porta_greedylr_config c = scen();
+    porta_greedylr_config c;
     porta_greedylr_state s;
-    start(&s, &c, n);
-    const float m[] = {8, 6.4f, 5.12f, 4.096f};
+    greedylr_scenario sc = start_scenario(GREEDYLR_SC_2, &c, &s);
+    const char *n = sc.name;
     const double lr[] = {0.1, 0.1, 0.1, 0.1 / 0.9};
     const int good[] = {1, 2, 3, 0};
-    for (int i = 0; i < 4; i++) {
-        porta_greedylr_step(&s, &c, m[i]);
+    check_i(4, sc.n, "%s metrics", n);
+    for (int i = 0; i < 4 && i < sc.n; i++) {
+        porta_greedylr_step(&s, &c, sc.metrics[i]);
         check_f(lr[i], s.lr[0], "%s step %d lr", n, i + 1);
         check_i(good[i], s.good, "%s step %d good", n, i + 1);
     }
@@ -180,12 +189,14 @@ static void scenario_2(void)
 
 static void scenario_3(void)
 {
-    const char *n = "scenario 3 (first step)";
-    porta_greedylr_config c = scen();
+    porta_greedylr_config c;
     porta_greedylr_state s;
-    start(&s, &c, n);
+    greedylr_scenario sc = start_scenario(GREEDYLR_SC_3, &c, &s);
+    const char *n = sc.name;
     check_f(INFINITY, s.best, "%s best before", n);
-    porta_greedylr_step(&s, &c, 5.0f);
+    check_i(1, sc.n, "%s metrics", n);
+    check_f(5.0, sc.metrics[0], "%s metric", n);
+    porta_greedylr_step(&s, &c, sc.metrics[0]);
     check_i(1, s.good, "%s good", n);
     check_i(0, s.bad, "%s bad", n);
     check_f(5.0, s.best, "%s best", n);
@@ -193,34 +204,36 @@ static void scenario_3(void)
 
 static void scenario_4(void)
 {
-    const char *n = "scenario 4 (equal is bad)";
-    porta_greedylr_config c = scen();
+    porta_greedylr_config c;
     porta_greedylr_state s;
-    start(&s, &c, n);
+    greedylr_scenario sc = start_scenario(GREEDYLR_SC_4, &c, &s);
+    const char *n = sc.name;
     const int bad[] = {0, 1, 2, 3};
+    check_i(5, sc.n, "%s metrics", n);
     for (int i = 0; i < 4; i++) {
-        porta_greedylr_step(&s, &c, 5.0f);
+        check_f(5.0, sc.metrics[i], "%s metric %d", n, i + 1);
+        porta_greedylr_step(&s, &c, sc.metrics[i]);
         check_i(bad[i], s.bad, "%s step %d bad", n, i + 1);
         check_f(0.1, s.lr[0], "%s step %d lr", n, i + 1);
     }
-    porta_greedylr_step(&s, &c, 5.0f);
+    porta_greedylr_step(&s, &c, sc.metrics[4]);
     check_f(0.09, s.lr[0], "%s step 5 lr", n);
 }
 
 static void scenario_5(void)
 {
-    const char *n = "scenario 5 (rel threshold)";
-    porta_greedylr_config c = scen();
-    c.threshold = 0.1f;
-    c.threshold_mode = PORTA_SCHED_THRESHOLD_REL;
-    c.patience = 2;
+    porta_greedylr_config c;
     porta_greedylr_state s;
-    start(&s, &c, n);
-    porta_greedylr_step(&s, &c, 10.0f);
-    porta_greedylr_step(&s, &c, 9.5f);
+    greedylr_scenario sc = start_scenario(GREEDYLR_SC_5, &c, &s);
+    const char *n = sc.name;
+    check_t(c.threshold == 0.1f && c.threshold_mode == PORTA_SCHED_THRESHOLD_REL &&
+                c.patience == 2 && sc.n == 3,
+            NULL, "%s setting", n);
+    porta_greedylr_step(&s, &c, sc.metrics[0]); /* 10 */
+    porta_greedylr_step(&s, &c, sc.metrics[1]); /* 9.5 */
     check_i(1, s.bad, "%s 9.5 bad", n);
     check_f(10.0, s.best, "%s 9.5 best", n);
-    porta_greedylr_step(&s, &c, 8.9f);
+    porta_greedylr_step(&s, &c, sc.metrics[2]); /* 8.9 */
     check_i(1, s.good, "%s 8.9 good", n);
     check_i(0, s.bad, "%s 8.9 bad", n);
     check_f(8.9, s.best, "%s 8.9 best", n);
@@ -229,37 +242,34 @@ static void scenario_5(void)
 static void scenario_6(void)
 {
     const char *n = "scenario 6 (max mode)";
-    porta_greedylr_config c = scen();
-    c.mode = PORTA_SCHED_MODE_MAX;
-    c.patience = 2;
+    porta_greedylr_config c;
     porta_greedylr_state s;
-    start(&s, &c, n);
+    greedylr_scenario dec = start_scenario(GREEDYLR_SC_6_DECREASE, &c, &s);
+    check_t(c.mode == PORTA_SCHED_MODE_MAX && c.patience == 2, NULL, "%s setting", n);
     check_f(-INFINITY, s.best, "%s best before", n);
-    const float m1[] = {10, 1, 1, 1};
     const double lr1[] = {0.1, 0.1, 0.1, 0.09};
-    feed(&s, &c, "scenario 6 (max mode, decrease)", m1, lr1, 4);
-    porta_greedylr_init(&s, &c);
-    const float m2[] = {1.5f, 2.25f, 3.375f};
+    feed_scenario(&s, &c, &dec, 0, lr1, 4);
+    greedylr_scenario inc = start_scenario(GREEDYLR_SC_6_INCREASE, &c, &s);
     const double lr2[] = {0.1, 0.1, 0.1 / 0.9};
-    feed(&s, &c, "scenario 6 (max mode, increase)", m2, lr2, 3);
+    feed_scenario(&s, &c, &inc, 0, lr2, 3);
     check_f(3.375, s.best, "%s best", n);
 }
 
 static void scenario_7(void)
 {
-    const char *n = "scenario 7 (floor)";
-    porta_greedylr_config c = scen();
-    c.patience = 1;
-    c.min_lr[0] = 0.01f;
-    c.factor = 0.5f;
+    porta_greedylr_config c;
     porta_greedylr_state s;
-    start(&s, &c, n);
+    greedylr_scenario sc = start_scenario(GREEDYLR_SC_7, &c, &s);
+    const char *n = sc.name;
+    check_t(c.patience == 1 && c.min_lr[0] == 0.01f && c.factor == 0.5f && sc.n == 40, NULL,
+            "%s setting", n);
     const double lr[] = {0.1, 0.1, 0.05, 0.05, 0.025, 0.025, 0.0125, 0.0125, 0.01};
-    porta_greedylr_step(&s, &c, 1.0f);
+    porta_greedylr_step(&s, &c, sc.metrics[0]); /* 1 */
     check_f(lr[0], s.lr[0], "%s step 1 lr", n);
     int below = 0;
-    for (int i = 2; i <= 40; i++) {
-        porta_greedylr_step(&s, &c, 10.0f);
+    for (int i = 2; i <= 40 && i <= sc.n; i++) {
+        check_f(10.0, sc.metrics[i - 1], "%s metric %d", n, i);
+        porta_greedylr_step(&s, &c, sc.metrics[i - 1]);
         if (i <= 9)
             check_f(lr[i - 1], s.lr[0], "%s step %d lr", n, i);
         else
@@ -274,16 +284,16 @@ static void scenario_7(void)
 
 static void scenario_8(void)
 {
-    const char *n = "scenario 8 (ceiling)";
-    porta_greedylr_config c = scen();
-    c.patience = 1;
-    c.max_lr[0] = 0.2f;
-    c.factor = 0.5f;
+    porta_greedylr_config c;
     porta_greedylr_state s;
-    start(&s, &c, n);
+    greedylr_scenario sc = start_scenario(GREEDYLR_SC_8, &c, &s);
+    const char *n = sc.name;
+    check_t(c.patience == 1 && c.max_lr[0] == 0.2f && c.factor == 0.5f && sc.n == 20, NULL,
+            "%s setting", n);
     float m = 1.0f;
-    for (int i = 1; i <= 20; i++) {
-        porta_greedylr_step(&s, &c, m);
+    for (int i = 1; i <= 20 && i <= sc.n; i++) {
+        check_t(sc.metrics[i - 1] == m, NULL, "%s metric %d is 0.8 x the previous", n, i);
+        porta_greedylr_step(&s, &c, sc.metrics[i - 1]);
         m = m * 0.8f;
         check_f(i == 1 ? 0.1 : 0.2, s.lr[0], "%s step %d lr", n, i);
     }
@@ -293,19 +303,16 @@ static void scenario_8(void)
 
 static void scenario_9(void)
 {
-    const char *n = "scenario 9 (cooldown)";
-    porta_greedylr_config c = scen();
-    c.patience = 2;
-    c.cooldown = 3;
+    porta_greedylr_config c;
     porta_greedylr_state s;
-    start(&s, &c, n);
-    const float m[] = {5, 10, 10, 10};
+    greedylr_scenario sc = start_scenario(GREEDYLR_SC_9, &c, &s);
+    const char *n = sc.name;
+    check_t(c.patience == 2 && c.cooldown == 3 && sc.n == 8, NULL, "%s setting", n);
     const double lr[] = {0.1, 0.1, 0.1, 0.09};
-    feed(&s, &c, n, m, lr, 4);
+    feed_scenario(&s, &c, &sc, 0, lr, 4); /* 5, 10, 10, 10 */
     check_i(3, s.cooldown_left, "%s cooldown after step 4", n);
-    const float whatever[] = {1.0f, 100.0f, 0.5f};
-    for (int i = 0; i < 3; i++) {
-        porta_greedylr_step(&s, &c, whatever[i]);
+    for (int i = 0; i < 3; i++) { /* 1, 100, 0.5: whatever the metric */
+        porta_greedylr_step(&s, &c, sc.metrics[4 + i]);
         check_f(0.09, s.lr[0], "%s step %d lr", n, 5 + i);
         check_i(2 - i, s.cooldown_left, "%s step %d cooldown", n, 5 + i);
         check_i(0, s.good, "%s step %d good", n, 5 + i);
@@ -313,50 +320,45 @@ static void scenario_9(void)
         check_f(5.0, s.best, "%s step %d best (not updated when frozen)", n, 5 + i);
         check_t((s.events & PORTA_SCHED_EV_FROZEN) != 0, NULL, "%s step %d frozen", n, 5 + i);
     }
-    porta_greedylr_step(&s, &c, 0.5f);
+    porta_greedylr_step(&s, &c, sc.metrics[7]); /* 0.5 */
     check_i(1, s.good, "%s step 8 good", n);
     check_f(0.5, s.best, "%s step 8 best", n);
 }
 
 static void scenario_10(void)
 {
-    const char *n = "scenario 10 (warmup)";
-    porta_greedylr_config c = scen();
-    c.patience = 2;
-    c.warmup = 3;
+    porta_greedylr_config c;
     porta_greedylr_state s;
-    start(&s, &c, n);
-    const float m[] = {8, 6.4f, 5.12f};
+    greedylr_scenario sc = start_scenario(GREEDYLR_SC_10, &c, &s);
+    const char *n = sc.name;
+    check_t(c.patience == 2 && c.warmup == 3 && sc.n == 7, NULL, "%s setting", n);
     const double lr[] = {0.1, 0.1, 0.1 / 0.9};
-    feed(&s, &c, n, m, lr, 3);
+    feed_scenario(&s, &c, &sc, 0, lr, 3); /* 8, 6.4, 5.12 */
     check_i(3, s.warmup_left, "%s warmup after step 3", n);
-    const float better[] = {4.096f, 3.2768f, 2.62144f};
-    for (int i = 0; i < 3; i++) {
-        porta_greedylr_step(&s, &c, better[i]);
+    for (int i = 0; i < 3; i++) { /* 4.096, 3.2768, 2.62144: improving */
+        porta_greedylr_step(&s, &c, sc.metrics[3 + i]);
         check_f(0.1 / 0.9, s.lr[0], "%s step %d lr", n, 4 + i);
         check_f(5.12, s.best, "%s step %d best", n, 4 + i);
         check_i(2 - i, s.warmup_left, "%s step %d warmup", n, 4 + i);
         check_i(0, s.good, "%s step %d good", n, 4 + i);
         check_i(0, s.bad, "%s step %d bad", n, 4 + i);
     }
-    porta_greedylr_step(&s, &c, 2.0f);
+    porta_greedylr_step(&s, &c, sc.metrics[6]); /* 2 */
     check_i(1, s.good, "%s step 7 good", n);
     check_f(2.0, s.best, "%s step 7 best", n);
 }
 
 static void scenario_11(void)
 {
-    const char *n = "scenario 11 (reset)";
-    porta_greedylr_config c = scen();
-    c.patience = 1;
-    c.min_lr[0] = 0.01f;
-    c.factor = 0.5f;
-    c.reset_start = 2;
+    porta_greedylr_config c;
     porta_greedylr_state s;
-    start(&s, &c, n);
-    const float m[] = {1, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10};
+    greedylr_scenario sc = start_scenario(GREEDYLR_SC_11, &c, &s);
+    const char *n = sc.name;
+    check_t(c.patience == 1 && c.min_lr[0] == 0.01f && c.factor == 0.5f && c.reset_start == 2 &&
+                sc.n == 12,
+            NULL, "%s setting", n);
     const double lr[] = {0.1, 0.1, 0.05, 0.05, 0.025, 0.025, 0.0125, 0.0125, 0.01, 0.01, 0.1};
-    feed(&s, &c, n, m, lr, 11);
+    feed_scenario(&s, &c, &sc, 0, lr, 11); /* 1, then 10 x 10 */
     check_t((s.events & PORTA_SCHED_EV_RESET) != 0, NULL, "%s step 11 reset event", n);
     check_i(1, s.n_reset, "%s resets", n);
     check_f(INFINITY, s.best, "%s step 11 best", n);
@@ -365,7 +367,7 @@ static void scenario_11(void)
     check_i(0, s.cooldown_left, "%s step 11 cooldown", n);
     check_i(0, s.warmup_left, "%s step 11 warmup", n);
     check_i(2, s.reset_left, "%s step 11 countdown", n);
-    porta_greedylr_step(&s, &c, 10.0f);
+    porta_greedylr_step(&s, &c, sc.metrics[11]); /* 10 */
     check_i(1, s.good, "%s step 12 good", n);
     check_f(10.0, s.best, "%s step 12 best", n);
     check_f(0.1, s.lr[0], "%s step 12 lr", n);
@@ -373,18 +375,13 @@ static void scenario_11(void)
 
 static void scenario_12(void)
 {
-    const char *n = "scenario 12 (two groups)";
-    porta_greedylr_config c = scen();
-    c.n_groups = 2;
-    c.initial_lr[1] = 0.01f;
-    c.min_lr[1] = 1e-6f;
-    c.max_lr[1] = 1.0f;
-    c.patience = 2;
+    porta_greedylr_config c;
     porta_greedylr_state s;
-    start(&s, &c, n);
-    const float m[] = {5, 10, 10, 10};
-    for (int i = 0; i < 4; i++)
-        porta_greedylr_step(&s, &c, m[i]);
+    greedylr_scenario sc = start_scenario(GREEDYLR_SC_12, &c, &s);
+    const char *n = sc.name;
+    check_t(c.n_groups == 2 && c.initial_lr[1] == 0.01f && c.patience == 2 && sc.n == 4, NULL,
+            "%s setting", n);
+    feed_scenario(&s, &c, &sc, 0, NULL, 4); /* 5, 10, 10, 10 */
     check_f(0.09, s.lr[0], "%s group 0 lr", n);
     check_f(0.009, s.lr[1], "%s group 1 lr", n);
     check_f(0.0, s.lr[2], "%s unused group lr", n);
@@ -392,18 +389,16 @@ static void scenario_12(void)
 
 static void scenario_13(void)
 {
-    const char *n = "scenario 13 (rolling mean)";
-    porta_greedylr_config c = scen();
-    c.smooth = 1;
-    c.window_size = 3;
-    c.patience = 10;
+    porta_greedylr_config c;
     porta_greedylr_state s;
-    start(&s, &c, n);
+    greedylr_scenario sc = start_scenario(GREEDYLR_SC_13, &c, &s);
+    const char *n = sc.name;
+    check_t(c.smooth == 1 && c.window_size == 3 && c.patience == 10 && sc.n == 5, NULL,
+            "%s setting", n);
     check_f(NAN, porta_greedylr_rolling_mean(&s, &c), "%s empty window", n);
-    const float in[] = {1, 2, 3, 4, 5};
     const double mean[] = {1, 1.5, 2, 3, 4};
-    for (int i = 0; i < 5; i++) {
-        porta_greedylr_step(&s, &c, in[i]);
+    for (int i = 0; i < 5 && i < sc.n; i++) { /* inputs 1, 2, 3, 4, 5 */
+        porta_greedylr_step(&s, &c, sc.metrics[i]);
         check_f(mean[i], porta_greedylr_rolling_mean(&s, &c), "%s input %d mean", n, i + 1);
         check_f(mean[i], s.metric, "%s input %d compared value", n, i + 1);
     }
@@ -412,17 +407,15 @@ static void scenario_13(void)
 
 static void scenario_14(void)
 {
-    const char *n = "scenario 14 (smoothing)";
-    porta_greedylr_config c = scen();
-    c.smooth = 1;
-    c.window_size = 3;
-    c.patience = 10;
+    porta_greedylr_config c;
     porta_greedylr_state s;
-    start(&s, &c, n);
-    const float m[] = {10, 8, 6, 4};
+    greedylr_scenario sc = start_scenario(GREEDYLR_SC_14, &c, &s);
+    const char *n = sc.name;
+    check_t(c.smooth == 1 && c.window_size == 3 && c.patience == 10 && sc.n == 4, NULL,
+            "%s setting", n);
     const double sm[] = {10, 9, 8, 6};
-    for (int i = 0; i < 4; i++) {
-        porta_greedylr_step(&s, &c, m[i]);
+    for (int i = 0; i < 4 && i < sc.n; i++) { /* 10, 8, 6, 4 */
+        porta_greedylr_step(&s, &c, sc.metrics[i]);
         check_f(sm[i], s.metric, "%s step %d smoothed", n, i + 1);
     }
     check_f(6.0, s.best, "%s best after step 4", n);
@@ -431,29 +424,31 @@ static void scenario_14(void)
 
 static void scenario_15(void)
 {
-    const char *n = "scenario 15 (NaN, no smoothing)";
-    porta_greedylr_config c = scen();
+    porta_greedylr_config c;
     porta_greedylr_state s;
-    start(&s, &c, n);
-    porta_greedylr_step(&s, &c, 5.0f);
+    greedylr_scenario sc = start_scenario(GREEDYLR_SC_15, &c, &s);
+    const char *n = sc.name;
+    check_i(6, sc.n, "%s metrics", n);
+    porta_greedylr_step(&s, &c, sc.metrics[0]); /* 5 */
     for (int i = 2; i <= 5; i++) {
-        porta_greedylr_step(&s, &c, NAN);
+        check_t(isnan(sc.metrics[i - 1]), NULL, "%s metric %d is NaN", n, i);
+        porta_greedylr_step(&s, &c, sc.metrics[i - 1]);
         if (i <= 4)
             check_i(i - 1, s.bad, "%s step %d bad", n, i);
         check_f(i == 5 ? 0.09 : 0.1, s.lr[0], "%s step %d lr", n, i);
         check_f(5.0, s.best, "%s step %d best", n, i);
     }
-    porta_greedylr_step(&s, &c, 4.0f);
+    porta_greedylr_step(&s, &c, sc.metrics[5]); /* 4 */
     check_i(1, s.good, "%s step 6 good", n);
     check_f(4.0, s.best, "%s step 6 best", n);
 }
 
 static void scenario_16(void)
 {
-    const char *n = "scenario 16 (initial lr below min_lr)";
-    porta_greedylr_config c = scen();
-    c.initial_lr[0] = 5e-5f;
-    c.min_lr[0] = 1e-3f;
+    greedylr_scenario sc = greedylr_scenario_make(GREEDYLR_SC_16);
+    const char *n = sc.name;
+    porta_greedylr_config c = sc.config;
+    check_t(c.initial_lr[0] == 5e-5f && c.min_lr[0] == 1e-3f && sc.n == 13, NULL, "%s setting", n);
     uint32_t warn = 0;
     porta_status st = porta_greedylr_validate(&c, &g_msg, &warn);
     check_i(PORTA_OK, st, "%s validates", n);
@@ -466,16 +461,15 @@ static void scenario_16(void)
             text, "%s warning says why", n);
     porta_greedylr_state s;
     porta_greedylr_init(&s, &c);
-    porta_greedylr_step(&s, &c, 5.0f);
-    for (int i = 2; i <= 9; i++) {
-        porta_greedylr_step(&s, &c, 10.0f);
+    porta_greedylr_step(&s, &c, sc.metrics[0]); /* 5 */
+    for (int i = 2; i <= 9; i++) {              /* 10 x 8 */
+        porta_greedylr_step(&s, &c, sc.metrics[i - 1]);
         check_f(5e-5, s.lr[0], "%s step %d lr (decrease cannot lower)", n, i);
     }
     check_i(2, s.n_decrease, "%s decrease events", n);
     check_i(498, s.reset_left, "%s countdown (at the floor)", n);
-    const float better[] = {4, 3, 2, 1};
-    for (int i = 0; i < 4; i++)
-        porta_greedylr_step(&s, &c, better[i]);
+    for (int i = 9; i < 13; i++) /* 4, 3, 2, 1 */
+        porta_greedylr_step(&s, &c, sc.metrics[i]);
     check_f(5e-5 / 0.9, s.lr[0], "%s increase still works", n);
     check_i(500, s.reset_left, "%s increase restores countdown", n);
 }
@@ -483,32 +477,13 @@ static void scenario_16(void)
 static void scenario_18(void)
 {
     const char *n = "scenario 18 (validation)";
-    struct {
-        const char *what, *word, *value;
-        porta_greedylr_config c;
-    } cases[7];
-    for (int i = 0; i < 7; i++)
-        cases[i].c = scen();
-    cases[0].what = "F = 1.0", cases[0].word = "factor", cases[0].value = "= 1 ";
-    cases[0].c.factor = 1.0f;
-    cases[1].what = "F = 1.5", cases[1].word = "factor", cases[1].value = "1.5";
-    cases[1].c.factor = 1.5f;
-    cases[2].what = "F = 0", cases[2].word = "factor", cases[2].value = "= 0 ";
-    cases[2].c.factor = 0.0f;
-    cases[3].what = "F = -0.5", cases[3].word = "factor", cases[3].value = "-0.5";
-    cases[3].c.factor = -0.5f;
-    cases[4].what = "patience -1", cases[4].word = "patience", cases[4].value = "-1";
-    cases[4].c.patience = -1;
-    cases[5].what = "window 0", cases[5].word = "window_size", cases[5].value = "= 0 ";
-    cases[5].c.window_size = 0;
-    cases[6].what = "min_lr > max_lr", cases[6].word = "min_lr", cases[6].value = "max_lr";
-    cases[6].c.min_lr[0] = 2.0f;
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < GREEDYLR_INVALID_COUNT; i++) {
+        greedylr_invalid v = greedylr_invalid_make(i);
         char name[128];
-        snprintf(name, sizeof(name), "%s: %s", n, cases[i].what);
+        snprintf(name, sizeof(name), "%s: %s", n, v.what);
         uint32_t warn = 77;
-        porta_status st = porta_greedylr_validate(&cases[i].c, &g_msg, &warn);
-        check_error(PORTA_ERROR_INVALID_ARGUMENT, st, &g_msg, cases[i].word, cases[i].value, name);
+        porta_status st = porta_greedylr_validate(&v.config, &g_msg, &warn);
+        check_error(PORTA_ERROR_INVALID_ARGUMENT, st, &g_msg, v.word, v.value, name);
         check_i(0, warn, "%s warnings cleared on error", name);
     }
     uint32_t mode = 42;
@@ -892,23 +867,8 @@ static void describe_checks(void)
 
 /* ---- checkpoints (scenario 17) ------------------------------------------- */
 
-static uint32_t rng_state = 12345u;
-static float noise(void)
-{
-    rng_state = rng_state * 1664525u + 1013904223u;
-    return (float)(rng_state >> 8) / 16777216.0f; /* [0, 1) */
-}
-
-/* A noisy, slowly improving loss with the occasional NaN. */
-static float noisy_metric(uint32_t t)
-{
-    if (t % 37u == 36u)
-        return NAN;
-    float trend = 2.0f / (1.0f + 0.01f * (float)t);
-    return trend * (0.8f + 0.4f * noise());
-}
-
-/* Run a mid-run checkpoint test: step `pre` steps (then on until some
+/* The metrics are greedylr_noisy_metric's (a noisy, slowly improving loss
+ * with the occasional NaN). Run a mid-run checkpoint test: step `pre` steps (then on until some
  * counter is live and the window is full), save, load into garbage-filled
  * structs, then drive the uninterrupted and the restored run in lockstep
  * for 200 steps, comparing every state word (memcmp) after each step. */
@@ -917,10 +877,10 @@ static void checkpoint_run(const char *n, const porta_greedylr_config *c, uint32
 {
     porta_greedylr_state a;
     start(&a, c, n);
-    rng_state = seed;
+    uint32_t rng = seed;
     uint32_t t = 0;
     while (t < pre || (a.good == 0 && a.bad == 0) || a.window_count != (uint32_t)c->window_size)
-        porta_greedylr_step(&a, c, noisy_metric(t++));
+        porta_greedylr_step(&a, c, greedylr_noisy_metric(&rng, t++));
     check_t((a.good > 0 || a.bad > 0) && a.n_increase > 0 && a.n_decrease > 0, NULL,
             "%s: mid-run state has live counters and history", n);
 
@@ -949,7 +909,7 @@ static void checkpoint_run(const char *n, const porta_greedylr_config *c, uint32
     int first_diff = -1, changes = 0;
     uint32_t events = 0;
     for (int i = 0; i < 200; i++) {
-        float m = noisy_metric(t++);
+        float m = greedylr_noisy_metric(&rng, t++);
         uint32_t ea = porta_greedylr_step(&a, c, m);
         uint32_t eb = porta_greedylr_step(&b, &cb, m);
         events |= ea;
@@ -966,34 +926,9 @@ static void checkpoint_run(const char *n, const porta_greedylr_config *c, uint32
 
 static void checkpoint_checks(void)
 {
-    porta_greedylr_config c = scen();
-    c.smooth = 1;
-    c.window_size = 7;
-    c.patience = 3;
-    c.cooldown = 2;
-    c.warmup = 1;
-    c.reset_start = 3;
-    c.threshold = 1e-3f;
-    c.threshold_mode = PORTA_SCHED_THRESHOLD_REL;
-    c.n_groups = 2;
-    c.initial_lr[0] = 0.05f, c.min_lr[0] = 0.01f, c.max_lr[0] = 0.2f;
-    c.initial_lr[1] = 0.5f, c.min_lr[1] = 0.1f, c.max_lr[1] = 1.0f;
+    porta_greedylr_config c = greedylr_checkpoint_config(0);
     checkpoint_run("scenario 17 (checkpoint round trip)", &c, 12345u, 150u);
-
-    c = scen();
-    c.smooth = 1;
-    c.window_size = 11;
-    c.patience = 2;
-    c.cooldown = 3;
-    c.warmup = 2;
-    c.reset_start = 2;
-    c.factor = 0.8f;
-    c.n_groups = 3;
-    for (int g = 0; g < 3; g++) {
-        c.initial_lr[g] = 0.01f * (float)(g + 1);
-        c.min_lr[g] = 0.004f;
-        c.max_lr[g] = 0.1f;
-    }
+    c = greedylr_checkpoint_config(1);
     checkpoint_run("scenario 17 (checkpoint round trip, 3 groups, resets)", &c, 777u, 123u);
 }
 
