@@ -158,3 +158,16 @@ porta_status porta_vec_sum_squares(porta_context *ctx, porta_buffer *x, size_t x
 {
     return reduce(ctx, 1, x, x_off, n, result, result_off);
 }
+
+porta_status porta_vec_stream(porta_context *ctx, porta_buffer *a, porta_buffer *b, porta_buffer *c,
+                              porta_buffer *d, size_t n)
+{
+    porta_status st = check_xy(ctx, a, 0, b, 0, n, "porta_vec_stream");
+    if (!st)
+        st = check_xy(ctx, c, 0, d, 0, n, "porta_vec_stream");
+    if (st || n == 0)
+        return st;
+    porta_params_stream p = {.n = (uint32_t)n, .alpha = 0.5f};
+    porta_bbuffer *bufs[] = {a->impl, b->impl, c->impl, d->impl};
+    return porta__launch(ctx, PORTA_KERNEL_stream, porta__groups_for(ctx, n), bufs, &p);
+}

@@ -23,4 +23,16 @@ double porta_ref_sum_squares(const float *x, size_t n);
  * error is proportional to. */
 double porta_ref_sum_abs(const float *x, size_t n, int squares);
 
+/* One optimizer update of n parameters, as PyTorch defines it (the device
+ * kernel is shaders/optim_step.kc). `coef` is the gradient clip coefficient
+ * (1 when not clipping); t counts applied updates, this one included. */
+void porta_ref_adamw_step(float *param, const float *grad, float *m, float *v, size_t n, float lr,
+                          float weight_decay, float beta1, float beta2, float eps, unsigned t,
+                          float coef);
+/* SGD: L2 weight decay into the gradient, momentum buffer `buf` set to the
+ * first gradient on t == 1, optional Nesterov. */
+void porta_ref_sgd_step(float *param, const float *grad, float *buf, size_t n, float lr,
+                        float weight_decay, float momentum, float dampening, int nesterov,
+                        unsigned t, float coef);
+
 #endif

@@ -172,6 +172,12 @@ porta_status porta_vec_sum(porta_context *ctx, porta_buffer *x, size_t x_off, si
 porta_status porta_vec_sum_squares(porta_context *ctx, porta_buffer *x, size_t x_off, size_t n,
                                    porta_buffer *result, size_t result_off);
 
+/* The streaming roofline kernel porta-bench measures beside the optimizer
+ * step: for i < n reads a, b, c, d and writes a, c, d (4 arrays in, 3 out,
+ * as an AdamW step moves). Enqueues one dispatch. */
+porta_status porta_vec_stream(porta_context *ctx, porta_buffer *a, porta_buffer *b, porta_buffer *c,
+                              porta_buffer *d, size_t n);
+
 /* ---- execution --------------------------------------------------------- */
 
 /* Send enqueued work to the device without waiting. */
@@ -195,6 +201,208 @@ porta_status porta_counters_get(porta_context *ctx, porta_counters *out);
  * reference (known answers). PORTA_ERROR_MISMATCH names the first kernel
  * and element that disagree. */
 porta_status porta_self_test(porta_context *ctx);
+
+/* ---- optimizers and learning-rate schedules ------------------------------
+ * An optimizer owns flat device arenas for the parameters, their gradients
+ * and its moments, sharing one offset table. Tensors are registered before
+ * porta_optimizer_finalize() and placed group by group (group 0 first), so
+ * each parameter group is one contiguous range.
+ *
+ * porta_optimizer_step() is one fused dispatch (plus, when the gradient
+ * norm is needed, one reduction dispatch before it): it reads the training
+ * loss where the forward pass left it on the device, decides the learning
+ * rate of every group with the scheduler, skips the update if the loss or
+ * the gradient norm is not finite, clips, updates every parameter of every
+ * group, and appends (step, loss, norm, lr per group, skipped) to a device
+ * metrics ring. The host never waits and never reads during a step;
+ * porta_optimizer_metrics() drains the ring when the caller wants it. */
+
+typedef struct porta_optimizer porta_optimizer;
+
+typedef enum porta_optimizer_kind {
+    PORTA_OPTIMIZER_SGD = 0,  /* PyTorch torch.optim.SGD semantics */
+    PORTA_OPTIMIZER_ADAMW = 1 /* PyTorch torch.optim.AdamW semantics */
+} porta_optimizer_kind;
+
+#define PORTA_MAX_PARAM_GROUPS 8
+
+typedef struct porta_param_group {
+    float lr;           /* initial learning rate */
+    float min_lr;       /* floor (GreedyLR, plateau) / final rate (cosine schedules) */
+    float max_lr;       /* ceiling (GreedyLR) */
+    float weight_decay; /* AdamW: decoupled; SGD: L2 added to the gradient */
+} porta_param_group;
+
+typedef struct porta_optimizer_config {
+    porta_optimizer_kind kind;
+    float momentum;  /* SGD, >= 0 */
+    float dampening; /* SGD, in [0, 1) */
+    int nesterov;    /* SGD: needs momentum > 0 and dampening 0 */
+    float beta1;     /* AdamW, in [0, 1) */
+    float beta2;     /* AdamW, in [0, 1) */
+    float eps;       /* AdamW, > 0 */
+    /* Clip by global gradient norm (PyTorch clip_grad_norm_): 0 = off. */
+    float clip_norm;
+    /* Compute the global gradient norm every step (one extra reduction
+     * dispatch) so a step with a non-finite gradient is skipped; implied by
+     * clip_norm > 0. Without it only a non-finite loss skips a step. */
+    int check_gradients;
+    unsigned n_groups; /* 1..PORTA_MAX_PARAM_GROUPS */
+    porta_param_group groups[PORTA_MAX_PARAM_GROUPS];
+} porta_optimizer_config;
+
+/* Defaults: AdamW (0.9, 0.999, eps 1e-8) or SGD (no momentum); one group
+ * with lr 1e-3, min_lr 1e-5, max_lr 1, weight decay 0.01 (AdamW) or 0;
+ * no clipping; check_gradients on. */
+porta_optimizer_config porta_optimizer_config_default(porta_optimizer_kind kind);
+
+typedef enum porta_scheduler_kind {
+    PORTA_SCHEDULER_CONSTANT = 0,
+    PORTA_SCHEDULER_WARMUP_COSINE = 1,   /* linear warmup, cosine decay to min_lr */
+    PORTA_SCHEDULER_STEP = 2,            /* lr * gamma every step_size steps */
+    PORTA_SCHEDULER_EXPONENTIAL = 3,     /* lr * gamma^t */
+    PORTA_SCHEDULER_COSINE_RESTARTS = 4, /* PyTorch CosineAnnealingWarmRestarts to min_lr */
+    PORTA_SCHEDULER_PLATEAU = 5,         /* PyTorch ReduceLROnPlateau */
+    PORTA_SCHEDULER_GREEDYLR = 6         /* GreedyLR (arXiv 2512.14527) */
+} porta_scheduler_kind;
+
+typedef struct porta_scheduler_config {
+    porta_scheduler_kind kind;
+    /* GreedyLR and plateau observe the training loss of every fused step
+     * (0, the paper's way) or only the metrics given to
+     * porta_optimizer_observe() (1, the transformers Trainer's way). */
+    int observe_eval;
+    /* GreedyLR and plateau (see docs of GreedyLR in shared GREEDYLR.md):
+     * mode "min"/"max", factor F (decrease lr*F, increase lr/F), patience,
+     * threshold with threshold_mode "abs"/"rel", cooldown; GreedyLR only:
+     * warmup (a freeze after an increase), eps, smooth + window (rolling
+     * mean), reset_start. Bounds come from each group's min_lr / max_lr. */
+    const char *mode;
+    float factor;
+    int patience;
+    float threshold;
+    const char *threshold_mode;
+    int cooldown;
+    int warmup;
+    float eps;
+    int smooth;
+    int window;
+    int reset_start;
+    /* Stateless schedules, counted in optimizer steps. */
+    int warmup_steps; /* WARMUP_COSINE */
+    int total_steps;  /* WARMUP_COSINE: min_lr from here on */
+    int step_size;    /* STEP */
+    float gamma;      /* STEP, EXPONENTIAL */
+    int t_0;          /* COSINE_RESTARTS: first cycle */
+    int t_mult;       /* COSINE_RESTARTS: cycle growth */
+} porta_scheduler_config;
+
+/* Defaults for a kind: GreedyLR's reference defaults (min, F 0.95,
+ * patience 10, threshold 1e-6 abs, no cooldown/warmup, eps 1e-8, no
+ * smoothing, window 50, reset_start 500); plateau: PyTorch's (min, 0.1, 10,
+ * 1e-4 rel, cooldown 0, eps 1e-8); gamma 0.1, step_size 1000, warmup 100 of
+ * 10000 total, t_0 1000, t_mult 1. */
+porta_scheduler_config porta_scheduler_config_default(porta_scheduler_kind kind);
+
+/* Create an optimizer on the context's device. Every value is validated
+ * (a clear error names the parameter); a suspicious but valid choice (an
+ * initial lr at or below min_lr under GreedyLR, so the rate can never
+ * decrease) is PORTA_OK with a warning in porta_context_message(). */
+porta_status porta_optimizer_create(porta_context *ctx, const porta_optimizer_config *config,
+                                    const porta_scheduler_config *scheduler, porta_optimizer **out);
+
+/* Register a tensor of n parameters in group `group`; *index identifies it.
+ * Only before porta_optimizer_finalize(). */
+porta_status porta_optimizer_add_tensor(porta_context *ctx, porta_optimizer *opt, size_t n,
+                                        unsigned group, size_t *index);
+
+/* Place every tensor, allocate the arenas, zero gradients and moments,
+ * and set the parameters to zero (write them with porta_buffer_write()
+ * at the tensor offsets, or let a model initialise them). */
+porta_status porta_optimizer_finalize(porta_context *ctx, porta_optimizer *opt);
+
+/* Where tensor `index` lives in the arenas (element offset), once
+ * finalized. */
+porta_status porta_optimizer_tensor_offset(porta_context *ctx, porta_optimizer *opt, size_t index,
+                                           size_t *offset);
+
+/* The arenas (float32): parameters and gradients, each `*elements` long.
+ * Kernels read parameters and write gradients at the tensor offsets. */
+porta_status porta_optimizer_arenas(porta_context *ctx, porta_optimizer *opt, porta_buffer **params,
+                                    porta_buffer **grads, size_t *elements);
+
+/* One fused training step. The loss is loss_scale * the sum of
+ * loss[loss_off .. loss_off + loss_count) (e.g. per-workgroup partial sums
+ * of a loss kernel and 1/batch). Enqueues, never waits. */
+porta_status porta_optimizer_step(porta_context *ctx, porta_optimizer *opt, porta_buffer *loss,
+                                  size_t loss_off, size_t loss_count, float loss_scale);
+
+/* Evaluation mode (observe_eval = 1): feed one evaluation metric to the
+ * scheduler on the device. The value is uploaded without waiting; the
+ * parameters are untouched. */
+porta_status porta_optimizer_observe(porta_context *ctx, porta_optimizer *opt, float metric);
+
+typedef struct porta_step_metrics {
+    uint64_t step;                    /* 0-based optimizer step */
+    float loss;                       /* the loss the step observed */
+    float grad_norm;                  /* global gradient norm before clipping (0 if not computed) */
+    int skipped;                      /* 1 if the update was skipped (non-finite loss or norm) */
+    unsigned scheduler_events;        /* what the scheduler did (bits, see docs) */
+    float lr[PORTA_MAX_PARAM_GROUPS]; /* the rate each group's update used */
+} porta_step_metrics;
+
+/* Drain the device metrics ring: copies the entries of the steps since the
+ * last drain (oldest first, at most `cap`) into out. One device read (and
+ * host wait) per call; call it every N steps, not every step. If more
+ * steps than the ring holds (porta_optimizer_status.ring_capacity) have passed,
+ * the oldest are lost and *lost says how many. */
+porta_status porta_optimizer_metrics(porta_context *ctx, porta_optimizer *opt,
+                                     porta_step_metrics *out, size_t cap, size_t *count,
+                                     size_t *lost);
+
+typedef struct porta_optimizer_status {
+    uint64_t steps;                   /* optimizer steps taken (skipped ones included) */
+    uint64_t skipped;                 /* steps whose update was skipped */
+    float lr[PORTA_MAX_PARAM_GROUPS]; /* rate in effect for the next step */
+    unsigned n_groups;
+    size_t ring_capacity; /* steps the metrics ring holds between drains */
+} porta_optimizer_status;
+
+/* Read the optimizer's state from the device (one read, one wait). */
+porta_status porta_optimizer_status_get(porta_context *ctx, porta_optimizer *opt,
+                                        porta_optimizer_status *out);
+
+/* Write the complete optimizer and scheduler state (configuration,
+ * parameters, moments, scheduler state, counters) to `path` atomically
+ * (temporary file, fsync, rename). */
+porta_status porta_optimizer_save(porta_context *ctx, porta_optimizer *opt, const char *path);
+
+/* Restore a state written by porta_optimizer_save() into an optimizer
+ * created with the same tensors (same sizes and groups). The run then
+ * continues exactly as the saved one would have. A corrupt or mismatched
+ * file changes nothing and is PORTA_ERROR_CORRUPT_DATA / INVALID_ARGUMENT. */
+porta_status porta_optimizer_load(porta_context *ctx, porta_optimizer *opt, const char *path);
+
+/* Release the optimizer and its arenas. NULL is a no-op. */
+porta_status porta_optimizer_destroy(porta_context *ctx, porta_optimizer *opt);
+
+/* A learning-rate schedule stepped from the host: the same arithmetic the
+ * fused kernel runs (fp32, same order), usable without a device, and the
+ * oracle porta's tests hold every device to. The groups' initial lr,
+ * min_lr and max_lr come from `groups` (only its n_groups and groups[] are
+ * read). Validation and warnings as porta_optimizer_create(). */
+typedef struct porta_scheduler porta_scheduler;
+porta_status porta_scheduler_create(porta_context *ctx, const porta_optimizer_config *groups,
+                                    const porta_scheduler_config *config, porta_scheduler **out);
+
+/* One scheduler step observing `metric` (GreedyLR, plateau; the stateless
+ * schedules just advance one step). Writes the rate in effect after the
+ * step for the first n_lr groups into lr (may be NULL if n_lr is 0). */
+porta_status porta_scheduler_step(porta_context *ctx, porta_scheduler *s, float metric, float *lr,
+                                  size_t n_lr);
+
+/* Release a host scheduler. NULL is a no-op. */
+porta_status porta_scheduler_destroy(porta_context *ctx, porta_scheduler *s);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,89 @@
+/* optimizer_internal.h: the optimizer object and the device blocks of the
+ * fused step (shaders/optim_step.kc). lib-internal. */
+#ifndef PORTA_OPTIMIZER_INTERNAL_H
+#define PORTA_OPTIMIZER_INTERNAL_H
+
+#include "internal.h"
+#include "optim/sched_device.h"
+#include "optim/scheduler.h"
+
+/* Mirror of optim_config in shaders/optim_step.kc: the same 28 words. */
+typedef struct porta_optim_config_dev {
+    uint32_t kind; /* 0 SGD, 1 AdamW */
+    float momentum;
+    float dampening;
+    uint32_t nesterov;
+    float beta1;
+    float beta2;
+    float eps;
+    float clip_norm;
+    uint32_t n_groups;
+    uint32_t sched_on_loss;
+    uint32_t ring_capacity;
+    uint32_t pad0;
+    uint32_t group_end[PORTA_MAX_PARAM_GROUPS];
+    float weight_decay[PORTA_MAX_PARAM_GROUPS];
+} porta_optim_config_dev;
+_Static_assert(sizeof(porta_optim_config_dev) == 28 * 4, "optim_config: 28 words");
+
+/* Mirror of optim_state (one half; the device holds two). */
+typedef struct porta_optim_state_dev {
+    uint32_t step;
+    uint32_t skipped;
+    float loss;
+    float grad_norm;
+} porta_optim_state_dev;
+_Static_assert(sizeof(porta_optim_state_dev) == 4 * 4, "optim_state: 4 words");
+
+/* A metrics ring entry: step, loss bits, norm bits, flags, lr[8]. */
+#define PORTA_RING_WORDS 12u
+#define PORTA_RING_CAPACITY 1024u
+/* Workgroups of the gradient-norm reduction pass (its partial sums). */
+#define PORTA_NORM_GROUPS 256u
+/* Tensors start on multiples of this many elements (256 bytes). */
+#define PORTA_TENSOR_ALIGN 64u
+
+typedef struct porta_opt_tensor {
+    size_t n;
+    unsigned group;
+    size_t offset; /* valid once finalized */
+} porta_opt_tensor;
+
+struct porta_optimizer {
+    porta_optimizer_config config;
+    porta_scheduler_config scheduler; /* mode strings not kept: see sched_dev */
+    porta_optim_config_dev dev;
+    porta_sched_device_config sched_dev;
+    porta_sched_device_state sched_init;
+
+    porta_opt_tensor *tensors;
+    size_t n_tensors;
+    size_t cap_tensors;
+    size_t elements;
+    int finalized;
+    int check_norm; /* run the gradient-norm pass before each step */
+
+    /* arenas and state blocks (NULL until finalized) */
+    porta_buffer *params, *grads, *m1, *m2;
+    porta_buffer *ocfg, *ost, *scfg, *sst;
+    porta_buffer *norm_partials, *ring, *metric;
+
+    uint64_t steps;          /* training steps enqueued: half = steps & 1 */
+    uint64_t sched_advances; /* scheduler advances enqueued: sched half = this & 1 */
+    uint64_t steps_drained;  /* ring entries already returned */
+};
+
+/* Validate the groups and the scheduler config and build the scheduler's
+ * device config and initial state (shared by optimizers and host
+ * schedulers). A warning leaves PORTA_OK with text in the message. */
+porta_status porta__scheduler_configure(porta_context *ctx, const porta_optimizer_config *groups,
+                                        const porta_scheduler_config *s,
+                                        porta_sched_device_config *dev,
+                                        porta_sched_device_state *init);
+
+/* Turn the public configs into the device blocks (validating everything:
+ * messages name the parameter). Sets a warning message but returns PORTA_OK
+ * for valid-but-suspicious configs. optimizer_config.c */
+porta_status porta__optimizer_configure(porta_context *ctx, porta_optimizer *opt);
+
+#endif

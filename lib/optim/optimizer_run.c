@@ -1,0 +1,177 @@
+/* optimizer_run.c: the fused step, evaluation-mode observation, and
+ * reading what the device recorded (metrics ring, status). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "optim/optimizer_internal.h"
+
+static porta_status require_ready(porta_context *ctx, porta_optimizer *opt, const char *what)
+{
+    porta_status st = porta__require_device(ctx);
+    if (st)
+        return st;
+    if (!opt || !opt->finalized)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT, "%s: %s", what,
+                             opt ? "call porta_optimizer_finalize() first" : "optimizer is NULL");
+    return PORTA_OK;
+}
+
+/* Enqueue the fused kernel. mode 0: training step; 1: observe only. */
+static porta_status launch_step(porta_context *ctx, porta_optimizer *opt, porta_buffer *loss,
+                                uint32_t loss_off, uint32_t loss_count, float scale,
+                                uint32_t norm_count, uint32_t mode)
+{
+    porta_params_optim_step p = {.n = (uint32_t)opt->elements,
+                                 .loss_off = loss_off,
+                                 .loss_count = loss_count,
+                                 .loss_scale = scale,
+                                 .norm_count = norm_count,
+                                 .mode = mode,
+                                 .state_half = (uint32_t)(opt->steps & 1u),
+                                 .sched_half = (uint32_t)(opt->sched_advances & 1u)};
+    porta_bbuffer *bufs[] = {
+        opt->params->impl, opt->grads->impl,         opt->m1->impl,   opt->m2->impl,
+        opt->ocfg->impl,   opt->ost->impl,           opt->scfg->impl, opt->sst->impl,
+        loss->impl,        opt->norm_partials->impl, opt->ring->impl};
+    uint32_t groups = mode == 0 ? porta__groups_for(ctx, opt->elements) : 1u;
+    return porta__launch(ctx, PORTA_KERNEL_optim_step, groups, bufs, &p);
+}
+
+/* Partial sums of squares of the gradient arena: PORTA_NORM_GROUPS (or
+ * fewer) floats the fused kernel adds up. Returns how many. */
+static porta_status norm_pass(porta_context *ctx, porta_optimizer *opt, uint32_t *count)
+{
+    uint32_t groups = porta__groups_for(ctx, opt->elements);
+    if (groups > PORTA_NORM_GROUPS)
+        groups = PORTA_NORM_GROUPS;
+    porta_params_reduce_sum p = {
+        .n = (uint32_t)opt->elements, .x_off = 0, .sums_off = 0, .square = 1};
+    porta_bbuffer *bufs[] = {opt->grads->impl, opt->norm_partials->impl};
+    *count = groups;
+    return porta__launch(ctx, PORTA_KERNEL_reduce_sum, groups, bufs, &p);
+}
+
+porta_status porta_optimizer_step(porta_context *ctx, porta_optimizer *opt, porta_buffer *loss,
+                                  size_t loss_off, size_t loss_count, float loss_scale)
+{
+    porta_status st = require_ready(ctx, opt, "porta_optimizer_step");
+    if (!st)
+        st = porta__check_range(ctx, loss, loss_off, loss_count, "porta_optimizer_step loss");
+    if (st)
+        return st;
+    if (loss_count == 0)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                             "porta_optimizer_step: loss_count is 0");
+    uint32_t norm_count = 0;
+    if (opt->check_norm && opt->elements > 0 && (st = norm_pass(ctx, opt, &norm_count)))
+        return st;
+    st = launch_step(ctx, opt, loss, (uint32_t)loss_off, (uint32_t)loss_count, loss_scale,
+                     norm_count, 0);
+    if (!st) {
+        opt->steps++;
+        opt->sched_advances += opt->dev.sched_on_loss;
+    }
+    return st;
+}
+
+porta_status porta_optimizer_observe(porta_context *ctx, porta_optimizer *opt, float metric)
+{
+    porta_status st = require_ready(ctx, opt, "porta_optimizer_observe");
+    if (st)
+        return st;
+    const porta_scheduler_kind kind = opt->scheduler.kind;
+    if (kind != PORTA_SCHEDULER_GREEDYLR && kind != PORTA_SCHEDULER_PLATEAU)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                             "porta_optimizer_observe: only GreedyLR and plateau observe metrics");
+    if (!opt->scheduler.observe_eval)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                             "porta_optimizer_observe: the scheduler observes the training loss "
+                             "(create it with observe_eval = 1 to feed evaluation metrics)");
+    st = porta_buffer_write(ctx, opt->metric, 0, sizeof(metric), &metric);
+    if (!st)
+        st = launch_step(ctx, opt, opt->metric, 0, 1, 1.0f, 0, 1);
+    if (!st)
+        opt->sched_advances++;
+    return st;
+}
+
+static void decode_entry(const uint32_t *w, unsigned n_groups, porta_step_metrics *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->step = w[0];
+    memcpy(&out->loss, &w[1], 4);
+    memcpy(&out->grad_norm, &w[2], 4);
+    out->skipped = (int)(w[3] & 1u);
+    out->scheduler_events = w[3] >> 8;
+    for (unsigned g = 0; g < n_groups; g++)
+        memcpy(&out->lr[g], &w[4 + g], 4);
+}
+
+porta_status porta_optimizer_metrics(porta_context *ctx, porta_optimizer *opt,
+                                     porta_step_metrics *out, size_t cap, size_t *count,
+                                     size_t *lost)
+{
+    porta_status st = require_ready(ctx, opt, "porta_optimizer_metrics");
+    if (st)
+        return st;
+    if (!count || (!out && cap))
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                             "porta_optimizer_metrics: NULL argument");
+    const size_t words = PORTA_RING_CAPACITY * PORTA_RING_WORDS;
+    uint32_t *ring = malloc(words * 4);
+    if (!ring)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_OUT_OF_HOST_MEMORY, "metrics: no memory");
+    st = porta_buffer_read(ctx, opt->ring, 0, words * 4, ring);
+    if (st) {
+        free(ring);
+        return st;
+    }
+    uint64_t first = opt->steps_drained;
+    size_t dropped = 0;
+    if (opt->steps - first > PORTA_RING_CAPACITY) {
+        dropped = (size_t)(opt->steps - PORTA_RING_CAPACITY - first);
+        first = opt->steps - PORTA_RING_CAPACITY;
+    }
+    size_t n = 0;
+    for (uint64_t s = first; s < opt->steps && n < cap; s++, n++) {
+        const uint32_t *w = ring + (s % PORTA_RING_CAPACITY) * PORTA_RING_WORDS;
+        decode_entry(w, opt->config.n_groups, &out[n]);
+        out[n].step = s; /* the ring keeps the low 32 bits */
+    }
+    opt->steps_drained = first + n;
+    *count = n;
+    if (lost)
+        *lost = dropped;
+    free(ring);
+    return PORTA_OK;
+}
+
+porta_status porta_optimizer_status_get(porta_context *ctx, porta_optimizer *opt,
+                                        porta_optimizer_status *out)
+{
+    porta_status st = require_ready(ctx, opt, "porta_optimizer_status_get");
+    if (st)
+        return st;
+    if (!out)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT, "status: out is NULL");
+    porta_optim_state_dev ost[2];
+    porta_sched_device_state *sst = malloc(2 * sizeof(*sst));
+    if (!sst)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_OUT_OF_HOST_MEMORY, "status: no memory");
+    st = porta_buffer_read(ctx, opt->ost, 0, sizeof(ost), ost);
+    if (!st)
+        st = porta_buffer_read(ctx, opt->sst, 0, 2 * sizeof(*sst), sst);
+    if (!st) {
+        const porta_optim_state_dev *o = &ost[opt->steps & 1u];
+        const porta_sched_device_state *s = &sst[opt->sched_advances & 1u];
+        memset(out, 0, sizeof(*out));
+        out->steps = opt->steps; /* equal to o->step modulo 2^32 */
+        out->skipped = o->skipped;
+        out->n_groups = opt->config.n_groups;
+        for (unsigned g = 0; g < out->n_groups; g++)
+            out->lr[g] = s->lr[g];
+        out->ring_capacity = PORTA_RING_CAPACITY;
+    }
+    free(sst);
+    return st;
+}

@@ -1,0 +1,204 @@
+/* optimizer_save.c: the complete optimizer state to a file and back.
+ *
+ * File layout (little-endian; every field 32-bit unless noted):
+ *   "PORTAOPT" | version | header words ... | FNV-1a 64 of the body (2 words)
+ *   body: tensor table (n as 64-bit, group) | optim_config | sched config |
+ *         both optim_state halves | both sched state halves |
+ *         steps, scheduler advances (64-bit each) | params | m1 | m2
+ * Written to a temporary file, fsynced and renamed, so an interrupted save
+ * leaves the previous file intact. Loading checks everything before it
+ * changes anything.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/atomic_file.h"
+#include "optim/optimizer_internal.h"
+
+#define SAVE_MAGIC "PORTAOPT"
+#define SAVE_VERSION 1u
+
+typedef struct save_header {
+    char magic[8];
+    uint32_t version;
+    uint32_t optimizer_kind;
+    uint32_t scheduler_kind;
+    uint32_t n_groups;
+    uint64_t n_tensors;
+    uint64_t elements;
+    uint64_t m1_elements;
+    uint64_t m2_elements;
+    uint64_t body_bytes;
+    uint64_t body_hash;
+} save_header;
+
+typedef struct save_layout {
+    size_t table, ocfg, scfg, ost, sst, steps, params, m1, m2, end;
+} save_layout;
+
+static save_layout layout_of(const porta_optimizer *opt)
+{
+    save_layout l;
+    size_t at = 0;
+    l.table = at;
+    at += opt->n_tensors * 12;
+    l.ocfg = at;
+    at += sizeof(porta_optim_config_dev);
+    l.scfg = at;
+    at += sizeof(porta_sched_device_config);
+    l.ost = at;
+    at += 2 * sizeof(porta_optim_state_dev);
+    l.sst = at;
+    at += 2 * sizeof(porta_sched_device_state);
+    l.steps = at;
+    at += 16; /* steps, scheduler advances */
+    l.params = at;
+    at += opt->elements * 4;
+    l.m1 = at;
+    at += porta_buffer_bytes(opt->m1);
+    l.m2 = at;
+    at += porta_buffer_bytes(opt->m2);
+    l.end = at;
+    return l;
+}
+
+static void put_table(const porta_optimizer *opt, unsigned char *p)
+{
+    for (size_t i = 0; i < opt->n_tensors; i++) {
+        uint64_t n = opt->tensors[i].n;
+        uint32_t g = opt->tensors[i].group;
+        memcpy(p + i * 12, &n, 8);
+        memcpy(p + i * 12 + 8, &g, 4);
+    }
+}
+
+porta_status porta_optimizer_save(porta_context *ctx, porta_optimizer *opt, const char *path)
+{
+    porta_status st = porta__require_device(ctx);
+    if (st)
+        return st;
+    if (!opt || !opt->finalized || !path)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT, "porta_optimizer_save: %s",
+                             !opt || !path ? "NULL argument" : "optimizer not finalized");
+    save_layout l = layout_of(opt);
+    unsigned char *file = malloc(sizeof(save_header) + l.end);
+    if (!file)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_OUT_OF_HOST_MEMORY,
+                             "porta_optimizer_save: %zu bytes of host memory", l.end);
+    unsigned char *body = file + sizeof(save_header);
+    put_table(opt, body + l.table);
+    memcpy(body + l.ocfg, &opt->dev, sizeof(opt->dev));
+    memcpy(body + l.steps, &opt->steps, 8);
+    memcpy(body + l.steps + 8, &opt->sched_advances, 8);
+    struct {
+        porta_buffer *buf;
+        size_t at;
+    } reads[] = {{opt->scfg, l.scfg},     {opt->ost, l.ost}, {opt->sst, l.sst},
+                 {opt->params, l.params}, {opt->m1, l.m1},   {opt->m2, l.m2}};
+    for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]) && !st; i++)
+        st = porta_buffer_read(ctx, reads[i].buf, 0, porta_buffer_bytes(reads[i].buf),
+                               body + reads[i].at);
+    if (!st) {
+        save_header h;
+        memset(&h, 0, sizeof(h));
+        memcpy(h.magic, SAVE_MAGIC, 8);
+        h.version = SAVE_VERSION;
+        h.optimizer_kind = (uint32_t)opt->config.kind;
+        h.scheduler_kind = (uint32_t)opt->scheduler.kind;
+        h.n_groups = opt->config.n_groups;
+        h.n_tensors = opt->n_tensors;
+        h.elements = opt->elements;
+        h.m1_elements = porta_buffer_bytes(opt->m1) / 4;
+        h.m2_elements = porta_buffer_bytes(opt->m2) / 4;
+        h.body_bytes = l.end;
+        h.body_hash = porta_fnv1a(PORTA_FNV_SEED, body, l.end);
+        memcpy(file, &h, sizeof(h));
+        st = porta__write_file_atomic(path, file, sizeof(h) + l.end, &ctx->msg);
+    }
+    free(file);
+    return st;
+}
+
+/* Check a loaded header against this optimizer. */
+static porta_status check_header(porta_context *ctx, const porta_optimizer *opt,
+                                 const save_header *h, const void *file, size_t file_bytes,
+                                 const char *path)
+{
+    porta_msg *m = &ctx->msg;
+    save_layout l = layout_of(opt);
+    if (file_bytes < sizeof(*h) || memcmp(h->magic, SAVE_MAGIC, 8) != 0)
+        return porta_msg_set(m, PORTA_ERROR_CORRUPT_DATA,
+                             "%s: not a porta optimizer state (bad magic)", path);
+    if (h->version != SAVE_VERSION)
+        return porta_msg_set(m, PORTA_ERROR_CORRUPT_DATA, "%s: version %u, this porta reads %u",
+                             path, h->version, SAVE_VERSION);
+    if (h->body_bytes != file_bytes - sizeof(*h))
+        return porta_msg_set(m, PORTA_ERROR_CORRUPT_DATA,
+                             "%s: truncated or padded: %zu body bytes, header says %llu", path,
+                             file_bytes - sizeof(*h), (unsigned long long)h->body_bytes);
+    const unsigned char *body = (const unsigned char *)file + sizeof(*h);
+    if (porta_fnv1a(PORTA_FNV_SEED, body, h->body_bytes) != h->body_hash)
+        return porta_msg_set(m, PORTA_ERROR_CORRUPT_DATA, "%s: checksum mismatch", path);
+    if (h->optimizer_kind != (uint32_t)opt->config.kind ||
+        h->scheduler_kind != (uint32_t)opt->scheduler.kind || h->n_groups != opt->config.n_groups ||
+        h->n_tensors != opt->n_tensors || h->elements != opt->elements || h->body_bytes != l.end)
+        return porta_msg_set(m, PORTA_ERROR_INVALID_ARGUMENT,
+                             "%s: saved for another optimizer (kind, scheduler, groups or "
+                             "tensors differ)",
+                             path);
+    unsigned char *table = malloc(opt->n_tensors * 12 + 1);
+    if (!table)
+        return porta_msg_set(m, PORTA_ERROR_OUT_OF_HOST_MEMORY, "load: no memory");
+    put_table(opt, table);
+    int same = memcmp(table, body + l.table, opt->n_tensors * 12) == 0;
+    free(table);
+    if (!same)
+        return porta_msg_set(m, PORTA_ERROR_INVALID_ARGUMENT,
+                             "%s: saved tensors differ in size or group", path);
+    return PORTA_OK;
+}
+
+porta_status porta_optimizer_load(porta_context *ctx, porta_optimizer *opt, const char *path)
+{
+    porta_status st = porta__require_device(ctx);
+    if (st)
+        return st;
+    if (!opt || !opt->finalized || !path)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT, "porta_optimizer_load: %s",
+                             !opt || !path ? "NULL argument" : "optimizer not finalized");
+    void *data = NULL;
+    size_t bytes = 0;
+    if ((st = porta__read_file(path, &data, &bytes, &ctx->msg)) != PORTA_OK)
+        return st;
+    /* A header-sized, aligned copy: data may be shorter than a header. */
+    save_header h;
+    memset(&h, 0, sizeof(h));
+    memcpy(&h, data, bytes < sizeof(h) ? bytes : sizeof(h));
+    st = check_header(ctx, opt, &h, data, bytes, path);
+    if (!st) {
+        const unsigned char *body = (const unsigned char *)data + sizeof(h);
+        save_layout l = layout_of(opt);
+        memcpy(&opt->dev, body + l.ocfg, sizeof(opt->dev));
+        memcpy(&opt->sched_dev, body + l.scfg, sizeof(opt->sched_dev));
+        uint64_t steps, advances;
+        memcpy(&steps, body + l.steps, 8);
+        memcpy(&advances, body + l.steps + 8, 8);
+        struct {
+            porta_buffer *buf;
+            size_t at;
+        } writes[] = {{opt->ocfg, l.ocfg}, {opt->scfg, l.scfg},     {opt->ost, l.ost},
+                      {opt->sst, l.sst},   {opt->params, l.params}, {opt->m1, l.m1},
+                      {opt->m2, l.m2}};
+        for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]) && !st; i++)
+            st = porta_buffer_write(ctx, writes[i].buf, 0, porta_buffer_bytes(writes[i].buf),
+                                    body + writes[i].at);
+        if (!st) {
+            opt->steps = steps;
+            opt->steps_drained = steps;
+            opt->sched_advances = advances;
+        }
+    }
+    free(data);
+    return st;
+}

@@ -1,0 +1,498 @@
+/* test_optimizer: the fused optimizer-plus-scheduler step on every device.
+ *
+ *  - AdamW and SGD (momentum, Nesterov, weight decay, clipping) over 50
+ *    steps against backends/ref, two parameter groups, awkward sizes;
+ *  - zero host waits and zero device reads during a stretch of steps;
+ *  - a non-finite loss or gradient skips the update (weights and moments
+ *    bit for bit unchanged) and is counted;
+ *  - GreedyLR on the fused path follows the host implementation step by
+ *    step, observing the training loss; evaluation mode observes only
+ *    porta_optimizer_observe();
+ *  - save at step 20, restore into a fresh optimizer, continue: the same
+ *    bits as the uninterrupted run;
+ *  - invalid configurations are refused with a message naming the value.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "internal.h"
+#include "optim/scheduler.h"
+#include "ref/ref.h"
+
+/* Three tensors in two groups: sizes not divisible by anything. */
+static const size_t tensor_n[] = {1000, 7, 333};
+static const unsigned tensor_group[] = {0, 1, 0};
+#define N_TENSORS 3
+
+/* A deterministic value in [-1, 1) for (seed, step, i). */
+static float noise(uint32_t seed, uint32_t step, uint32_t i)
+{
+    uint32_t h = seed * 0x9E3779B1u ^ step * 0x85EBCA77u ^ i * 0xC2B2AE3Du;
+    h ^= h >> 15;
+    h *= 0x2C1B3C6Du;
+    h ^= h >> 12;
+    h *= 0x297A2D39u;
+    h ^= h >> 15;
+    return (float)((double)h / 4294967296.0 * 2.0 - 1.0);
+}
+
+/* Host mirror of the model: per tensor params, grads, moments. */
+typedef struct model {
+    porta_optimizer *opt;
+    porta_buffer *params, *grads, *loss;
+    size_t offset[N_TENSORS];
+    size_t elements;
+    float *host_grad; /* the arena layout, for uploads */
+} model;
+
+static porta_status model_create(porta_context *ctx, const porta_optimizer_config *oc,
+                                 const porta_scheduler_config *sc, model *m)
+{
+    memset(m, 0, sizeof(*m));
+    porta_status st = porta_optimizer_create(ctx, oc, sc, &m->opt);
+    for (size_t i = 0; i < N_TENSORS && !st; i++)
+        st = porta_optimizer_add_tensor(ctx, m->opt, tensor_n[i], tensor_group[i], NULL);
+    if (!st)
+        st = porta_optimizer_finalize(ctx, m->opt);
+    for (size_t i = 0; i < N_TENSORS && !st; i++)
+        st = porta_optimizer_tensor_offset(ctx, m->opt, i, &m->offset[i]);
+    if (!st)
+        st = porta_optimizer_arenas(ctx, m->opt, &m->params, &m->grads, &m->elements);
+    if (!st)
+        st = porta_buffer_create(ctx, 4 * sizeof(float), &m->loss);
+    if (!st) {
+        m->host_grad = calloc(m->elements, sizeof(float));
+        float *p = calloc(m->elements, sizeof(float));
+        for (size_t t = 0; t < N_TENSORS; t++)
+            for (size_t i = 0; i < tensor_n[t]; i++)
+                p[m->offset[t] + i] = noise(7, 0, (uint32_t)(t * 10000 + i));
+        st = porta_buffer_write(ctx, m->params, 0, m->elements * sizeof(float), p);
+        free(p);
+    }
+    return st;
+}
+
+static void model_destroy(porta_context *ctx, model *m)
+{
+    porta_optimizer_destroy(ctx, m->opt);
+    porta_buffer_destroy(ctx, m->loss);
+    free(m->host_grad);
+}
+
+/* Upload step s's gradients and loss (two partials), then step. */
+static porta_status model_step(porta_context *ctx, model *m, uint32_t s, float loss)
+{
+    for (size_t t = 0; t < N_TENSORS; t++)
+        for (size_t i = 0; i < tensor_n[t]; i++)
+            m->host_grad[m->offset[t] + i] = noise(11, s, (uint32_t)(t * 10000 + i));
+    float partials[2] = {loss * 0.25f, loss * 0.75f};
+    porta_status st =
+        porta_buffer_write(ctx, m->grads, 0, m->elements * sizeof(float), m->host_grad);
+    if (!st)
+        st = porta_buffer_write(ctx, m->loss, 0, sizeof(partials), partials);
+    return st ? st : porta_optimizer_step(ctx, m->opt, m->loss, 0, 2, 1.0f);
+}
+
+static float *read_params(porta_context *ctx, model *m)
+{
+    float *p = malloc(m->elements * sizeof(float));
+    if (porta_buffer_read(ctx, m->params, 0, m->elements * sizeof(float), p) != PORTA_OK) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+static double rel_diff(float a, float b)
+{
+    double d = fabs((double)a - b);
+    double s = fmax(fabs((double)a), fabs((double)b));
+    return s > 0 ? d / s : d;
+}
+
+/* Relative difference of parameters, which cross zero as they train:
+ * values below 0.01 in magnitude are compared relative to 0.01. */
+static double param_diff(float got, float want)
+{
+    return fabs((double)got - want) / fmax(fabs((double)want), 0.01);
+}
+
+/* ---- optimizers against the reference ---------------------------------- */
+
+static porta_optimizer_config two_groups(porta_optimizer_kind kind)
+{
+    porta_optimizer_config c = porta_optimizer_config_default(kind);
+    c.n_groups = 2;
+    c.groups[0] =
+        (porta_param_group){.lr = 0.01f, .min_lr = 1e-5f, .max_lr = 1.0f, .weight_decay = 0.1f};
+    c.groups[1] =
+        (porta_param_group){.lr = 0.003f, .min_lr = 1e-5f, .max_lr = 1.0f, .weight_decay = 0.0f};
+    return c;
+}
+
+static void reference_run(const porta_optimizer_config *c, const model *m, int steps, float *params)
+{
+    float *mom = calloc(m->elements, sizeof(float));
+    float *vel = calloc(m->elements, sizeof(float));
+    float *g = calloc(m->elements, sizeof(float));
+    for (size_t t = 0; t < N_TENSORS; t++)
+        for (size_t i = 0; i < tensor_n[t]; i++)
+            params[m->offset[t] + i] = noise(7, 0, (uint32_t)(t * 10000 + i));
+    for (int s = 0; s < steps; s++) {
+        double sq = 0.0;
+        for (size_t t = 0; t < N_TENSORS; t++)
+            for (size_t i = 0; i < tensor_n[t]; i++) {
+                float v = noise(11, (uint32_t)s, (uint32_t)(t * 10000 + i));
+                g[m->offset[t] + i] = v;
+                sq += (double)v * v;
+            }
+        float norm = (float)sqrt(sq);
+        float coef = c->clip_norm > 0 ? fminf(c->clip_norm / (norm + 1e-6f), 1.0f) : 1.0f;
+        for (size_t t = 0; t < N_TENSORS; t++) {
+            const porta_param_group *pg = &c->groups[tensor_group[t]];
+            size_t o = m->offset[t];
+            if (c->kind == PORTA_OPTIMIZER_ADAMW)
+                porta_ref_adamw_step(params + o, g + o, mom + o, vel + o, tensor_n[t], pg->lr,
+                                     pg->weight_decay, c->beta1, c->beta2, c->eps, (unsigned)s + 1,
+                                     coef);
+            else
+                porta_ref_sgd_step(params + o, g + o, mom + o, tensor_n[t], pg->lr,
+                                   pg->weight_decay, c->momentum, c->dampening, c->nesterov,
+                                   (unsigned)s + 1, coef);
+        }
+    }
+    free(mom);
+    free(vel);
+    free(g);
+}
+
+static void check_against_reference(test_state *t, porta_context *ctx, const char *spec,
+                                    const porta_optimizer_config *c, const char *what)
+{
+    porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_CONSTANT);
+    model m;
+    porta_status st = model_create(ctx, c, &sc, &m);
+    CHECK_OK(t, ctx, st, what);
+    const int steps = 50;
+    for (int s = 0; s < steps && !st; s++)
+        st = model_step(ctx, &m, (uint32_t)s, 1.0f);
+    CHECK_OK(t, ctx, st, what);
+    float *got = st ? NULL : read_params(ctx, &m);
+    if (got) {
+        float *want = calloc(m.elements, sizeof(float));
+        reference_run(c, &m, steps, want);
+        double worst = 0.0;
+        for (size_t i = 0; i < m.elements; i++)
+            worst = fmax(worst, param_diff(got[i], want[i]));
+        CHECK(t, worst <= 1e-6, "%s %s: 50 steps differ from the reference by %.3g relative", spec,
+              what, worst);
+        printf("  %s %s: max relative difference after 50 steps %.3g\n", spec, what, worst);
+        free(want);
+        free(got);
+    }
+    model_destroy(ctx, &m);
+}
+
+/* ---- no synchronisation per step ---------------------------------------- */
+
+static void check_zero_sync(test_state *t, porta_context *ctx, const char *spec)
+{
+    porta_optimizer_config c = two_groups(PORTA_OPTIMIZER_ADAMW);
+    c.clip_norm = 1.0f;
+    porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_GREEDYLR);
+    sc.smooth = 1;
+    sc.window = 5;
+    model m;
+    porta_status st = model_create(ctx, &c, &sc, &m);
+    CHECK_OK(t, ctx, st, "zero-sync model");
+    if (!st)
+        st = porta_finish(ctx);
+    porta_counters before, after;
+    porta_counters_get(ctx, &before);
+    for (uint32_t s = 0; s < 20 && !st; s++)
+        st = model_step(ctx, &m, s, 2.0f - 0.01f * (float)s);
+    if (!st)
+        st = porta_submit(ctx);
+    porta_counters_get(ctx, &after);
+    CHECK_OK(t, ctx, st, "zero-sync steps");
+    CHECK(t, after.host_waits == before.host_waits && after.device_reads == before.device_reads,
+          "%s: 20 fused steps synchronised: %llu waits, %llu reads", spec,
+          (unsigned long long)(after.host_waits - before.host_waits),
+          (unsigned long long)(after.device_reads - before.device_reads));
+    CHECK(t, after.dispatches - before.dispatches == 40,
+          "%s: 20 steps with a norm took %llu dispatches, expected 2 per step", spec,
+          (unsigned long long)(after.dispatches - before.dispatches));
+    porta_step_metrics ms[32];
+    size_t count = 0, lost = 0;
+    st = porta_optimizer_metrics(ctx, m.opt, ms, 32, &count, &lost);
+    CHECK_OK(t, ctx, st, "metrics");
+    CHECK(t, count == 20 && lost == 0, "%s: ring gave %zu entries (%zu lost), expected 20", spec,
+          count, lost);
+    for (size_t i = 0; i < count; i++)
+        CHECK(t, ms[i].step == i && !ms[i].skipped && ms[i].grad_norm > 0.0f,
+              "%s: ring entry %zu: step %llu skipped %d norm %g", spec, i,
+              (unsigned long long)ms[i].step, ms[i].skipped, ms[i].grad_norm);
+    model_destroy(ctx, &m);
+}
+
+/* ---- non-finite loss or gradient: nothing changes ----------------------- */
+
+static void check_skip(test_state *t, porta_context *ctx, const char *spec)
+{
+    porta_optimizer_config c = two_groups(PORTA_OPTIMIZER_ADAMW);
+    porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_GREEDYLR);
+    sc.patience = 0;
+    sc.factor = 0.5f;
+    model m;
+    porta_status st = model_create(ctx, &c, &sc, &m);
+    for (uint32_t s = 0; s < 3 && !st; s++)
+        st = model_step(ctx, &m, s, 1.0f);
+    CHECK_OK(t, ctx, st, "skip: warm-up steps");
+    float *before = st ? NULL : read_params(ctx, &m);
+    /* A NaN loss, then an infinite gradient. */
+    if (!st)
+        st = model_step(ctx, &m, 3, NAN);
+    if (!st) {
+        float inf = INFINITY;
+        st = porta_buffer_write(ctx, m.grads, m.offset[2] * sizeof(float), sizeof(inf), &inf);
+        float partials[2] = {0.1f, 0.1f};
+        if (!st)
+            st = porta_buffer_write(ctx, m.loss, 0, sizeof(partials), partials);
+        if (!st)
+            st = porta_optimizer_step(ctx, m.opt, m.loss, 0, 2, 1.0f);
+    }
+    CHECK_OK(t, ctx, st, "skip: non-finite steps");
+    float *after = st ? NULL : read_params(ctx, &m);
+    if (before && after)
+        CHECK(t, memcmp(before, after, m.elements * sizeof(float)) == 0,
+              "%s: a skipped step changed the parameters", spec);
+    porta_optimizer_status os;
+    st = porta_optimizer_status_get(ctx, m.opt, &os);
+    CHECK_OK(t, ctx, st, "status");
+    CHECK(t, os.steps == 5 && os.skipped == 2, "%s: steps %llu skipped %llu, expected 5 and 2",
+          spec, (unsigned long long)os.steps, (unsigned long long)os.skipped);
+    /* GreedyLR saw NaN (a bad step, patience 0): the rate halved. */
+    CHECK(t, os.lr[0] < 0.01f, "%s: lr after a NaN loss is %g, expected below 0.01", spec,
+          os.lr[0]);
+    /* The next finite step updates again, from the same moments. */
+    st = model_step(ctx, &m, 5, 1.0f);
+    float *later = st ? NULL : read_params(ctx, &m);
+    if (after && later)
+        CHECK(t, memcmp(after, later, m.elements * sizeof(float)) != 0,
+              "%s: a finite step after skips did not update", spec);
+    free(before);
+    free(after);
+    free(later);
+    model_destroy(ctx, &m);
+}
+
+/* ---- GreedyLR on the fused path against the host ------------------------ */
+
+static float loss_curve(uint32_t s)
+{
+    /* Falls, then plateaus with noise, with a NaN at step 90. */
+    if (s == 90)
+        return NAN;
+    float base = s < 60 ? 3.0f - 0.04f * (float)s : 0.6f;
+    return base + 0.05f * noise(3, s, 0);
+}
+
+static void check_greedy_fused(test_state *t, porta_context *ctx, const char *spec, int eval)
+{
+    porta_optimizer_config c = two_groups(PORTA_OPTIMIZER_SGD);
+    porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_GREEDYLR);
+    sc.patience = 3;
+    sc.factor = 0.9f;
+    sc.smooth = 1;
+    sc.window = 4;
+    sc.cooldown = 2;
+    sc.warmup = 1;
+    sc.observe_eval = eval;
+    model m;
+    porta_status st = model_create(ctx, &c, &sc, &m);
+    CHECK_OK(t, ctx, st, "greedy model");
+    /* The host oracle. */
+    porta_greedylr_config gc = porta_greedylr_defaults();
+    gc.patience = 3;
+    gc.factor = 0.9f;
+    gc.smooth = 1;
+    gc.window_size = 4;
+    gc.cooldown = 2;
+    gc.warmup = 1;
+    gc.n_groups = 2;
+    for (unsigned g = 0; g < 2; g++) {
+        gc.initial_lr[g] = c.groups[g].lr;
+        gc.min_lr[g] = c.groups[g].min_lr;
+        gc.max_lr[g] = c.groups[g].max_lr;
+    }
+    porta_greedylr_state gs;
+    porta_greedylr_init(&gs, &gc);
+    const uint32_t steps = 120;
+    float expect[120][2];
+    for (uint32_t s = 0; s < steps && !st; s++) {
+        expect[s][0] = gs.lr[0];
+        expect[s][1] = gs.lr[1];
+        st = model_step(ctx, &m, s, loss_curve(s));
+        if (!eval)
+            porta_greedylr_step(&gs, &gc, loss_curve(s));
+        else if (s % 10 == 9) {
+            /* Evaluations improve six times, then get worse. */
+            uint32_t k = s / 10;
+            float metric = k < 6 ? 1.0f - 0.1f * (float)k : 5.0f + (float)k;
+            if (!st)
+                st = porta_optimizer_observe(ctx, m.opt, metric);
+            porta_greedylr_step(&gs, &gc, metric);
+        }
+    }
+    CHECK_OK(t, ctx, st, "greedy steps");
+    porta_step_metrics ms[120];
+    size_t count = 0;
+    st = porta_optimizer_metrics(ctx, m.opt, ms, 120, &count, NULL);
+    CHECK_OK(t, ctx, st, "greedy metrics");
+    double worst = 0.0;
+    int changes = 0;
+    for (size_t s = 0; s < count; s++) {
+        for (unsigned g = 0; g < 2; g++)
+            worst = fmax(worst, rel_diff(ms[s].lr[g], expect[s][g]));
+        changes += s > 0 && ms[s].lr[0] != ms[s - 1].lr[0];
+    }
+    CHECK(t, count == steps && worst <= 1e-6,
+          "%s: GreedyLR (%s) on the fused path: %zu steps, lr differs from the host by %.3g", spec,
+          eval ? "evaluation mode" : "training loss", count, worst);
+    CHECK(t, changes >= 2, "%s: GreedyLR (%s) changed the rate only %d times: test too weak", spec,
+          eval ? "eval" : "train", changes);
+    CHECK(t, ms[90].skipped == 1, "%s: the NaN step was not skipped", spec);
+    model_destroy(ctx, &m);
+}
+
+/* ---- interrupted and restored ------------------------------------------- */
+
+static void check_restore(test_state *t, porta_context *ctx, const char *spec)
+{
+    porta_optimizer_config c = two_groups(PORTA_OPTIMIZER_ADAMW);
+    c.clip_norm = 5.0f;
+    porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_GREEDYLR);
+    sc.patience = 2;
+    sc.smooth = 1;
+    sc.window = 3;
+    char path[256];
+    snprintf(path, sizeof(path), "%s/porta-test-opt-%ld.bin",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getpid());
+    model a, b;
+    porta_status st = model_create(ctx, &c, &sc, &a);
+    for (uint32_t s = 0; s < 40 && !st; s++) {
+        if (s == 20)
+            st = porta_optimizer_save(ctx, a.opt, path);
+        if (!st)
+            st = model_step(ctx, &a, s, loss_curve(s));
+    }
+    CHECK_OK(t, ctx, st, "uninterrupted run");
+    float *want = st ? NULL : read_params(ctx, &a);
+    porta_optimizer_status sa;
+    porta_optimizer_status_get(ctx, a.opt, &sa);
+
+    st = model_create(ctx, &c, &sc, &b);
+    if (!st)
+        st = porta_optimizer_load(ctx, b.opt, path);
+    CHECK_OK(t, ctx, st, "restore");
+    for (uint32_t s = 20; s < 40 && !st; s++)
+        st = model_step(ctx, &b, s, loss_curve(s));
+    float *got = st ? NULL : read_params(ctx, &b);
+    porta_optimizer_status sb;
+    porta_optimizer_status_get(ctx, b.opt, &sb);
+    if (want && got)
+        CHECK(t,
+              memcmp(want, got, a.elements * sizeof(float)) == 0 &&
+                  memcmp(sa.lr, sb.lr, sizeof(sa.lr)) == 0 && sa.steps == sb.steps,
+              "%s: restored run differs from the uninterrupted one", spec);
+    /* A corrupted file is refused and changes nothing. */
+    FILE *f = fopen(path, "r+b");
+    if (f) {
+        fseek(f, 200, SEEK_SET);
+        fputc(0x5a, f);
+        fclose(f);
+    }
+    st = porta_optimizer_load(ctx, b.opt, path);
+    CHECK(t, st == PORTA_ERROR_CORRUPT_DATA, "%s: corrupt state file gave %s", spec,
+          porta_strerror(st));
+    unlink(path);
+    free(want);
+    free(got);
+    model_destroy(ctx, &a);
+    model_destroy(ctx, &b);
+}
+
+/* ---- invalid configurations -------------------------------------------- */
+
+static void check_invalid(test_state *t, porta_context *ctx)
+{
+    porta_optimizer *opt = NULL;
+    porta_optimizer_config c = porta_optimizer_config_default(PORTA_OPTIMIZER_ADAMW);
+    porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_GREEDYLR);
+    struct {
+        const char *field;
+        porta_scheduler_config s;
+    } cases[6];
+    for (int i = 0; i < 6; i++)
+        cases[i].s = sc;
+    cases[0].field = "factor", cases[0].s.factor = 1.0f;
+    cases[1].field = "factor", cases[1].s.factor = 0.0f;
+    cases[2].field = "patience", cases[2].s.patience = -1;
+    cases[3].field = "window", cases[3].s.window = 0;
+    cases[4].field = "mode", cases[4].s.mode = "unknown";
+    cases[5].field = "threshold_mode", cases[5].s.threshold_mode = "both";
+    for (int i = 0; i < 6; i++) {
+        porta_status st = porta_optimizer_create(ctx, &c, &cases[i].s, &opt);
+        CHECK(t,
+              st == PORTA_ERROR_INVALID_ARGUMENT && opt == NULL &&
+                  strstr(porta_context_message(ctx), cases[i].field) != NULL,
+              "invalid %s: %s: %s", cases[i].field, porta_strerror(st), porta_context_message(ctx));
+    }
+    porta_optimizer_config bad = c;
+    bad.beta1 = 1.0f;
+    porta_status st = porta_optimizer_create(ctx, &bad, &sc, &opt);
+    CHECK(t, st == PORTA_ERROR_INVALID_ARGUMENT && strstr(porta_context_message(ctx), "beta1"),
+          "beta1 = 1 accepted: %s", porta_context_message(ctx));
+    /* An initial lr at min_lr is allowed, with a warning. */
+    porta_optimizer_config low = c;
+    low.groups[0].lr = 1e-5f;
+    low.groups[0].min_lr = 1e-3f;
+    st = porta_optimizer_create(ctx, &low, &sc, &opt);
+    CHECK(t, st == PORTA_OK && strstr(porta_context_message(ctx), "warning"),
+          "lr below min_lr: %s, message \"%s\"", porta_strerror(st), porta_context_message(ctx));
+    porta_optimizer_destroy(ctx, opt);
+}
+
+static void check_device(test_state *t, porta_context *ctx, const porta_device_info *info,
+                         void *user)
+{
+    (void)user;
+    porta_optimizer_config adamw = two_groups(PORTA_OPTIMIZER_ADAMW);
+    check_against_reference(t, ctx, info->spec, &adamw, "AdamW");
+    porta_optimizer_config sgd = two_groups(PORTA_OPTIMIZER_SGD);
+    sgd.momentum = 0.9f;
+    sgd.nesterov = 1;
+    sgd.clip_norm = 3.0f;
+    check_against_reference(t, ctx, info->spec, &sgd, "SGD+Nesterov+clip");
+    porta_optimizer_config sgd_plain = two_groups(PORTA_OPTIMIZER_SGD);
+    sgd_plain.momentum = 0.5f;
+    sgd_plain.dampening = 0.1f;
+    check_against_reference(t, ctx, info->spec, &sgd_plain, "SGD+dampening");
+    check_zero_sync(t, ctx, info->spec);
+    check_skip(t, ctx, info->spec);
+    check_greedy_fused(t, ctx, info->spec, 0);
+    check_greedy_fused(t, ctx, info->spec, 1);
+    check_restore(t, ctx, info->spec);
+    check_invalid(t, ctx);
+}
+
+int main(void)
+{
+    test_init();
+    test_state t = {0, 0};
+    test_for_each_device(&t, check_device, NULL);
+    return test_finish(&t);
+}
