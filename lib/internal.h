@@ -45,6 +45,12 @@ void porta__device_info_from_caps(const porta_device_caps *caps, porta_device_in
 porta_status porta__launch(porta_context *ctx, porta_kernel_id id, uint32_t groups,
                            porta_bbuffer *const *bufs, const void *params);
 
+/* porta__launch with specialisation constants SPEC0..3 = spec (kernels
+ * compiled per value, so a branch on them costs nothing). */
+porta_status porta__launch_spec(porta_context *ctx, porta_kernel_id id,
+                                const uint32_t spec[PORTA_SPEC_COUNT], uint32_t groups,
+                                porta_bbuffer *const *bufs, const void *params);
+
 /* Workgroups for a grid-stride loop over n elements (at least 1). */
 uint32_t porta__groups_for(const porta_context *ctx, size_t n);
 

@@ -16,6 +16,15 @@ uint32_t porta__groups_for(const porta_context *ctx, size_t n)
     return (uint32_t)groups;
 }
 
+static porta_status dispatch(porta_context *ctx, porta_bkernel *k, uint32_t groups,
+                             porta_bbuffer *const *bufs, const void *params)
+{
+    porta_backend *b = &ctx->backend;
+    const uint32_t grid[3] = {groups, 1, 1};
+    porta_status st = b->ops->dispatch(b, k, grid, bufs, params);
+    return st ? st : b->ops->barrier(b);
+}
+
 porta_status porta__launch(porta_context *ctx, porta_kernel_id id, uint32_t groups,
                            porta_bbuffer *const *bufs, const void *params)
 {
@@ -26,7 +35,18 @@ porta_status porta__launch(porta_context *ctx, porta_kernel_id id, uint32_t grou
         if (st)
             return st;
     }
-    const uint32_t grid[3] = {groups, 1, 1};
-    porta_status st = b->ops->dispatch(b, ctx->kernels[id], grid, bufs, params);
-    return st ? st : b->ops->barrier(b);
+    return dispatch(ctx, ctx->kernels[id], groups, bufs, params);
+}
+
+porta_status porta__launch_spec(porta_context *ctx, porta_kernel_id id,
+                                const uint32_t spec[PORTA_SPEC_COUNT], uint32_t groups,
+                                porta_bbuffer *const *bufs, const void *params)
+{
+    porta_backend *b = &ctx->backend;
+    porta_kernel_variant v = ctx->variant;
+    for (int i = 0; i < PORTA_SPEC_COUNT; i++)
+        v.spec[i] = spec[i];
+    porta_bkernel *k = NULL; /* the backend caches it per (kernel, variant) */
+    porta_status st = b->ops->kernel_get(b, porta_kernel_table[id], &v, &k);
+    return st ? st : dispatch(ctx, k, groups, bufs, params);
 }

@@ -34,7 +34,8 @@ static porta_status launch_step(porta_context *ctx, porta_optimizer *opt, porta_
         opt->ocfg->impl,   opt->ost->impl,           opt->scfg->impl, opt->sst->impl,
         loss->impl,        opt->norm_partials->impl, opt->ring->impl};
     uint32_t groups = mode == 0 ? porta__groups_for(ctx, opt->elements) : 1u;
-    return porta__launch(ctx, PORTA_KERNEL_optim_step, groups, bufs, &p);
+    const uint32_t spec[PORTA_SPEC_COUNT] = {opt->dev.kind, 1, 1, 1};
+    return porta__launch_spec(ctx, PORTA_KERNEL_optim_step, spec, groups, bufs, &p);
 }
 
 /* Partial sums of squares of the gradient arena: PORTA_NORM_GROUPS (or
