@@ -46,10 +46,16 @@ porta_status porta__launch(porta_context *ctx, porta_kernel_id id, uint32_t grou
                            porta_bbuffer *const *bufs, const void *params);
 
 /* porta__launch with specialisation constants SPEC0..3 = spec (kernels
- * compiled per value, so a branch on them costs nothing). */
+ * compiled per value, so a branch on them costs nothing) on a grid of
+ * grid[0] x grid[1] x grid[2] workgroups. */
 porta_status porta__launch_spec(porta_context *ctx, porta_kernel_id id,
-                                const uint32_t spec[PORTA_SPEC_COUNT], uint32_t groups,
+                                const uint32_t spec[PORTA_SPEC_COUNT], const uint32_t grid[3],
                                 porta_bbuffer *const *bufs, const void *params);
+
+/* `groups` workgroups as a 2-D grid no wider than 65535 (every API's
+ * minimum limit): grid[0] * grid[1] >= groups. Kernels index with
+ * (GROUP_ID_Y * NUM_GROUPS + GROUP_ID). */
+void porta__grid_2d(size_t groups, uint32_t grid[3]);
 
 /* Workgroups for a grid-stride loop over n elements (at least 1). */
 uint32_t porta__groups_for(const porta_context *ctx, size_t n);

@@ -16,13 +16,22 @@ uint32_t porta__groups_for(const porta_context *ctx, size_t n)
     return (uint32_t)groups;
 }
 
-static porta_status dispatch(porta_context *ctx, porta_bkernel *k, uint32_t groups,
+static porta_status dispatch(porta_context *ctx, porta_bkernel *k, const uint32_t grid[3],
                              porta_bbuffer *const *bufs, const void *params)
 {
     porta_backend *b = &ctx->backend;
-    const uint32_t grid[3] = {groups, 1, 1};
     porta_status st = b->ops->dispatch(b, k, grid, bufs, params);
     return st ? st : b->ops->barrier(b);
+}
+
+void porta__grid_2d(size_t groups, uint32_t grid[3])
+{
+    const size_t max_x = 65535;
+    if (groups < 1)
+        groups = 1;
+    grid[0] = (uint32_t)(groups < max_x ? groups : max_x);
+    grid[1] = (uint32_t)((groups + grid[0] - 1) / grid[0]);
+    grid[2] = 1;
 }
 
 porta_status porta__launch(porta_context *ctx, porta_kernel_id id, uint32_t groups,
@@ -35,11 +44,12 @@ porta_status porta__launch(porta_context *ctx, porta_kernel_id id, uint32_t grou
         if (st)
             return st;
     }
-    return dispatch(ctx, ctx->kernels[id], groups, bufs, params);
+    const uint32_t grid[3] = {groups, 1, 1};
+    return dispatch(ctx, ctx->kernels[id], grid, bufs, params);
 }
 
 porta_status porta__launch_spec(porta_context *ctx, porta_kernel_id id,
-                                const uint32_t spec[PORTA_SPEC_COUNT], uint32_t groups,
+                                const uint32_t spec[PORTA_SPEC_COUNT], const uint32_t grid[3],
                                 porta_bbuffer *const *bufs, const void *params)
 {
     porta_backend *b = &ctx->backend;
@@ -48,5 +58,5 @@ porta_status porta__launch_spec(porta_context *ctx, porta_kernel_id id,
         v.spec[i] = spec[i];
     porta_bkernel *k = NULL; /* the backend caches it per (kernel, variant) */
     porta_status st = b->ops->kernel_get(b, porta_kernel_table[id], &v, &k);
-    return st ? st : dispatch(ctx, k, groups, bufs, params);
+    return st ? st : dispatch(ctx, k, grid, bufs, params);
 }
