@@ -142,6 +142,9 @@ typedef struct porta_kernel_variant {
     uint32_t spec[PORTA_SPEC_COUNT];
 } porta_kernel_variant;
 
+/* 1 if two variants build the same kernel (same local size and spec). */
+int porta_variant_equal(const porta_kernel_variant *a, const porta_kernel_variant *b);
+
 /* ---- the vtable -------------------------------------------------------- */
 
 typedef struct porta_backend porta_backend;

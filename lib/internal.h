@@ -57,6 +57,10 @@ porta_status porta__launch_spec(porta_context *ctx, porta_kernel_id id,
  * (GROUP_ID_Y * NUM_GROUPS + GROUP_ID). */
 void porta__grid_2d(size_t groups, uint32_t grid[3]);
 
+/* Elements each invocation of a blocked elementwise kernel (optim_step,
+ * stream) handles on this device: their SPEC1. */
+uint32_t porta__elements_per_invocation(const porta_context *ctx);
+
 /* Workgroups for a grid-stride loop over n elements (at least 1). */
 uint32_t porta__groups_for(const porta_context *ctx, size_t n);
 

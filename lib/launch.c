@@ -60,3 +60,10 @@ porta_status porta__launch_spec(porta_context *ctx, porta_kernel_id id,
     porta_status st = b->ops->kernel_get(b, porta_kernel_table[id], &v, &k);
     return st ? st : dispatch(ctx, k, grid, bufs, params);
 }
+
+uint32_t porta__elements_per_invocation(const porta_context *ctx)
+{
+    /* CPU drivers pay for every workgroup (PoCL's preamble, llvmpipe's
+     * barriers); GPUs want more invocations in flight. */
+    return ctx->backend.caps.type == PORTA_DEVICE_TYPE_CPU ? 16u : 4u;
+}

@@ -169,5 +169,11 @@ porta_status porta_vec_stream(porta_context *ctx, porta_buffer *a, porta_buffer 
         return st;
     porta_params_stream p = {.n = (uint32_t)n, .alpha = 0.5f};
     porta_bbuffer *bufs[] = {a->impl, b->impl, c->impl, d->impl};
-    return porta__launch(ctx, PORTA_KERNEL_stream, porta__groups_for(ctx, n), bufs, &p);
+    const uint32_t per = porta__elements_per_invocation(ctx);
+    const uint32_t spec[PORTA_SPEC_COUNT] = {1, per, 1, 1};
+    uint32_t grid[3];
+    porta__grid_2d((n + (size_t)ctx->variant.local_size * per - 1) /
+                       ((size_t)ctx->variant.local_size * per),
+                   grid);
+    return porta__launch_spec(ctx, PORTA_KERNEL_stream, spec, grid, bufs, &p);
 }

@@ -50,22 +50,11 @@ static porta_status check_request(porta_backend *b, const porta_kernel_desc *des
     return PORTA_OK;
 }
 
-static int same_variant(const porta_kernel_variant *a, const porta_kernel_variant *b)
-{
-    if (a->local_size != b->local_size)
-        return 0;
-    for (int i = 0; i < PORTA_SPEC_COUNT; i++) {
-        if (a->spec[i] != b->spec[i])
-            return 0;
-    }
-    return 1;
-}
-
 static porta_bkernel *find_kernel(const ocl_impl *impl, const porta_kernel_desc *desc,
                                   const porta_kernel_variant *variant)
 {
     for (porta_bkernel *k = impl->kernels; k; k = k->next) {
-        if (k->desc == desc && same_variant(&k->variant, variant))
+        if (k->desc == desc && porta_variant_equal(&k->variant, variant))
             return k;
     }
     return NULL;

@@ -318,17 +318,6 @@ static porta_status check_kernel(vkb_impl *vk, const porta_kernel_desc *d,
     return PORTA_OK;
 }
 
-static int same_variant(const porta_kernel_variant *a, const porta_kernel_variant *b)
-{
-    if (a->local_size != b->local_size)
-        return 0;
-    for (int i = 0; i < PORTA_SPEC_COUNT; i++) {
-        if (a->spec[i] != b->spec[i])
-            return 0;
-    }
-    return 1;
-}
-
 static porta_status create_pipeline(vkb_impl *vk, porta_bkernel *k)
 {
     uint32_t values[1 + PORTA_SPEC_COUNT];
@@ -388,7 +377,7 @@ porta_status vkb_kernel_get(porta_backend *b, const porta_kernel_desc *desc,
         return st;
     for (size_t i = 0; i < vk->n_kernels; i++) {
         porta_bkernel *k = vk->kernels[i];
-        if (k->prog->desc == desc && same_variant(&k->variant, variant)) {
+        if (k->prog->desc == desc && porta_variant_equal(&k->variant, variant)) {
             *out = k;
             return PORTA_OK;
         }

@@ -33,10 +33,8 @@ static porta_status launch_step(porta_context *ctx, porta_optimizer *opt, porta_
         opt->params->impl, opt->grads->impl,         opt->m1->impl,   opt->m2->impl,
         opt->ocfg->impl,   opt->ost->impl,           opt->scfg->impl, opt->sst->impl,
         loss->impl,        opt->norm_partials->impl, opt->ring->impl};
-    /* Elements per invocation: CPU drivers pay for every workgroup's
-     * preamble and barrier, GPUs want more invocations in flight. An
-     * observation only needs workgroup 0. */
-    const uint32_t per = ctx->backend.caps.type == PORTA_DEVICE_TYPE_CPU ? 16u : 4u;
+    /* An observation only needs workgroup 0. */
+    const uint32_t per = porta__elements_per_invocation(ctx);
     const size_t block = (size_t)ctx->variant.local_size * per;
     uint32_t grid[3];
     porta__grid_2d(mode == 0 ? (opt->elements + block - 1) / block : 1, grid);
