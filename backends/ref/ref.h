@@ -35,4 +35,14 @@ void porta_ref_sgd_step(float *param, const float *grad, float *buf, size_t n, f
                         float weight_decay, float momentum, float dampening, int nesterov,
                         unsigned t, float coef);
 
+/* Strided batched GEMM, row-major: for b < batch,
+ * C[b] = alpha * op(A[b]) * op(B[b]) + beta * C[b], op(A) m x k, op(B)
+ * k x n; op transposes when transpose_a / transpose_b is set (A stored
+ * k x m, B stored n x k). Element (r, c) of stored X in batch b is
+ * x[b * stride_x + r * ldx + c]. Sums in double over k ascending, then
+ * alpha * sum + beta * c in float; beta == 0 does not read C. */
+void porta_ref_gemm(int transpose_a, int transpose_b, size_t m, size_t n, size_t k, float alpha,
+                    const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c,
+                    size_t ldc, size_t batch, size_t stride_a, size_t stride_b, size_t stride_c);
+
 #endif

@@ -404,6 +404,35 @@ porta_status porta_scheduler_step(porta_context *ctx, porta_scheduler *s, float 
 /* Release a host scheduler. NULL is a no-op. */
 porta_status porta_scheduler_destroy(porta_context *ctx, porta_scheduler *s);
 
+/* ---- matrix multiplication -------------------------------------------- */
+
+/* Strided batched GEMM: for b < batch,
+ *
+ *   C[b] = alpha * op(A[b]) * op(B[b]) + beta * C[b]
+ *
+ * float32, row-major, op(A) m x k, op(B) k x n, C m x n. op(X) is X, or X
+ * transposed when transpose_a / transpose_b is non-zero, so no transpose is
+ * ever materialised: A is stored m x k (k x m when transposed), B k x n
+ * (n x k when transposed). Leading dimensions count elements between
+ * consecutive rows of the matrix as stored: lda >= k (>= m when A is
+ * transposed), ldb >= n (>= k when B is transposed), ldc >= n, all >= 1.
+ * Element (r, c) of stored A in batch b is a[a_off + b * stride_a +
+ * r * lda + c] (likewise B and C); offsets and strides are in elements.
+ * stride_a or stride_b may be 0 (the same A or B for every batch); C's
+ * batches must not overlap (stride_c >= (m - 1) * ldc + n when batch > 1),
+ * and C must not overlap A or B.
+ *
+ * beta == 0 does not read C: whatever C held (NaN included) is overwritten.
+ * k == 0 scales C by beta. m, n or batch == 0 is a no-op. Each element's
+ * products are added in ascending k, so a device gives the same bits on
+ * every run. Every range must lie inside its buffer (and below 2^31
+ * elements); otherwise PORTA_ERROR_INVALID_ARGUMENT, naming the argument. */
+porta_status porta_gemm(porta_context *ctx, int transpose_a, int transpose_b, size_t m, size_t n,
+                        size_t k, float alpha, porta_buffer *a, size_t a_off, size_t lda,
+                        porta_buffer *b, size_t b_off, size_t ldb, float beta, porta_buffer *c,
+                        size_t c_off, size_t ldc, size_t batch, size_t stride_a, size_t stride_b,
+                        size_t stride_c);
+
 #ifdef __cplusplus
 }
 #endif
