@@ -160,7 +160,7 @@ porta_status porta_vec_sum_squares(porta_context *ctx, porta_buffer *x, size_t x
 }
 
 porta_status porta_vec_stream(porta_context *ctx, porta_buffer *a, porta_buffer *b, porta_buffer *c,
-                              porta_buffer *d, size_t n)
+                              porta_buffer *d, size_t n, unsigned per_invocation)
 {
     porta_status st = check_xy(ctx, a, 0, b, 0, n, "porta_vec_stream");
     if (!st)
@@ -169,7 +169,10 @@ porta_status porta_vec_stream(porta_context *ctx, porta_buffer *a, porta_buffer 
         return st;
     porta_params_stream p = {.n = (uint32_t)n, .alpha = 0.5f};
     porta_bbuffer *bufs[] = {a->impl, b->impl, c->impl, d->impl};
-    const uint32_t per = porta__elements_per_invocation(ctx);
+    const uint32_t per = per_invocation ? per_invocation : porta__elements_per_invocation(ctx);
+    if (per > 256)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                             "porta_vec_stream: %u elements per invocation (at most 256)", per);
     const uint32_t spec[PORTA_SPEC_COUNT] = {1, per, 1, 1};
     uint32_t grid[3];
     porta__grid_2d((n + (size_t)ctx->variant.local_size * per - 1) /

@@ -174,9 +174,11 @@ porta_status porta_vec_sum_squares(porta_context *ctx, porta_buffer *x, size_t x
 
 /* The streaming roofline kernel porta-bench measures beside the optimizer
  * step: for i < n reads a, b, c, d and writes a, c, d (4 arrays in, 3 out,
- * as an AdamW step moves). Enqueues one dispatch. */
+ * as an AdamW step moves), each invocation handling per_invocation
+ * elements (1..256; 0: the device's preset, as the optimizer step uses).
+ * Enqueues one dispatch. */
 porta_status porta_vec_stream(porta_context *ctx, porta_buffer *a, porta_buffer *b, porta_buffer *c,
-                              porta_buffer *d, size_t n);
+                              porta_buffer *d, size_t n, unsigned per_invocation);
 
 /* ---- execution --------------------------------------------------------- */
 
