@@ -69,6 +69,21 @@ uint32_t porta__groups_for(const porta_context *ctx, size_t n);
 porta_status porta__check_range(porta_context *ctx, const porta_buffer *b, size_t off, size_t n,
                                 const char *what);
 
+/* porta_cross_entropy / porta_accuracy_count with at most rows_per_group
+ * rows per workgroup in each dispatch (0: as many as llvmpipe's loop budget
+ * allows), so a test can make a small problem take the path of a large one
+ * (several dispatches adding into the partials). loss.c */
+porta_status porta__cross_entropy_split(porta_context *ctx, porta_buffer *logits, size_t logits_off,
+                                        porta_buffer *labels, size_t labels_off, size_t rows,
+                                        size_t classes, float grad_scale, porta_buffer *dlogits,
+                                        size_t dlogits_off, porta_buffer *loss_partials,
+                                        size_t partials_off, size_t *partials_count,
+                                        size_t rows_per_group);
+porta_status porta__accuracy_count_split(porta_context *ctx, porta_buffer *logits,
+                                         size_t logits_off, porta_buffer *labels, size_t labels_off,
+                                         size_t rows, size_t classes, size_t *correct,
+                                         size_t rows_per_group);
+
 /* Self-test checks (selftest.c): the names porta__kernel_check accepts. */
 extern const char *const porta__kernel_check_names[];
 extern const size_t porta__kernel_check_count;

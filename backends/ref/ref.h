@@ -10,6 +10,7 @@
 #define PORTA_REF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 void porta_ref_fill(float *y, size_t n, float value);
 void porta_ref_copy(const float *x, float *y, size_t n);
@@ -44,5 +45,43 @@ void porta_ref_sgd_step(float *param, const float *grad, float *buf, size_t n, f
 void porta_ref_gemm(int transpose_a, int transpose_b, size_t m, size_t n, size_t k, float alpha,
                     const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c,
                     size_t ldc, size_t batch, size_t stride_a, size_t stride_b, size_t stride_c);
+
+/* Layer references (shaders/activation.kc, layernorm.kc,
+ * layernorm_backward.kc, softmax.kc). Elementwise functions are evaluated
+ * in double and rounded once; row sums accumulate in double. `fn` is
+ * 0 ReLU, 1 GELU (tanh form), 2 tanh, 3 sigmoid. */
+double porta_ref_activation(int fn, double x);
+double porta_ref_activation_derivative(int fn, double x);
+void porta_ref_activation_forward(int fn, const float *x, float *y, size_t n);
+/* dx = dy * f'(x), added to dx when accumulate != 0. */
+void porta_ref_activation_backward(int fn, const float *x, const float *dy, float *dx, size_t n,
+                                   int accumulate);
+/* rows x cols row-major; writes y and the per-row mean and rstd. */
+void porta_ref_layernorm_forward(size_t rows, size_t cols, float eps, const float *x,
+                                 const float *gamma, const float *beta, float *y, float *mean,
+                                 float *rstd);
+/* dx, dgamma, dbeta from the saved mean and rstd (added to what they hold
+ * when accumulate != 0). */
+void porta_ref_layernorm_backward(size_t rows, size_t cols, const float *dy, const float *x,
+                                  const float *gamma, const float *mean, const float *rstd,
+                                  float *dx, float *dgamma, float *dbeta, int accumulate);
+void porta_ref_softmax_forward(size_t rows, size_t cols, const float *x, float *y);
+/* dx = y * (dy - sum(dy * y)) per row, added to dx when accumulate != 0. */
+void porta_ref_softmax_backward(size_t rows, size_t cols, const float *y, const float *dy,
+                                float *dx, int accumulate);
+
+/* Softmax cross-entropy of rows x classes row-major logits against uint
+ * labels (shaders/cross_entropy.kc), in double: per-row loss
+ * logsumexp(x) - x[label] (max-subtracted) into row_loss (may be NULL) and
+ * dlogits = (softmax(x) - onehot(label)) * grad_scale rounded to float
+ * (may be NULL). A label >= classes gives that row a NaN loss and NaN
+ * dlogits. Returns the sum of the row losses. */
+double porta_ref_cross_entropy(const float *logits, const uint32_t *labels, size_t rows,
+                               size_t classes, float grad_scale, float *dlogits, double *row_loss);
+
+/* Rows whose argmax (lowest index on ties, NaN the largest, as
+ * torch.argmax) equals their label (shaders/accuracy.kc). */
+size_t porta_ref_accuracy_count(const float *logits, const uint32_t *labels, size_t rows,
+                                size_t classes);
 
 #endif

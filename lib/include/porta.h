@@ -435,6 +435,131 @@ porta_status porta_gemm(porta_context *ctx, int transpose_a, int transpose_b, si
                         size_t c_off, size_t ldc, size_t batch, size_t stride_a, size_t stride_b,
                         size_t stride_c);
 
+/* ---- loss and evaluation --------------------------------------------- */
+
+/* Fused softmax + cross-entropy over logits, forward and backward, in one
+ * dispatch (more only for very long inputs), without waiting or reading.
+ *
+ * logits is rows x classes, float32 row-major from element logits_off;
+ * labels holds one uint32 class per row from element labels_off (a buffer
+ * of 32-bit words, sized like a float buffer). For each row, with
+ * m = max(x),
+ *
+ *   loss_r          = log(sum_c exp(x_c - m)) - (x[label] - m)   (= logsumexp(x) - x[label])
+ *   dlogits[r, c]   = (softmax(x)_c - (c == label)) * grad_scale
+ *
+ * numerically stable for any finite logits. grad_scale is typically
+ * 1 / rows (the gradient of the mean loss). dlogits (rows x classes from
+ * dlogits_off) may be the logits themselves (same buffer and offset).
+ *
+ * The loss is left on the device as partial sums: *partials_count =
+ * min(rows, 64) workgroups each write the sum of their rows' losses (rows
+ * g, g + count, g + 2 count, ... in ascending order) to
+ * loss_partials[partials_off + g], so the fused optimizer step finishes the
+ * mean: porta_optimizer_step(ctx, opt, loss_partials, partials_off,
+ * *partials_count, 1.0f / rows). loss_partials must hold min(rows, 64)
+ * floats from partials_off. No atomics: a device gives the same bits on
+ * every run.
+ *
+ * A label >= classes cannot be checked on the host without a read: such a
+ * row's loss and dlogits are NaN, so the loss sum is NaN and the optimizer
+ * step that consumes it is skipped. Non-finite logits also give NaN.
+ *
+ * rows == 0 writes nothing (*partials_count = 0). classes must be >= 1;
+ * every range must lie inside its buffer (below 2^31 elements), else
+ * PORTA_ERROR_INVALID_ARGUMENT naming the argument; PORTA_ERROR_UNSUPPORTED
+ * if a row has more classes than one dispatch can reduce (millions). */
+porta_status porta_cross_entropy(porta_context *ctx, porta_buffer *logits, size_t logits_off,
+                                 porta_buffer *labels, size_t labels_off, size_t rows,
+                                 size_t classes, float grad_scale, porta_buffer *dlogits,
+                                 size_t dlogits_off, porta_buffer *loss_partials,
+                                 size_t partials_off, size_t *partials_count);
+
+/* Evaluation: *correct = the number of rows whose argmax equals their
+ * label (ties go to the lowest index and NaN counts as the largest value,
+ * as torch.argmax; a label >= classes is never correct). Same layout and
+ * argument checks as porta_cross_entropy(). Per-workgroup counts on the
+ * device, then one read (the host waits) and a sum on the host. */
+porta_status porta_accuracy_count(porta_context *ctx, porta_buffer *logits, size_t logits_off,
+                                  porta_buffer *labels, size_t labels_off, size_t rows,
+                                  size_t classes, size_t *correct);
+
+/* ---- layers: activations, layer normalisation, softmax ----
+ *
+ * float32; buffers with element offsets; every range must lie inside its
+ * buffer and below 2^31 elements, otherwise PORTA_ERROR_INVALID_ARGUMENT
+ * naming the call and the argument. Row-wise ops take a row-major rows x
+ * cols matrix, row r at off + r * cols. Each device computes every result
+ * in a fixed order (no atomics), so a device gives the same bits on every
+ * run. Backward calls add into their outputs when `accumulate` is non-zero
+ * (gradient arenas accumulate) and overwrite them otherwise. */
+
+/* The elementwise activation functions. */
+typedef enum porta_activation {
+    PORTA_RELU = 0,    /* max(x, 0); its derivative at 0 is taken as 0 */
+    PORTA_GELU = 1,    /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), PyTorch's 'tanh' form */
+    PORTA_TANH = 2,    /* tanh(x) */
+    PORTA_SIGMOID = 3, /* 1 / (1 + exp(-x)), computed without overflow for large |x| */
+} porta_activation;
+
+/* y[y_off + i] = f(x[x_off + i]) for i < n. x and y may be the same range
+ * (in place). n == 0 is a no-op. An unknown fn is
+ * PORTA_ERROR_INVALID_ARGUMENT. */
+porta_status porta_activation_forward(porta_context *ctx, porta_activation fn, porta_buffer *x,
+                                      size_t x_off, porta_buffer *y, size_t y_off, size_t n);
+
+/* dx[dx_off + i] (+)= dy[dy_off + i] * f'(x[x_off + i]) for i < n, f'
+ * computed from the forward input x; added to dx when accumulate != 0.
+ * n == 0 is a no-op. */
+porta_status porta_activation_backward(porta_context *ctx, porta_activation fn, porta_buffer *x,
+                                       size_t x_off, porta_buffer *dy, size_t dy_off,
+                                       porta_buffer *dx, size_t dx_off, size_t n, int accumulate);
+
+/* Layer normalisation over the last dimension of a rows x cols matrix:
+ *   y = (x - mean) * rstd * gamma + beta,  rstd = 1 / sqrt(var + eps),
+ * var the biased variance of the row (as PyTorch). gamma and beta hold cols
+ * elements. Also writes mean[mean_off + r] and rstd[rstd_off + r] for every
+ * row, which porta_layernorm_backward needs. Mean and variance are two
+ * passes over the row (not E[x^2] - E[x]^2). cols >= 1 (cols == 0 with
+ * rows > 0 is PORTA_ERROR_INVALID_ARGUMENT), eps finite and >= 0; rows == 0
+ * is a no-op. y must not overlap x. */
+porta_status porta_layernorm_forward(porta_context *ctx, size_t rows, size_t cols, float eps,
+                                     porta_buffer *x, size_t x_off, porta_buffer *gamma,
+                                     size_t gamma_off, porta_buffer *beta, size_t beta_off,
+                                     porta_buffer *y, size_t y_off, porta_buffer *mean,
+                                     size_t mean_off, porta_buffer *rstd, size_t rstd_off);
+
+/* The gradients of porta_layernorm_forward from dy (rows x cols), its input
+ * x, gamma and the mean and rstd it saved:
+ *   dx = rstd * (g - mean_c(g) - xhat * mean_c(g * xhat)),  g = dy * gamma,
+ *   dgamma[c] = sum_r dy * xhat,  dbeta[c] = sum_r dy,  xhat = (x - mean) * rstd,
+ * each added to what dx, dgamma, dbeta hold when accumulate != 0. dgamma and
+ * dbeta are summed over rows in ascending order by one invocation per
+ * column (deterministic, no scratch). dx must not overlap the inputs.
+ * rows == 0 is a no-op; cols == 0 with rows > 0 is
+ * PORTA_ERROR_INVALID_ARGUMENT. */
+porta_status porta_layernorm_backward(porta_context *ctx, size_t rows, size_t cols,
+                                      porta_buffer *dy, size_t dy_off, porta_buffer *x,
+                                      size_t x_off, porta_buffer *gamma, size_t gamma_off,
+                                      porta_buffer *mean, size_t mean_off, porta_buffer *rstd,
+                                      size_t rstd_off, porta_buffer *dx, size_t dx_off,
+                                      porta_buffer *dgamma, size_t dgamma_off, porta_buffer *dbeta,
+                                      size_t dbeta_off, int accumulate);
+
+/* Row-wise softmax of a rows x cols matrix: y = exp(x - max) / sum(exp(x -
+ * max)) per row (max-subtracted, so no overflow). y must not overlap x.
+ * rows == 0 is a no-op; cols == 0 with rows > 0 is
+ * PORTA_ERROR_INVALID_ARGUMENT. */
+porta_status porta_softmax_forward(porta_context *ctx, size_t rows, size_t cols, porta_buffer *x,
+                                   size_t x_off, porta_buffer *y, size_t y_off);
+
+/* The gradient of porta_softmax_forward from its output y and dy:
+ * dx = y * (dy - sum_c(dy * y)) per row, added to dx when accumulate != 0.
+ * dx must not overlap y or dy. Sizes as porta_softmax_forward. */
+porta_status porta_softmax_backward(porta_context *ctx, size_t rows, size_t cols, porta_buffer *y,
+                                    size_t y_off, porta_buffer *dy, size_t dy_off, porta_buffer *dx,
+                                    size_t dx_off, int accumulate);
+
 #ifdef __cplusplus
 }
 #endif

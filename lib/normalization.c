@@ -1,0 +1,203 @@
+/* normalization.c: layer normalisation and softmax, forward and backward
+ * (shaders/layernorm.kc, layernorm_backward.kc, softmax.kc).
+ *
+ * Row-wise kernels run one workgroup per row on a 2-D grid. dgamma and
+ * dbeta are deterministic without atomics or scratch: one invocation per
+ * column sums its column over rows in ascending order, the rows split into
+ * chunks (one dispatch each, the later ones adding to the first) that keep
+ * an invocation under llvmpipe's 65535 loop iterations.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "internal.h"
+
+/* Rows per dgamma/dbeta dispatch: one loop iteration each. */
+#define LN_ROW_CHUNK 16384u
+
+/* A device and a well-formed rows x cols matrix size (rows * cols
+ * elements must not overflow; cols >= 1 unless rows == 0). */
+static porta_status check_shape(porta_context *ctx, size_t rows, size_t cols, const char *what)
+{
+    porta_status st = porta__require_device(ctx);
+    if (st)
+        return st;
+    if (rows > 0 && cols == 0)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                             "%s cols: 0 with %zu rows (rows need at least one element)", what,
+                             rows);
+    if (cols > 0 && rows > SIZE_MAX / cols)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                             "%s: %zu x %zu elements overflow", what, rows, cols);
+    return PORTA_OK;
+}
+
+/* porta__check_range with the message naming "<call> <argument>". */
+static porta_status check_arg(porta_context *ctx, const porta_buffer *b, size_t off, size_t n,
+                              const char *call, const char *arg)
+{
+    char what[64];
+    snprintf(what, sizeof(what), "%s %s", call, arg);
+    return porta__check_range(ctx, b, off, n, what);
+}
+
+/* A grid of one workgroup per row. */
+static void row_grid(size_t rows, uint32_t grid[3])
+{
+    porta__grid_2d(rows, grid);
+}
+
+porta_status porta_layernorm_forward(porta_context *ctx, size_t rows, size_t cols, float eps,
+                                     porta_buffer *x, size_t x_off, porta_buffer *gamma,
+                                     size_t gamma_off, porta_buffer *beta, size_t beta_off,
+                                     porta_buffer *y, size_t y_off, porta_buffer *mean,
+                                     size_t mean_off, porta_buffer *rstd, size_t rstd_off)
+{
+    const char *call = "porta_layernorm_forward";
+    porta_status st = check_shape(ctx, rows, cols, call);
+    if (!st && !(isfinite(eps) && eps >= 0.0f))
+        st = porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                           "%s eps: %g is not finite and >= 0", call, (double)eps);
+    if (!st)
+        st = check_arg(ctx, x, x_off, rows * cols, call, "x");
+    if (!st)
+        st = check_arg(ctx, gamma, gamma_off, cols, call, "gamma");
+    if (!st)
+        st = check_arg(ctx, beta, beta_off, cols, call, "beta");
+    if (!st)
+        st = check_arg(ctx, y, y_off, rows * cols, call, "y");
+    if (!st)
+        st = check_arg(ctx, mean, mean_off, rows, call, "mean");
+    if (!st)
+        st = check_arg(ctx, rstd, rstd_off, rows, call, "rstd");
+    if (st || rows == 0)
+        return st;
+    porta_params_layernorm p = {.rows = (uint32_t)rows,
+                                .cols = (uint32_t)cols,
+                                .x_off = (uint32_t)x_off,
+                                .gamma_off = (uint32_t)gamma_off,
+                                .beta_off = (uint32_t)beta_off,
+                                .y_off = (uint32_t)y_off,
+                                .mean_off = (uint32_t)mean_off,
+                                .rstd_off = (uint32_t)rstd_off,
+                                .eps = eps};
+    porta_bbuffer *bufs[] = {x->impl, gamma->impl, beta->impl, y->impl, mean->impl, rstd->impl};
+    const uint32_t spec[PORTA_SPEC_COUNT] = {1, 1, 1, 1};
+    uint32_t grid[3];
+    row_grid(rows, grid);
+    return porta__launch_spec(ctx, PORTA_KERNEL_layernorm, spec, grid, bufs, &p);
+}
+
+/* Every range porta_layernorm_backward reads or writes. */
+static porta_status check_ln_backward(porta_context *ctx, size_t rows, size_t cols,
+                                      porta_buffer *const *b, const size_t *off)
+{
+    static const char *const names[] = {"dy",   "x",  "gamma",  "mean",
+                                        "rstd", "dx", "dgamma", "dbeta"};
+    const size_t n = rows * cols;
+    const size_t lens[] = {n, n, cols, rows, rows, n, cols, cols};
+    porta_status st = check_shape(ctx, rows, cols, "porta_layernorm_backward");
+    for (size_t i = 0; !st && i < 8; i++)
+        st = check_arg(ctx, b[i], off[i], lens[i], "porta_layernorm_backward", names[i]);
+    return st;
+}
+
+porta_status porta_layernorm_backward(porta_context *ctx, size_t rows, size_t cols,
+                                      porta_buffer *dy, size_t dy_off, porta_buffer *x,
+                                      size_t x_off, porta_buffer *gamma, size_t gamma_off,
+                                      porta_buffer *mean, size_t mean_off, porta_buffer *rstd,
+                                      size_t rstd_off, porta_buffer *dx, size_t dx_off,
+                                      porta_buffer *dgamma, size_t dgamma_off, porta_buffer *dbeta,
+                                      size_t dbeta_off, int accumulate)
+{
+    porta_buffer *const b[] = {dy, x, gamma, mean, rstd, dx, dgamma, dbeta};
+    const size_t off[] = {dy_off,   x_off,  gamma_off,  mean_off,
+                          rstd_off, dx_off, dgamma_off, dbeta_off};
+    porta_status st = check_ln_backward(ctx, rows, cols, b, off);
+    if (st || rows == 0)
+        return st;
+    porta_params_layernorm_backward p = {.rows = (uint32_t)rows,
+                                         .cols = (uint32_t)cols,
+                                         .dy_off = (uint32_t)dy_off,
+                                         .x_off = (uint32_t)x_off,
+                                         .gamma_off = (uint32_t)gamma_off,
+                                         .mean_off = (uint32_t)mean_off,
+                                         .rstd_off = (uint32_t)rstd_off,
+                                         .dx_off = (uint32_t)dx_off,
+                                         .dgamma_off = (uint32_t)dgamma_off,
+                                         .dbeta_off = (uint32_t)dbeta_off,
+                                         .accumulate = accumulate ? 1u : 0u};
+    porta_bbuffer *bufs[8];
+    for (size_t i = 0; i < 8; i++)
+        bufs[i] = b[i]->impl;
+    uint32_t spec[PORTA_SPEC_COUNT] = {0, 1, 1, 1};
+    uint32_t grid[3];
+    row_grid(rows, grid);
+    st = porta__launch_spec(ctx, PORTA_KERNEL_layernorm_backward, spec, grid, bufs, &p);
+    /* dgamma, dbeta: row chunks in ascending order, the later ones adding. */
+    spec[0] = 1;
+    const size_t local = ctx->variant.local_size;
+    porta__grid_2d((cols + local - 1) / local, grid);
+    for (size_t r0 = 0; !st && r0 < rows; r0 += LN_ROW_CHUNK) {
+        p.row0 = (uint32_t)r0;
+        p.nrows = (uint32_t)(rows - r0 < LN_ROW_CHUNK ? rows - r0 : LN_ROW_CHUNK);
+        p.accumulate = (accumulate || r0 > 0) ? 1u : 0u;
+        st = porta__launch_spec(ctx, PORTA_KERNEL_layernorm_backward, spec, grid, bufs, &p);
+    }
+    return st;
+}
+
+/* One softmax.kc dispatch over rows: SPEC0 = pass. */
+static porta_status softmax_launch(porta_context *ctx, uint32_t pass, size_t rows,
+                                   porta_bbuffer *const *bufs, const porta_params_softmax *p)
+{
+    const uint32_t spec[PORTA_SPEC_COUNT] = {pass, 1, 1, 1};
+    uint32_t grid[3];
+    row_grid(rows, grid);
+    return porta__launch_spec(ctx, PORTA_KERNEL_softmax, spec, grid, bufs, p);
+}
+
+porta_status porta_softmax_forward(porta_context *ctx, size_t rows, size_t cols, porta_buffer *x,
+                                   size_t x_off, porta_buffer *y, size_t y_off)
+{
+    const char *call = "porta_softmax_forward";
+    porta_status st = check_shape(ctx, rows, cols, call);
+    if (!st)
+        st = check_arg(ctx, x, x_off, rows * cols, call, "x");
+    if (!st)
+        st = check_arg(ctx, y, y_off, rows * cols, call, "y");
+    if (st || rows == 0)
+        return st;
+    porta_params_softmax p = {.rows = (uint32_t)rows,
+                              .cols = (uint32_t)cols,
+                              .a_off = (uint32_t)x_off,
+                              .b_off = (uint32_t)x_off,
+                              .z_off = (uint32_t)y_off};
+    porta_bbuffer *bufs[] = {x->impl, x->impl, y->impl};
+    return softmax_launch(ctx, 0, rows, bufs, &p);
+}
+
+porta_status porta_softmax_backward(porta_context *ctx, size_t rows, size_t cols, porta_buffer *y,
+                                    size_t y_off, porta_buffer *dy, size_t dy_off, porta_buffer *dx,
+                                    size_t dx_off, int accumulate)
+{
+    const char *call = "porta_softmax_backward";
+    porta_status st = check_shape(ctx, rows, cols, call);
+    if (!st)
+        st = check_arg(ctx, y, y_off, rows * cols, call, "y");
+    if (!st)
+        st = check_arg(ctx, dy, dy_off, rows * cols, call, "dy");
+    if (!st)
+        st = check_arg(ctx, dx, dx_off, rows * cols, call, "dx");
+    if (st || rows == 0)
+        return st;
+    porta_params_softmax p = {.rows = (uint32_t)rows,
+                              .cols = (uint32_t)cols,
+                              .a_off = (uint32_t)y_off,
+                              .b_off = (uint32_t)dy_off,
+                              .z_off = (uint32_t)dx_off,
+                              .accumulate = accumulate ? 1u : 0u};
+    porta_bbuffer *bufs[] = {y->impl, dy->impl, dx->impl};
+    return softmax_launch(ctx, 1, rows, bufs, &p);
+}
