@@ -98,13 +98,19 @@ static void fill_groups(const porta_optimizer_config *c, float *initial, float *
     }
 }
 
+/* The two words GreedyLR and plateau share, parsed from their names. */
+static porta_status parse_modes(porta_context *ctx, const porta_scheduler_config *s, uint32_t *mode,
+                                uint32_t *threshold_mode)
+{
+    porta_status st = porta_sched_parse_mode(s->mode, mode, &ctx->msg);
+    return st ? st : porta_sched_parse_threshold_mode(s->threshold_mode, threshold_mode, &ctx->msg);
+}
+
 static porta_status greedy_config(porta_context *ctx, const porta_optimizer_config *groups,
                                   const porta_scheduler_config *s, porta_sched_device_config *dev)
 {
     porta_greedylr_config g = porta_greedylr_defaults();
-    porta_status st = porta_sched_parse_mode(s->mode, &g.mode, &ctx->msg);
-    if (!st)
-        st = porta_sched_parse_threshold_mode(s->threshold_mode, &g.threshold_mode, &ctx->msg);
+    porta_status st = parse_modes(ctx, s, &g.mode, &g.threshold_mode);
     if (st)
         return st;
     g.factor = s->factor;
@@ -134,9 +140,7 @@ static porta_status plateau_config(porta_context *ctx, const porta_optimizer_con
                                    const porta_scheduler_config *s, porta_sched_device_config *dev)
 {
     porta_plateau_config p = porta_plateau_defaults();
-    porta_status st = porta_sched_parse_mode(s->mode, &p.mode, &ctx->msg);
-    if (!st)
-        st = porta_sched_parse_threshold_mode(s->threshold_mode, &p.threshold_mode, &ctx->msg);
+    porta_status st = parse_modes(ctx, s, &p.mode, &p.threshold_mode);
     if (st)
         return st;
     p.factor = s->factor;
