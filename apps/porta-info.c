@@ -130,15 +130,14 @@ int main(int argc, char **argv)
     /* --device takes any spec: resolve it the way the library does. */
     char only[32] = "";
     if (o.device) {
-        porta_context *probe = porta_cli_open_device("porta-info", o.device);
         porta_device_info chosen;
-        if (!probe || porta_device_current(probe, &chosen) != PORTA_OK) {
-            porta_context_destroy(probe);
+        st = porta_device_find(ctx, o.device, &chosen);
+        if (st) {
+            porta_cli_report("porta-info", ctx, "choosing a device", st);
             porta_context_destroy(ctx);
             return 1;
         }
         snprintf(only, sizeof(only), "%s", chosen.spec);
-        porta_context_destroy(probe);
     }
     int shown = 0, failed = 0;
     if (o.json)

@@ -217,13 +217,9 @@ static long choose(porta_context *ctx, const char *spec)
     return best;
 }
 
-porta_status porta_device_open(porta_context *ctx, const char *spec, porta_device_info *chosen)
+/* The enumeration index of the device spec names (see porta_device_open). */
+static porta_status resolve(porta_context *ctx, const char *spec, long *index)
 {
-    if (!ctx)
-        return PORTA_ERROR_INVALID_ARGUMENT;
-    if (ctx->open)
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "this context already has a device open");
     porta_status st = enumerate(ctx);
     if (st)
         return st;
@@ -234,9 +230,32 @@ porta_status porta_device_open(porta_context *ctx, const char *spec, porta_devic
     if (ctx->n_devices == 0)
         return porta_msg_set(&ctx->msg, PORTA_ERROR_NO_DEVICE,
                              "no OpenCL or Vulkan device found:\n%s", ctx->enumerate_notes);
-    long i = choose(ctx, spec);
-    if (i < 0)
-        return PORTA_ERROR_DEVICE_NOT_FOUND;
+    *index = choose(ctx, spec);
+    return *index < 0 ? PORTA_ERROR_DEVICE_NOT_FOUND : PORTA_OK;
+}
+
+porta_status porta_device_find(porta_context *ctx, const char *spec, porta_device_info *info)
+{
+    if (!ctx || !info)
+        return PORTA_ERROR_INVALID_ARGUMENT;
+    long i = -1;
+    porta_status st = resolve(ctx, spec, &i);
+    if (!st)
+        porta__device_info_from_caps(&ctx->devices[i], info);
+    return st;
+}
+
+porta_status porta_device_open(porta_context *ctx, const char *spec, porta_device_info *chosen)
+{
+    if (!ctx)
+        return PORTA_ERROR_INVALID_ARGUMENT;
+    if (ctx->open)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                             "this context already has a device open");
+    long i = -1;
+    porta_status st = resolve(ctx, spec, &i);
+    if (st)
+        return st;
 
     const porta_device_caps *d = &ctx->devices[i];
     porta_backend_options opt = {

@@ -131,11 +131,6 @@ static porta_status launch_block(porta_context *ctx, const gemm_args *g, const g
     return porta__launch_spec(ctx, PORTA_KERNEL_gemm, spec, grid, bufs, &p);
 }
 
-static size_t min_size(size_t x, size_t y)
-{
-    return x < y ? x : y;
-}
-
 /* The K chunks of one output block, in ascending k (the first applies beta,
  * the others add to C). k == 0 is one dispatch that scales C by beta. */
 static porta_status launch_k_chunks(porta_context *ctx, const gemm_args *g, gemm_block blk)
@@ -143,7 +138,7 @@ static porta_status launch_k_chunks(porta_context *ctx, const gemm_args *g, gemm
     porta_status st = PORTA_OK;
     blk.k0 = 0;
     do {
-        blk.kk = min_size(GEMM_K_CHUNK, g->k - blk.k0);
+        blk.kk = porta__min_size(GEMM_K_CHUNK, g->k - blk.k0);
         st = launch_block(ctx, g, &blk);
         blk.k0 += blk.kk;
     } while (!st && blk.k0 < g->k);
@@ -157,11 +152,11 @@ static porta_status launch_all(porta_context *ctx, const gemm_args *g)
     porta_status st = PORTA_OK;
     gemm_block blk = {0};
     for (blk.b0 = 0; !st && blk.b0 < g->batch; blk.b0 += blk.nb) {
-        blk.nb = min_size(GEMM_MAX_GROUPS, g->batch - blk.b0);
+        blk.nb = porta__min_size(GEMM_MAX_GROUPS, g->batch - blk.b0);
         for (blk.i0 = 0; !st && blk.i0 < g->m; blk.i0 += blk.mi) {
-            blk.mi = min_size(span, g->m - blk.i0);
+            blk.mi = porta__min_size(span, g->m - blk.i0);
             for (blk.j0 = 0; !st && blk.j0 < g->n; blk.j0 += blk.nj) {
-                blk.nj = min_size(span, g->n - blk.j0);
+                blk.nj = porta__min_size(span, g->n - blk.j0);
                 st = launch_k_chunks(ctx, g, blk);
             }
         }

@@ -64,7 +64,12 @@ uint32_t porta__elements_per_invocation(const porta_context *ctx);
 /* Workgroups for a grid-stride loop over n elements (at least 1). */
 uint32_t porta__groups_for(const porta_context *ctx, size_t n);
 
-/* Check that [off, off + n) floats lie inside buffer and fit the kernels'
+static inline size_t porta__min_size(size_t x, size_t y)
+{
+    return x < y ? x : y;
+}
+
+/* Check that [off, off + n) 32-bit elements (float, uint) lie inside buffer and fit the kernels'
  * 32-bit element indices. `what` names the argument in the message. */
 porta_status porta__check_range(porta_context *ctx, const porta_buffer *b, size_t off, size_t n,
                                 const char *what);

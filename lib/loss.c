@@ -10,7 +10,6 @@
 /* Loop iterations an invocation may spend in one dispatch: under
  * llvmpipe's 65535, with room for the kernel's own overhead. */
 #define LOSS_ITERATION_BUDGET 50000u
-#define LOSS_INDEX_LIMIT 0x7fffffffu
 
 /* One call's shape, shared by both kernels. */
 typedef struct loss_shape {
@@ -20,23 +19,6 @@ typedef struct loss_shape {
 
 /* Check that [off, off + n) uints lie inside buffer (a buffer of 32-bit
  * words, like porta__check_range's floats) and below 2^31. */
-static porta_status check_uint_range(porta_context *ctx, const porta_buffer *b, size_t off,
-                                     size_t n, const char *what)
-{
-    if (!b)
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT, "%s: buffer is NULL", what);
-    size_t elems = porta_buffer_bytes(b) / sizeof(uint32_t);
-    if (off > elems || n > elems - off)
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "%s: uint elements [%zu, %zu) lie outside the %zu-element buffer",
-                             what, off, off + n, elems);
-    if (off + n > LOSS_INDEX_LIMIT)
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "%s: element %zu is beyond the 2^31 elements kernels index", what,
-                             off + n);
-    return PORTA_OK;
-}
-
 static uint32_t log2_u32(uint32_t x)
 {
     uint32_t l = 0;
@@ -80,7 +62,7 @@ static porta_status check_shape(porta_context *ctx, const loss_shape *s, size_t 
     if (st)
         return st;
     snprintf(what, sizeof(what), "%s labels", fn);
-    st = check_uint_range(ctx, s->labels, s->labels_off, s->rows, what);
+    st = porta__check_range(ctx, s->labels, s->labels_off, s->rows, what);
     if (st)
         return st;
     uint32_t local = ctx->variant.local_size;
@@ -94,11 +76,6 @@ static porta_status check_shape(porta_context *ctx, const loss_shape *s, size_t 
                              "this device",
                              fn, s->classes);
     return PORTA_OK;
-}
-
-static size_t min_size(size_t x, size_t y)
-{
-    return x < y ? x : y;
 }
 
 /* Rows one dispatch of `groups` workgroups may cover: each group's share
@@ -125,7 +102,7 @@ static porta_status launch_cross_entropy(porta_context *ctx, const loss_shape *s
     porta_status st = PORTA_OK;
     for (size_t r0 = 0; !st && r0 < s->rows; r0 += chunk) {
         porta_params_cross_entropy p = {.row_begin = (uint32_t)r0,
-                                        .row_end = (uint32_t)min_size(s->rows, r0 + chunk),
+                                        .row_end = (uint32_t)porta__min_size(s->rows, r0 + chunk),
                                         .classes = (uint32_t)s->classes,
                                         .logits_off = (uint32_t)s->logits_off,
                                         .labels_off = (uint32_t)s->labels_off,
@@ -163,7 +140,7 @@ porta_status porta__cross_entropy_split(porta_context *ctx, porta_buffer *logits
                              "porta_cross_entropy partials_count: is NULL");
     st = porta__check_range(ctx, dlogits, dlogits_off, rows * classes,
                             "porta_cross_entropy dlogits");
-    const size_t groups = min_size(rows, LOSS_MAX_GROUPS);
+    const size_t groups = porta__min_size(rows, LOSS_MAX_GROUPS);
     if (!st)
         st = porta__check_range(ctx, loss_partials, partials_off, groups,
                                 "porta_cross_entropy loss_partials");
@@ -189,7 +166,7 @@ static porta_status count_correct(porta_context *ctx, const loss_shape *s, porta
     porta_status st = PORTA_OK;
     for (size_t r0 = 0; !st && r0 < s->rows; r0 += chunk) {
         porta_params_accuracy p = {.row_begin = (uint32_t)r0,
-                                   .row_end = (uint32_t)min_size(s->rows, r0 + chunk),
+                                   .row_end = (uint32_t)porta__min_size(s->rows, r0 + chunk),
                                    .classes = (uint32_t)s->classes,
                                    .logits_off = (uint32_t)s->logits_off,
                                    .labels_off = (uint32_t)s->labels_off,
@@ -230,7 +207,7 @@ porta_status porta__accuracy_count_split(porta_context *ctx, porta_buffer *logit
                              "porta_accuracy_count correct: is NULL");
     if (rows == 0)
         return PORTA_OK;
-    const size_t groups = min_size(rows, LOSS_MAX_GROUPS);
+    const size_t groups = porta__min_size(rows, LOSS_MAX_GROUPS);
     uint32_t host[LOSS_MAX_GROUPS];
     porta_buffer *counts = NULL;
     st = porta_buffer_create(ctx, groups * sizeof(uint32_t), &counts);

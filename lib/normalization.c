@@ -42,12 +42,6 @@ static porta_status check_arg(porta_context *ctx, const porta_buffer *b, size_t 
     return porta__check_range(ctx, b, off, n, what);
 }
 
-/* A grid of one workgroup per row. */
-static void row_grid(size_t rows, uint32_t grid[3])
-{
-    porta__grid_2d(rows, grid);
-}
-
 porta_status porta_layernorm_forward(porta_context *ctx, size_t rows, size_t cols, float eps,
                                      porta_buffer *x, size_t x_off, porta_buffer *gamma,
                                      size_t gamma_off, porta_buffer *beta, size_t beta_off,
@@ -85,7 +79,7 @@ porta_status porta_layernorm_forward(porta_context *ctx, size_t rows, size_t col
     porta_bbuffer *bufs[] = {x->impl, gamma->impl, beta->impl, y->impl, mean->impl, rstd->impl};
     const uint32_t spec[PORTA_SPEC_COUNT] = {1, 1, 1, 1};
     uint32_t grid[3];
-    row_grid(rows, grid);
+    porta__grid_2d(rows, grid); /* one workgroup per row */
     return porta__launch_spec(ctx, PORTA_KERNEL_layernorm, spec, grid, bufs, &p);
 }
 
@@ -133,7 +127,7 @@ porta_status porta_layernorm_backward(porta_context *ctx, size_t rows, size_t co
         bufs[i] = b[i]->impl;
     uint32_t spec[PORTA_SPEC_COUNT] = {0, 1, 1, 1};
     uint32_t grid[3];
-    row_grid(rows, grid);
+    porta__grid_2d(rows, grid); /* one workgroup per row */
     st = porta__launch_spec(ctx, PORTA_KERNEL_layernorm_backward, spec, grid, bufs, &p);
     /* dgamma, dbeta: row chunks in ascending order, the later ones adding. */
     spec[0] = 1;
@@ -154,7 +148,7 @@ static porta_status softmax_launch(porta_context *ctx, uint32_t pass, size_t row
 {
     const uint32_t spec[PORTA_SPEC_COUNT] = {pass, 1, 1, 1};
     uint32_t grid[3];
-    row_grid(rows, grid);
+    porta__grid_2d(rows, grid); /* one workgroup per row */
     return porta__launch_spec(ctx, PORTA_KERNEL_softmax, spec, grid, bufs, p);
 }
 

@@ -35,7 +35,7 @@ static int selected(const porta_device_info *info)
     porta_device_info chosen;
     int match = 0;
     if (porta_context_create(NULL, &probe) == PORTA_OK &&
-        porta_device_open(probe, want, &chosen) == PORTA_OK)
+        porta_device_find(probe, want, &chosen) == PORTA_OK)
         match = strcmp(chosen.spec, info->spec) == 0;
     porta_context_destroy(probe);
     return match;

@@ -110,6 +110,10 @@ porta_status porta_device_get_info(porta_context *ctx, size_t i, porta_device_in
  * NULL) receives the opened device's description. */
 porta_status porta_device_open(porta_context *ctx, const char *spec, porta_device_info *chosen);
 
+/* Which device porta_device_open(ctx, spec, ...) would open, without
+ * opening it: same rules, same errors. */
+porta_status porta_device_find(porta_context *ctx, const char *spec, porta_device_info *info);
+
 /* The open device's description (PORTA_ERROR_NO_DEVICE_OPEN if none). */
 porta_status porta_device_current(porta_context *ctx, porta_device_info *info);
 

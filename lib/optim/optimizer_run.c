@@ -1,5 +1,6 @@
 /* optimizer_run.c: the fused step, evaluation-mode observation, and
  * reading what the device recorded (metrics ring, status). */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,24 +160,23 @@ porta_status porta_optimizer_status_get(porta_context *ctx, porta_optimizer *opt
         return st;
     if (!out)
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT, "status: out is NULL");
-    porta_optim_state_dev ost[2];
-    porta_sched_device_state *sst = malloc(2 * sizeof(*sst));
-    if (!sst)
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_OUT_OF_HOST_MEMORY, "status: no memory");
-    st = porta_buffer_read(ctx, opt->ost, 0, sizeof(ost), ost);
+    /* Only the current halves: the host knows which they are. */
+    porta_optim_state_dev o;
+    float lr[PORTA_MAX_PARAM_GROUPS];
+    st = porta_buffer_read(ctx, opt->ost, (opt->steps & 1u) * sizeof(o), sizeof(o), &o);
     if (!st)
-        st = porta_buffer_read(ctx, opt->sst, 0, 2 * sizeof(*sst), sst);
-    if (!st) {
-        const porta_optim_state_dev *o = &ost[opt->steps & 1u];
-        const porta_sched_device_state *s = &sst[opt->sched_advances & 1u];
-        memset(out, 0, sizeof(*out));
-        out->steps = opt->steps; /* equal to o->step modulo 2^32 */
-        out->skipped = o->skipped;
-        out->n_groups = opt->config.n_groups;
-        for (unsigned g = 0; g < out->n_groups; g++)
-            out->lr[g] = s->lr[g];
-        out->ring_capacity = PORTA_RING_CAPACITY;
-    }
-    free(sst);
-    return st;
+        st = porta_buffer_read(ctx, opt->sst,
+                               (opt->sched_advances & 1u) * sizeof(porta_sched_device_state) +
+                                   offsetof(porta_sched_device_state, lr),
+                               sizeof(lr), lr);
+    if (st)
+        return st;
+    memset(out, 0, sizeof(*out));
+    out->steps = opt->steps; /* equal to o.step modulo 2^32 */
+    out->skipped = o.skipped;
+    out->n_groups = opt->config.n_groups;
+    for (unsigned g = 0; g < out->n_groups; g++)
+        out->lr[g] = lr[g];
+    out->ring_capacity = PORTA_RING_CAPACITY;
+    return PORTA_OK;
 }
