@@ -564,6 +564,147 @@ porta_status porta_softmax_backward(porta_context *ctx, size_t rows, size_t cols
                                     size_t y_off, porta_buffer *dy, size_t dy_off, porta_buffer *dx,
                                     size_t dx_off, int accumulate);
 
+/* ---- data: image sets, batch loader, text corpus --------------------------
+ *
+ * Host-side data for the training apps. Readers check every byte they are
+ * given: a missing file is PORTA_ERROR_IO, a file whose content cannot be
+ * right (truncated, wrong magic or dtype, inconsistent counts, a label out
+ * of range, absurd dimensions, binary text) is PORTA_ERROR_CORRUPT_DATA;
+ * the context message names the file and says what is wrong. A reader that
+ * fails leaves *out zeroed and allocates nothing. None of these calls needs
+ * an open device. */
+
+/* An in-memory labelled image set: pixels in CHW order, one byte each. */
+typedef struct porta_image_set {
+    size_t count; /* number of images */
+    unsigned channels, height, width;
+    unsigned classes; /* every label is < classes */
+    uint8_t *pixels;  /* count * channels * height * width bytes, image-major */
+    uint8_t *labels;  /* count bytes */
+} porta_image_set;
+
+/* Load an MNIST-family IDX pair: images_path an idx3 file of unsigned
+ * bytes (count x height x width), labels_path an idx1 file of count
+ * unsigned bytes. Each file may be plain or gzip-compressed; which one is
+ * decided by its first bytes, not its name. The result has 1 channel and 10
+ * classes (MNIST, Fashion-MNIST, KMNIST): a label >= 10 is an error. Height
+ * and width must lie in 1..4096 and the count must be at least 1. Trailing
+ * bytes after the data are an error too (a wrong file, not a longer one). */
+porta_status porta_image_set_load_idx(porta_context *ctx, const char *images_path,
+                                      const char *labels_path, porta_image_set *out);
+
+/* Load CIFAR-10 binary batches (data_batch_N.bin, test_batch.bin), in the
+ * order given, into one set of 3 x 32 x 32 images with 10 classes. Each
+ * record is 1 label byte then 3072 pixel bytes (the red, green, blue
+ * planes); a file's size must be a non-zero multiple of 3073 and every label
+ * < 10. Files may be gzip-compressed (detected by content). n_paths >= 1. */
+porta_status porta_image_set_load_cifar10(porta_context *ctx, const char *const *paths,
+                                          size_t n_paths, porta_image_set *out);
+
+/* Load a data set from a directory, the training split if train != 0, else
+ * the test split. Recognised, in this order:
+ *   MNIST family: {train,t10k}-images-idx3-ubyte[.gz] with
+ *     {train,t10k}-labels-idx1-ubyte[.gz] (also the "-images.idx3-ubyte"
+ *     spelling), e.g. Debian's /usr/share/datasets/fashion-mnist;
+ *   CIFAR-10: data_batch_1.bin .. data_batch_5.bin (train, all five
+ *     required) or test_batch.bin, in dir or in dir/cifar-10-batches-bin.
+ * A directory holding neither is PORTA_ERROR_IO with a message listing what
+ * was looked for. */
+porta_status porta_image_set_load_dir(porta_context *ctx, const char *dir, int train,
+                                      porta_image_set *out);
+
+/* Free the pixels and labels and zero *set. NULL or a zeroed set is a no-op. */
+void porta_image_set_free(porta_image_set *set);
+
+/* A batch loader: a background thread (POSIX threads) prepares the next few
+ * batches (a ring of 3) while the caller trains.
+ *   - Order: batch b of epoch e holds the samples perm_e[b*batch ..
+ *     (b+1)*batch), perm_e a Fisher-Yates shuffle of 0..count-1 drawn from a
+ *     counter-based generator keyed by (seed, e) only, so every machine sees
+ *     the same order and a resumed run can seek straight to (e, b). With
+ *     shuffle == 0, perm_e is the identity.
+ *   - The last count % batch samples of each epoch's order are dropped:
+ *     every batch is full (batches_per_epoch = count / batch).
+ *   - Pixels become floats ((p / 255 - mean[c]) / std[c]) for channel c,
+ *     computed in float exactly like that.
+ *   - augment != 0: each image is cropped back to height x width from
+ *     itself padded by 4 pixels of value 0 (black, before normalisation) on
+ *     every side, at an offset uniform in 0..8 per axis, then flipped
+ *     horizontally with probability 1/2 (the CIFAR recipe). The draws come
+ *     from a counter-based generator keyed by (seed, epoch, sample index in
+ *     the set), so they do not depend on thread timing or batch position.
+ *   - Labels are delivered as uint32.
+ * The loader borrows the image set: it must stay alive and unchanged until
+ * porta_batch_loader_destroy. One caller thread at a time per loader. */
+typedef struct porta_batch_loader porta_batch_loader;
+
+typedef struct porta_batch_loader_config {
+    size_t batch;  /* samples per batch, 1..count */
+    uint64_t seed; /* shuffle and augmentation seed */
+    int shuffle;   /* != 0: a new order every epoch; 0: the set's order */
+    int augment;   /* != 0: random crop (pad 4) + horizontal flip */
+    float mean[4]; /* per channel (only the first `channels` are used) */
+    float std[4];  /* per channel, finite and > 0 */
+} porta_batch_loader_config;
+
+/* Create a loader over `set` (channels 1..4, count >= cfg->batch) and
+ * start its thread at epoch 0, batch 0. */
+porta_status porta_batch_loader_create(porta_context *ctx, const porta_image_set *set,
+                                       const porta_batch_loader_config *cfg,
+                                       porta_batch_loader **out);
+
+/* count / batch: full batches per epoch (0 for NULL). */
+size_t porta_batch_loader_batches_per_epoch(const porta_batch_loader *l);
+
+/* Position the loader at batch `batch` (< batches_per_epoch) of epoch
+ * `epoch`, e.g. to resume a run; the next porta_batch_loader_next returns
+ * exactly that batch, as a run that never stopped would have seen it.
+ * Batches already prepared are discarded. */
+porta_status porta_batch_loader_seek(porta_context *ctx, porta_batch_loader *l, uint64_t epoch,
+                                     size_t batch);
+
+/* Copy the next batch into images (batch * channels * height * width
+ * floats, NCHW) and labels (batch uint32). Blocks only while the thread has
+ * not prepared it yet. epoch and index (either may be NULL) receive which
+ * batch it was; after the last batch of epoch e comes batch 0 of e + 1. */
+porta_status porta_batch_loader_next(porta_context *ctx, porta_batch_loader *l, float *images,
+                                     uint32_t *labels, uint64_t *epoch, size_t *index);
+
+/* Stop and join the thread and free the loader. NULL is a no-op. */
+void porta_batch_loader_destroy(porta_batch_loader *l);
+
+/* A byte-level text corpus for language models: tokens are the bytes 0..255. */
+typedef struct porta_text {
+    uint8_t *bytes;    /* the whole file */
+    size_t size;       /* its length in bytes */
+    size_t train_size; /* bytes[0, train_size) train, bytes[train_size, size) validate */
+} porta_text;
+
+/* Read a text file (gzip-compressed files are decompressed, detected by
+ * content) and split it deterministically: the last round(size *
+ * val_fraction) bytes are the validation split, the bytes before them the
+ * training split (0 <= val_fraction < 1). A missing file is PORTA_ERROR_IO;
+ * an empty file or a binary one (a NUL byte, or more than 1% of its bytes
+ * neither part of valid UTF-8 nor printable ASCII / whitespace) is
+ * PORTA_ERROR_CORRUPT_DATA naming the file. */
+porta_status porta_text_load(porta_context *ctx, const char *path, float val_fraction,
+                             porta_text *out);
+
+/* Fill `batch` windows of context + 1 consecutive bytes from the training
+ * split (split 0) or the validation split (split 1): inputs[b * context + t]
+ * = window[t], targets[b * context + t] = window[t + 1], t < context. Window
+ * b starts at an offset uniform over the split's possible starts, drawn from
+ * a counter-based generator keyed by (seed, step, b): the same arguments
+ * give the same batch anywhere. The split must hold at least context + 1
+ * bytes (else PORTA_ERROR_INVALID_ARGUMENT naming its size); batch and
+ * context >= 1. */
+porta_status porta_text_batch(porta_context *ctx, const porta_text *text, int split, size_t batch,
+                              size_t context, uint64_t seed, uint64_t step, uint32_t *inputs,
+                              uint32_t *targets);
+
+/* Free the bytes and zero *text. NULL or a zeroed text is a no-op. */
+void porta_text_free(porta_text *text);
+
 #ifdef __cplusplus
 }
 #endif
