@@ -4,7 +4,15 @@
 #
 #   scripts/setup-debian.sh          install what is missing (uses sudo if not root)
 #   scripts/setup-debian.sh --check  only report what is missing (exit 1 if any)
+#
+# Last step: the plain-text King James Bible for the GPT demo, written once to
+#   $PORTA_KJV_TEXT, default ${XDG_CACHE_HOME:-$HOME/.cache}/porta/kjv.txt
+# (`bible -f` from bible-kjv with the verse references stripped: one verse a
+# line, 31102 lines, about 4.1 MB, well under a second). An existing file is
+# left alone; delete it to rebuild.
 set -euo pipefail
+
+kjv_text="${PORTA_KJV_TEXT:-${XDG_CACHE_HOME:-$HOME/.cache}/porta/kjv.txt}"
 
 packages=(
   # build
@@ -27,6 +35,7 @@ for p in "${packages[@]}"; do
 done
 
 if [ "${1:-}" = "--check" ]; then
+  [ -s "$kjv_text" ] || missing+=("kjv-text:$kjv_text")
   if [ ${#missing[@]} -gt 0 ]; then
     echo "missing: ${missing[*]}"
     exit 1
@@ -34,14 +43,30 @@ if [ "${1:-}" = "--check" ]; then
   exit 0
 fi
 
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-echo "porta setup: installing ${missing[*]}"
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-  sudo="sudo"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "porta setup: installing ${missing[*]}"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    sudo="sudo"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "porta setup: done"
 fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "porta setup: done"
+
+# The King James text: "Ge1:1 In the beginning..." -> "In the beginning...".
+# Written beside the target and renamed, so an interrupted run leaves no
+# half file that a later run would take for complete.
+if [ ! -s "$kjv_text" ]; then
+  echo "porta setup: writing $kjv_text"
+  mkdir -p "$(dirname "$kjv_text")"
+  tmp="$kjv_text.tmp.$$"
+  bible -f Gen1:1-Rev22:21 | sed -E 's/^[1-3]?[A-Za-z]+[0-9]+:[0-9]+ //' >"$tmp"
+  if [ "$(wc -l <"$tmp")" -ne 31102 ] || grep -qE '^[1-3]?[A-Za-z]+[0-9]+:[0-9]+ ' "$tmp"; then
+    rm -f "$tmp"
+    echo "porta setup: bible -f gave unexpected output; $kjv_text not written" >&2
+    exit 1
+  fi
+  mv "$tmp" "$kjv_text"
+fi
