@@ -82,12 +82,13 @@ porta_status porta_image_set_load_dir(porta_context *ctx, const char *dir, int t
         return porta_image_set_load_idx(ctx, images, labels, out);
 
     char sub[PATH_CAP];
-    snprintf(sub, PATH_CAP, "%s/cifar-10-batches-bin", dir);
+    int len = snprintf(sub, PATH_CAP, "%s/cifar-10-batches-bin", dir);
     const char *bases[2] = {dir, sub};
-    for (int b = 0; b < 2; b++) {
+    for (int b = 0; b < 2 && len > 0 && len < PATH_CAP; b++) {
         char first[PATH_CAP];
-        snprintf(first, PATH_CAP, "%s/%s", bases[b], train ? "data_batch_1.bin" : "test_batch.bin");
-        if (is_file(first))
+        const char *name = train ? "data_batch_1.bin" : "test_batch.bin";
+        int n = snprintf(first, PATH_CAP, "%s/%s", bases[b], name);
+        if (n > 0 && n < PATH_CAP && is_file(first))
             return load_cifar_dir(ctx, bases[b], train, out);
     }
     const char *p = train ? "train" : "t10k";

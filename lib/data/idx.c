@@ -8,6 +8,8 @@
 
 #define IDX_CLASSES 10u
 #define IDX_MAX_SIDE 4096u
+/* More pixels than this (64 GiB) is a corrupt header, not a data set. */
+#define IDX_MAX_PIXELS (1ull << 36)
 
 static const char *idx_dtype_name(unsigned code)
 {
@@ -113,7 +115,7 @@ void porta_image_set_free(porta_image_set *set)
 static porta_status load_idx(porta_msg *msg, const char *images_path, const char *labels_path,
                              porta__data_file *img, porta__data_file *lab, porta_image_set *set)
 {
-    uint32_t idims[3], ldims[3];
+    uint32_t idims[3] = {0}, ldims[3] = {0};
     porta_status st = porta__data_open(img, images_path, msg);
     if (!st)
         st = read_idx_header(img, 3, idims, msg);
@@ -127,6 +129,11 @@ static porta_status load_idx(porta_msg *msg, const char *images_path, const char
                              idims[1], idims[2], IDX_MAX_SIDE);
     size_t image = (size_t)idims[1] * idims[2];
     uint64_t want = (uint64_t)idims[0] * image;
+    if (want > IDX_MAX_PIXELS)
+        return porta_msg_set(msg, PORTA_ERROR_CORRUPT_DATA,
+                             "%s: absurd size: %u images of %ux%u are %llu bytes (at most %llu)",
+                             images_path, idims[0], idims[1], idims[2], (unsigned long long)want,
+                             (unsigned long long)IDX_MAX_PIXELS);
     /* A plain file's size bounds the data before anything is allocated. */
     if (img->plain && img->size != 16 + want)
         return porta_msg_set(msg, PORTA_ERROR_CORRUPT_DATA,

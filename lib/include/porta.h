@@ -588,7 +588,8 @@ typedef struct porta_image_set {
  * unsigned bytes. Each file may be plain or gzip-compressed; which one is
  * decided by its first bytes, not its name. The result has 1 channel and 10
  * classes (MNIST, Fashion-MNIST, KMNIST): a label >= 10 is an error. Height
- * and width must lie in 1..4096 and the count must be at least 1. Trailing
+ * and width must lie in 1..4096, the count must be at least 1 and the
+ * pixels at most 2^36 bytes. Trailing
  * bytes after the data are an error too (a wrong file, not a longer one). */
 porta_status porta_image_set_load_idx(porta_context *ctx, const char *images_path,
                                       const char *labels_path, porta_image_set *out);
