@@ -803,6 +803,16 @@ static void test_metrics(test_state *t, porta_context *ctx)
     st = porta_metrics_log_open(ctx, path, 0, &log);
     st |= porta_metrics_log_close(ctx, log);
     CHECK(t, !st && file_is(path, "", 0), "metrics: append 0 starts an empty file");
+    st = porta_metrics_log_open(ctx, path, 1, &log);
+    if (!st) {
+        porta_metrics_log_begin(ctx, log);
+        porta_metrics_log_int(ctx, log, "step", 9);
+        st = porta_metrics_log_close(ctx, log);
+    }
+    CHECK(t,
+          st == PORTA_ERROR_INVALID_ARGUMENT && has(porta_context_message(ctx), "not ended") &&
+              file_is(path, "", 0),
+          "metrics: closing with a line begun drops it and says so");
     st = porta_metrics_log_open(ctx, in_dir("no/dir/m.jsonl"), 0, &log);
     CHECK(t, st == PORTA_ERROR_IO && has(porta_context_message(ctx), "no/dir/m.jsonl"),
           "metrics: open in a missing directory: IO error naming the path");

@@ -260,13 +260,15 @@ porta_status porta_metrics_log_close(porta_context *ctx, porta_metrics_log *log)
 {
     if (!log)
         return PORTA_OK;
+    porta_msg scratch; /* where failures go when there is no context */
+    porta_msg *m = ctx ? &ctx->msg : &scratch;
     porta_status st = PORTA_OK;
-    if (fsync(log->fd) != 0 && ctx)
-        st = io_error(&ctx->msg, "cannot fsync", log->path);
-    if (close(log->fd) != 0 && !st && ctx)
-        st = io_error(&ctx->msg, "cannot close", log->path);
-    if (log->in_line && !st && ctx)
-        st = porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+    if (fsync(log->fd) != 0)
+        st = io_error(m, "cannot fsync", log->path);
+    if (close(log->fd) != 0 && !st)
+        st = io_error(m, "cannot close", log->path);
+    if (log->in_line && !st)
+        st = porta_msg_set(m, PORTA_ERROR_INVALID_ARGUMENT,
                            "porta_metrics_log_close: %s: the last line was begun but not ended "
                            "(dropped)",
                            log->path);
@@ -274,7 +276,7 @@ porta_status porta_metrics_log_close(porta_context *ctx, porta_metrics_log *log)
     porta__text_free(&log->keys);
     free(log->path);
     free(log);
-    return ctx || !st ? st : PORTA_ERROR_INVALID_ARGUMENT;
+    return st;
 }
 
 /* Decide whether one line stays; *last_kept carries the verdict of the last
