@@ -38,6 +38,8 @@ const char *porta_strerror(porta_status status)
         return "device result differs from the reference";
     case PORTA_ERROR_NO_DEVICE_OPEN:
         return "no device open in this context";
+    case PORTA_ERROR_NOT_FOUND:
+        return "not found";
     }
     return "unknown status";
 }

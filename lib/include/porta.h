@@ -706,6 +706,191 @@ porta_status porta_text_batch(porta_context *ctx, const porta_text *text, int sp
 /* Free the bytes and zero *text. NULL or a zeroed text is a no-op. */
 void porta_text_free(porta_text *text);
 
+/* ---- output files: checkpoints, metrics logs, plots ---------------------
+ *
+ * Host-only: none of these needs a device (a context without an open device
+ * is enough). Every file a function here writes whole is written
+ * atomically: to "<path>.tmp.<pid>" in the same directory, fsynced, renamed
+ * over path, then the directory fsynced; a reader sees the old file or the
+ * complete new one, and on any failure the old file is untouched and the
+ * temporary file removed. Errors name the file and what is wrong with it. */
+
+/* safetensors checkpoints (https://huggingface.co/docs/safetensors): an
+ * 8-byte little-endian header length N, N bytes of JSON header (padded with
+ * spaces so the data starts 8-byte aligned), then the data. porta writes
+ * the header compactly in the order things were added ("__metadata__"
+ * first), and places the data of wider dtypes first so every tensor is
+ * aligned to its element size. An arbitrary binary blob fits as a U8
+ * tensor of shape [bytes]. */
+
+#define PORTA_SAFETENSORS_MAX_DIMS 8
+
+typedef struct porta_safetensors_writer porta_safetensors_writer;
+
+/* Start a checkpoint that porta_safetensors_commit() will write to path
+ * (nothing touches the file system before the commit). */
+porta_status porta_safetensors_begin(porta_context *ctx, const char *path,
+                                     porta_safetensors_writer **out);
+
+/* Add a tensor, copying its bytes (data may be reused on return).
+ * dtype is one of the safetensors names: "BOOL", "U8", "I8", "F8_E5M2",
+ * "F8_E4M3", "I16", "U16", "F16", "BF16", "I32", "U32", "F32", "F64",
+ * "I64", "U64". shape has ndim <= PORTA_SAFETENSORS_MAX_DIMS dimensions
+ * (ndim 0: a scalar; shape may then be NULL), and bytes must equal the
+ * product of the dimensions times the dtype's size. name: non-empty valid
+ * UTF-8, not "__metadata__", not added before. On failure nothing is added
+ * and the writer stays usable. */
+porta_status porta_safetensors_add(porta_context *ctx, porta_safetensors_writer *w,
+                                   const char *name, const char *dtype, const size_t *shape,
+                                   unsigned ndim, const void *data, size_t bytes);
+
+/* Add a "__metadata__" entry (string to string, both valid UTF-8, key not
+ * added before). */
+porta_status porta_safetensors_add_metadata(porta_context *ctx, porta_safetensors_writer *w,
+                                            const char *key, const char *value);
+
+/* Write everything atomically (see above) and free the writer, whether the
+ * write succeeded or not. On failure the previous file at path is
+ * untouched. */
+porta_status porta_safetensors_commit(porta_context *ctx, porta_safetensors_writer *w);
+
+/* Free a writer without writing anything. NULL is a no-op. */
+void porta_safetensors_abort(porta_safetensors_writer *w);
+
+/* A loaded checkpoint. */
+typedef struct porta_safetensors porta_safetensors;
+
+/* Read and check a whole safetensors file: the header length against the
+ * file size, the header as strict JSON (UTF-8, unique names), every entry
+ * (known dtype, at most PORTA_SAFETENSORS_MAX_DIMS dimensions, offsets
+ * inside the data, byte length == dtype size * elements), and that the
+ * tensors cover the data exactly: contiguous, no overlap, no gap, nothing
+ * left over. Any defect is PORTA_ERROR_CORRUPT_DATA with a message naming
+ * the file and the defect; a file that cannot be read is PORTA_ERROR_IO. */
+porta_status porta_safetensors_open(porta_context *ctx, const char *path, porta_safetensors **out);
+
+/* Number of tensors, and the name of tensor i in header order (NULL when
+ * i >= count). */
+size_t porta_safetensors_count(const porta_safetensors *f);
+const char *porta_safetensors_name(const porta_safetensors *f, size_t i);
+
+/* Find tensor `name`: its dtype name, shape (an array of
+ * PORTA_SAFETENSORS_MAX_DIMS), ndim, bytes and a pointer to them, valid
+ * until porta_safetensors_close(). Every output may be NULL. The pointer is
+ * aligned to the element size for files porta wrote; for others it may
+ * not be (copy with memcpy). An absent name is PORTA_ERROR_NOT_FOUND. */
+porta_status porta_safetensors_get(porta_context *ctx, const porta_safetensors *f,
+                                   const char *name, const char **dtype, size_t *shape,
+                                   unsigned *ndim, const void **data, size_t *bytes);
+
+/* The "__metadata__" value for key, or NULL if absent. Valid until close. */
+const char *porta_safetensors_metadata(const porta_safetensors *f, const char *key);
+
+/* Release a loaded file. NULL is a no-op. */
+void porta_safetensors_close(porta_safetensors *f);
+
+/* Metrics log: one JSON object per line (JSON Lines), e.g.
+ *   {"step":120,"loss":0.4312,"lr":0.001}
+ * A line is built field by field between porta_metrics_log_begin() and
+ * porta_metrics_log_end(), which writes it with one write() (no user-space
+ * buffering, so a crash loses at most the line being written). */
+
+typedef struct porta_metrics_log porta_metrics_log;
+
+/* Open path for writing lines. append == 0 starts an empty file (an
+ * existing one is truncated); append != 0 keeps what is there (for a resumed
+ * run, after porta_metrics_log_truncate_after()), first cutting off a torn
+ * last line (one without its newline) that a crash may have left. */
+porta_status porta_metrics_log_open(porta_context *ctx, const char *path, int append,
+                                    porta_metrics_log **out);
+
+/* Start a line. A line already begun and not ended is an error. */
+porta_status porta_metrics_log_begin(porta_context *ctx, porta_metrics_log *log);
+
+/* Add a field to the line begun. Keys: valid UTF-8, unique within the line.
+ * Floats are written in the shortest form that reads back to the same
+ * value (to the same float when the value is exactly a float: 0.1f is
+ * "0.1"); NaN and infinities are written as null. Strings must be valid
+ * UTF-8 and are escaped as JSON needs. */
+porta_status porta_metrics_log_int(porta_context *ctx, porta_metrics_log *log, const char *key,
+                                   int64_t value);
+porta_status porta_metrics_log_float(porta_context *ctx, porta_metrics_log *log, const char *key,
+                                     double value);
+porta_status porta_metrics_log_str(porta_context *ctx, porta_metrics_log *log, const char *key,
+                                   const char *value);
+
+/* Finish the line and write it ("}\n"). */
+porta_status porta_metrics_log_end(porta_context *ctx, porta_metrics_log *log);
+
+/* Write a ready-made line: one JSON object, checked with a strict parser,
+ * without a line break inside (the newline is added). */
+porta_status porta_metrics_log_write(porta_context *ctx, porta_metrics_log *log,
+                                     const char *json_object);
+
+/* fsync and close. A line begun and not ended is dropped (and reported as
+ * PORTA_ERROR_INVALID_ARGUMENT after closing). NULL is a no-op. */
+porta_status porta_metrics_log_close(porta_context *ctx, porta_metrics_log *log);
+
+/* For resuming at `step`: rewrite the log at path atomically, keeping the
+ * lines that belong to steps <= step. A line with a "step" (a non-negative
+ * integer) is kept when its step <= step; a line without one (an
+ * evaluation by epoch, a note) is kept when the last line with a "step"
+ * before it was kept (or there was none), so it stays with the step it
+ * followed. A torn last line without its newline is dropped. A line that
+ * is not a JSON object, or whose "step" is not a non-negative integer, is
+ * PORTA_ERROR_CORRUPT_DATA naming the line, and the file is left as it
+ * was. A missing file is not an error (nothing to keep). */
+porta_status porta_metrics_log_truncate_after(porta_context *ctx, const char *path,
+                                              uint64_t step);
+
+/* SVG plots: a title over up to PORTA_PLOT_MAX_PANELS panels stacked
+ * vertically that share the x axis (its tick labels under the bottom
+ * panel), e.g. training loss, test accuracy, learning rate per group. Each
+ * panel has up to PORTA_PLOT_MAX_SERIES series, a legend, and nice-number
+ * ticks (1, 2, 5 x 10^k; decades on a log scale). A non-finite point (or a
+ * point <= 0 on a log scale) is skipped, breaking the line. A series of
+ * more than PORTA_PLOT_MAX_POINTS points is drawn from the minimum and
+ * maximum of each of PORTA_PLOT_MAX_POINTS / 2 buckets of consecutive
+ * points, so spikes stay visible. */
+
+#define PORTA_PLOT_MAX_PANELS 3
+#define PORTA_PLOT_MAX_SERIES 8
+#define PORTA_PLOT_MAX_POINTS 2000
+
+typedef enum porta_plot_style {
+    PORTA_PLOT_LINE = 0,        /* straight segments between points */
+    PORTA_PLOT_POINTS = 1,      /* a marker at every point */
+    PORTA_PLOT_LINE_POINTS = 2, /* both */
+    PORTA_PLOT_STEPS = 3        /* horizontal then vertical: a value held until the next x */
+} porta_plot_style;
+
+typedef struct porta_plot_series {
+    const char *label; /* legend text (UTF-8); NULL: "series N" */
+    const double *x;   /* n values (steps), ascending for lines */
+    const double *y;   /* n values */
+    size_t n;
+    porta_plot_style style;
+} porta_plot_series;
+
+typedef struct porta_plot_panel {
+    const char *title; /* above the panel, e.g. "training loss"; may be NULL */
+    int log_y;         /* non-zero: logarithmic y axis */
+    unsigned n_series; /* 0..PORTA_PLOT_MAX_SERIES */
+    porta_plot_series series[PORTA_PLOT_MAX_SERIES];
+} porta_plot_panel;
+
+typedef struct porta_plot {
+    const char *title;   /* at the top; may be NULL */
+    const char *x_label; /* under the bottom panel, e.g. "step"; may be NULL */
+    unsigned width;        /* pixels; 0: 960 */
+    unsigned panel_height; /* pixels of each panel's plotting area; 0: 220 */
+    unsigned n_panels;     /* 1..PORTA_PLOT_MAX_PANELS */
+    porta_plot_panel panels[PORTA_PLOT_MAX_PANELS];
+} porta_plot;
+
+/* Write the plot as a self-contained SVG file, atomically. */
+porta_status porta_plot_svg(porta_context *ctx, const char *path, const porta_plot *plot);
+
 #ifdef __cplusplus
 }
 #endif

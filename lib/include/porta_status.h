@@ -50,6 +50,8 @@ typedef enum porta_status {
     PORTA_ERROR_MISMATCH = 15,
     /* The call is valid only after porta_device_open(). */
     PORTA_ERROR_NO_DEVICE_OPEN = 16,
+    /* A name looked up (a tensor in a checkpoint) is not there. */
+    PORTA_ERROR_NOT_FOUND = 17,
 } porta_status;
 
 #endif

@@ -48,13 +48,23 @@ static void sync_parent(const char *path)
 porta_status porta__write_file_atomic(const char *path, const void *data, size_t bytes,
                                       porta_msg *msg)
 {
+    porta__file_piece piece = {data, bytes};
+    return porta__write_file_atomic_parts(path, &piece, 1, msg);
+}
+
+porta_status porta__write_file_atomic_parts(const char *path, const porta__file_piece *pieces,
+                                            size_t n, porta_msg *msg)
+{
     char tmp[4200];
     if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
         return porta_msg_set(msg, PORTA_ERROR_INVALID_ARGUMENT, "path too long: %s", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0)
         return io_error(msg, "cannot create", tmp);
-    if (write_all(fd, data, bytes) != 0 || fsync(fd) != 0) {
+    int failed = 0;
+    for (size_t i = 0; i < n && !failed; i++)
+        failed = write_all(fd, pieces[i].data, pieces[i].bytes) != 0;
+    if (failed || fsync(fd) != 0) {
         porta_status st = io_error(msg, "cannot write", tmp);
         close(fd);
         unlink(tmp);
