@@ -84,4 +84,39 @@ double porta_ref_cross_entropy(const float *logits, const uint32_t *labels, size
 size_t porta_ref_accuracy_count(const float *logits, const uint32_t *labels, size_t rows,
                                 size_t classes);
 
+/* Sequence-model references (shaders/bias_add.kc, bias_backward.kc,
+ * embedding_forward.kc, embedding_backward.kc, dropout.kc,
+ * attention_softmax.kc, tensor_gather.kc). Sums accumulate in double in
+ * ascending order and are rounded once. */
+/* y[r][c] += bias[c] (one float addition, as the kernel). */
+void porta_ref_bias_add(size_t rows, size_t cols, const float *bias, float *y);
+/* dbias[c] (+)= sum_r dy[r][c]. */
+void porta_ref_bias_backward(size_t rows, size_t cols, const float *dy, float *dbias,
+                             int accumulate);
+/* y[i][:] = table[tokens[i]][:], NaN rows for tokens >= vocab. */
+void porta_ref_embedding_forward(const uint32_t *tokens, size_t n_tokens, const float *table,
+                                 size_t vocab, size_t dim, float *y);
+/* dtable[v][:] (+)= sum over i with tokens[i] == v of dy[i][:]. */
+void porta_ref_embedding_backward(const uint32_t *tokens, size_t n_tokens, const float *dy,
+                                  size_t vocab, size_t dim, float *dtable, int accumulate);
+/* Word i % 4 of Philox-4x32-10 with counter (i / 4, 0, step low, step
+ * high) and key (seed low, seed high): dropout's random word for element i. */
+uint32_t porta_ref_dropout_word(uint64_t seed, uint64_t step, size_t i);
+/* Whether dropout with (p, seed, step) keeps element i. */
+int porta_ref_dropout_keep(float p, uint64_t seed, uint64_t step, size_t i);
+/* Forward (dy = x, accumulate 0) and backward of inverted dropout:
+ * y (+)= keep ? x * (1 / (1 - p)) : 0 in float, bit for bit as the kernel. */
+void porta_ref_dropout(float p, uint64_t seed, uint64_t step, size_t n, const float *x, float *y,
+                       int accumulate);
+/* batch_heads blocks of T x T: row t = softmax_j(scale * x[t][j]) with
+ * j > t masked (0) when causal; in double, rounded once. */
+void porta_ref_attention_softmax_forward(size_t batch_heads, size_t T, float scale, int causal,
+                                         const float *x, float *y);
+/* dx (+)= scale * y * (dy - sum_j dy_j y_j) per row, in double. */
+void porta_ref_attention_softmax_backward(size_t batch_heads, size_t T, float scale, const float *y,
+                                          const float *dy, float *dx, int accumulate);
+/* y (contiguous, shape[0 .. ndim)) (+)= x[sum_d i_d * x_strides[d]]. */
+void porta_ref_tensor_gather(unsigned ndim, const size_t *shape, const size_t *x_strides,
+                             const float *x, float *y, int accumulate);
+
 #endif

@@ -891,6 +891,117 @@ typedef struct porta_plot {
 /* Write the plot as a self-contained SVG file, atomically. */
 porta_status porta_plot_svg(porta_context *ctx, const char *path, const porta_plot *plot);
 
+/* ---- sequence-model kernels: bias, embedding, dropout, attention ----
+ *
+ * The small kernels a transformer and an MLP need besides GEMM. float32
+ * (tokens: uint32 words in a porta_buffer, 4 bytes each); offsets and sizes
+ * in elements; every range must lie inside its buffer and below 2^31
+ * elements, otherwise PORTA_ERROR_INVALID_ARGUMENT naming the call and the
+ * argument. Outputs must not overlap inputs. A size of 0 (rows, n, n_tokens,
+ * batch_heads, a shape extent) is a no-op, except that a backward sum over
+ * nothing (porta_bias_backward with 0 rows, porta_embedding_backward with 0
+ * tokens) writes zeros (and adds nothing when accumulating). Each device computes every result
+ * in a fixed order without atomics, so a device gives the same bits on every
+ * run. Backward calls add into their outputs when `accumulate` is non-zero
+ * and overwrite them otherwise. */
+
+/* Bias over the columns of a rows x cols row-major matrix: y[r][c] += bias[c].
+ * cols == 0 with rows > 0 is PORTA_ERROR_INVALID_ARGUMENT. */
+porta_status porta_bias_add(porta_context *ctx, size_t rows, size_t cols, porta_buffer *bias,
+                            size_t bias_off, porta_buffer *y, size_t y_off);
+
+/* dbias[c] (+)= sum_r dy[r][c] for the rows x cols row-major dy. Rows are
+ * summed in a fixed order (deterministic): in chunks of a few hundred rows
+ * by many workgroups into a scratch buffer the context keeps (grown when a
+ * call needs more; freed with the context), then the chunk sums in one
+ * more dispatch. Written, or added to dbias when accumulate != 0. */
+porta_status porta_bias_backward(porta_context *ctx, size_t rows, size_t cols, porta_buffer *dy,
+                                 size_t dy_off, porta_buffer *dbias, size_t dbias_off,
+                                 int accumulate);
+
+/* Token embedding lookup: y[i][:] = table[tokens[i]][:] for i < n_tokens,
+ * with table vocab x dim and y n_tokens x dim row-major. A token >= vocab
+ * gives a row of NaN (it cannot be checked without a read). vocab and dim
+ * must be >= 1. */
+porta_status porta_embedding_forward(porta_context *ctx, porta_buffer *tokens, size_t tokens_off,
+                                     size_t n_tokens, porta_buffer *table, size_t table_off,
+                                     size_t vocab, size_t dim, porta_buffer *y, size_t y_off);
+
+/* dtable[v][:] (+)= sum over i with tokens[i] == v of dy[i][:], added in
+ * ascending i: deterministic, no atomics (each output element is one
+ * invocation's sum; the tokens are scanned in shared-memory tiles, in
+ * dispatches of at most 16384 tokens). Written (rows no token hits become 0)
+ * or added to dtable when accumulate != 0. A token >= vocab contributes
+ * nothing. */
+porta_status porta_embedding_backward(porta_context *ctx, porta_buffer *tokens, size_t tokens_off,
+                                      size_t n_tokens, porta_buffer *dy, size_t dy_off,
+                                      size_t vocab, size_t dim, porta_buffer *dtable,
+                                      size_t dtable_off, int accumulate);
+
+/* Inverted dropout: element i of x is kept with probability 1 - p and
+ * scaled by 1 / (1 - p) (computed in float), dropped elements are 0. The
+ * mask comes from a counter-based generator: word i % 4 of Philox-4x32-10
+ * (Random123's constants) with counter (i / 4, 0, step low, step high) and
+ * key (seed low, seed high) keeps the element when its top 24 bits are
+ * >= ceil(p * 2^24). So the same (seed, step) gives the same mask, bit for
+ * bit, on every device and in the reference, and a new step a new mask.
+ * p must lie in [0, 1); p == 0 is the identity. x and y may be the same
+ * range (in place). */
+porta_status porta_dropout_forward(porta_context *ctx, float p, uint64_t seed, uint64_t step,
+                                   size_t n, porta_buffer *x, size_t x_off, porta_buffer *y,
+                                   size_t y_off);
+
+/* The gradient of porta_dropout_forward with the same (p, seed, step, n):
+ * dx[i] (+)= keep_i ? dy[i] / (1 - p) : 0, the mask regenerated (nothing is
+ * stored between the passes). dy and dx may be the same range when
+ * accumulate == 0. */
+porta_status porta_dropout_backward(porta_context *ctx, float p, uint64_t seed, uint64_t step,
+                                    size_t n, porta_buffer *dy, size_t dy_off, porta_buffer *dx,
+                                    size_t dx_off, int accumulate);
+
+/* Attention probabilities: x holds batch_heads blocks of T x T scores
+ * (row-major, block after block); row t of each block becomes the softmax
+ * over j of scale * x[t][j], with the entries j > t masked out when
+ * causal != 0 (masked entries of y are exactly 0). Numerically stable (the
+ * row maximum is subtracted). scale must be finite; T >= 1 (T == 0 with
+ * batch_heads > 0 is PORTA_ERROR_INVALID_ARGUMENT). One workgroup per row. */
+porta_status porta_attention_softmax_forward(porta_context *ctx, size_t batch_heads, size_t T,
+                                             float scale, int causal, porta_buffer *x, size_t x_off,
+                                             porta_buffer *y, size_t y_off);
+
+/* The gradient of porta_attention_softmax_forward by its scores, from its
+ * output y and dy: dx = scale * y * (dy - sum_j dy_j y_j) per row (masked
+ * entries, where y is 0, give 0 for finite dy), written or added to dx when
+ * accumulate != 0. Sizes and scale as the forward call. */
+porta_status porta_attention_softmax_backward(porta_context *ctx, size_t batch_heads, size_t T,
+                                              float scale, porta_buffer *y, size_t y_off,
+                                              porta_buffer *dy, size_t dy_off, porta_buffer *dx,
+                                              size_t dx_off, int accumulate);
+
+/* Strided gather copy (head split / merge, permutes, broadcasts): y is
+ * contiguous with row-major shape shape[0 .. ndim), and
+ *   y[i_0, .., i_{ndim-1}] (+)= x[x_off + sum_d i_d * x_strides[d]],
+ * written, or added to y when accumulate != 0. 1 <= ndim <= 6; strides are
+ * in elements and may be 0 (broadcast); every source index must lie inside
+ * x and below 2^31. y must not overlap x.
+ *
+ * Attention with a fused QKV projection: x = the [B, T, 3, H, D] output of
+ * one linear layer (3 H D columns). Head split (q, k, v as [B, H, T, D]):
+ *   shape {B, H, T, D}, strides {T*3*H*D, D, 3*H*D, 1}, from x_off 0 for q,
+ *   H*D for k and 2*H*D for v.
+ * Its backward needs no scatter: keep dq, dk, dv as one [3, B, H, T, D]
+ * block dqkv (dq, then dk, then dv) and gather the whole gradient of the
+ * linear layer's output, [B, T, 3, H, D], in one call:
+ *   shape {B, T, 3, H, D}, strides {H*T*D, D, B*H*T*D, T*D, 1}, from 0.
+ * Head merge (attention output [B, H, T, D] to [B, T, H, D], the input of
+ * the output projection): shape {B, T, H, D}, strides {H*T*D, D, T*D, 1};
+ * its backward: shape {B, H, T, D}, strides {T*H*D, D, H*D, 1}. A
+ * broadcast's backward is a sum, not a gather (for a bias:
+ * porta_bias_backward). */
+porta_status porta_tensor_gather(porta_context *ctx, unsigned ndim, const size_t *shape,
+                                 const size_t *x_strides, porta_buffer *x, size_t x_off,
+                                 porta_buffer *y, size_t y_off, int accumulate);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,100 @@
+/* attention.c: attention probabilities from scores with an optional causal
+ * mask, forward and backward (shaders/attention_softmax.kc), one workgroup
+ * per row of T scores.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "internal.h"
+
+/* A device, a finite scale, T >= 1 (with rows) and no overflow of
+ * batch_heads * T * T elements. */
+static porta_status check_shape(porta_context *ctx, const char *call, size_t batch_heads, size_t T,
+                                float scale)
+{
+    porta_status st = porta__require_device(ctx);
+    if (st)
+        return st;
+    if (!isfinite(scale))
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT, "%s scale: %g is not finite",
+                             call, (double)scale);
+    if (batch_heads > 0 && T == 0)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                             "%s T: 0 with %zu blocks (T must be >= 1)", call, batch_heads);
+    if (T > 0 && (T > SIZE_MAX / T || batch_heads > SIZE_MAX / (T * T)))
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                             "%s: %zu blocks of %zu x %zu elements overflow", call, batch_heads, T,
+                             T);
+    return PORTA_OK;
+}
+
+/* porta__check_range with the message naming "<call> <argument>". */
+static porta_status check_arg(porta_context *ctx, const porta_buffer *b, size_t off, size_t n,
+                              const char *call, const char *arg)
+{
+    char what[96];
+    snprintf(what, sizeof(what), "%s %s", call, arg);
+    return porta__check_range(ctx, b, off, n, what);
+}
+
+/* One attention_softmax.kc dispatch over the rows: SPEC0 = pass. */
+static porta_status launch(porta_context *ctx, uint32_t pass, size_t rows,
+                           porta_bbuffer *const *bufs, const porta_params_attention_softmax *p)
+{
+    const uint32_t spec[PORTA_SPEC_COUNT] = {pass, 1, 1, 1};
+    uint32_t grid[3];
+    porta__grid_2d(rows, grid); /* one workgroup per row */
+    return porta__launch_spec(ctx, PORTA_KERNEL_attention_softmax, spec, grid, bufs, p);
+}
+
+porta_status porta_attention_softmax_forward(porta_context *ctx, size_t batch_heads, size_t T,
+                                             float scale, int causal, porta_buffer *x, size_t x_off,
+                                             porta_buffer *y, size_t y_off)
+{
+    const char *call = "porta_attention_softmax_forward";
+    porta_status st = check_shape(ctx, call, batch_heads, T, scale);
+    const size_t n = batch_heads * T * T;
+    if (!st)
+        st = check_arg(ctx, x, x_off, n, call, "x");
+    if (!st)
+        st = check_arg(ctx, y, y_off, n, call, "y");
+    if (st || n == 0)
+        return st;
+    porta_params_attention_softmax p = {.rows = (uint32_t)(batch_heads * T),
+                                        .T = (uint32_t)T,
+                                        .causal = causal ? 1u : 0u,
+                                        .scale = scale,
+                                        .a_off = (uint32_t)x_off,
+                                        .b_off = (uint32_t)x_off,
+                                        .z_off = (uint32_t)y_off};
+    porta_bbuffer *bufs[] = {x->impl, x->impl, y->impl};
+    return launch(ctx, 0, batch_heads * T, bufs, &p);
+}
+
+porta_status porta_attention_softmax_backward(porta_context *ctx, size_t batch_heads, size_t T,
+                                              float scale, porta_buffer *y, size_t y_off,
+                                              porta_buffer *dy, size_t dy_off, porta_buffer *dx,
+                                              size_t dx_off, int accumulate)
+{
+    const char *call = "porta_attention_softmax_backward";
+    porta_status st = check_shape(ctx, call, batch_heads, T, scale);
+    const size_t n = batch_heads * T * T;
+    if (!st)
+        st = check_arg(ctx, y, y_off, n, call, "y");
+    if (!st)
+        st = check_arg(ctx, dy, dy_off, n, call, "dy");
+    if (!st)
+        st = check_arg(ctx, dx, dx_off, n, call, "dx");
+    if (st || n == 0)
+        return st;
+    porta_params_attention_softmax p = {.rows = (uint32_t)(batch_heads * T),
+                                        .T = (uint32_t)T,
+                                        .scale = scale,
+                                        .a_off = (uint32_t)y_off,
+                                        .b_off = (uint32_t)dy_off,
+                                        .z_off = (uint32_t)dx_off,
+                                        .accumulate = accumulate ? 1u : 0u};
+    porta_bbuffer *bufs[] = {y->impl, dy->impl, dx->impl};
+    return launch(ctx, 1, batch_heads * T, bufs, &p);
+}

@@ -1,0 +1,111 @@
+/* embedding.c: token embedding lookup and its gradient
+ * (shaders/embedding_forward.kc, embedding_backward.kc).
+ *
+ * The gradient has no atomics: every element of dtable is one invocation's
+ * sum over the tokens that name its row, scanned in ascending order. Long
+ * token lists go in several dispatches (the later ones adding) so an
+ * invocation's loop stays under llvmpipe's 65535 iterations.
+ */
+#include <stdint.h>
+#include <stdio.h>
+
+#include "internal.h"
+
+/* Tokens per embedding_backward dispatch (one loop iteration each). */
+#define EMB_TOKEN_CHUNK 16384u
+
+/* A device, vocab and dim >= 1, and the tokens, table and n_tokens x dim
+ * ranges inside their buffers. */
+static porta_status check_call(porta_context *ctx, const char *call, porta_buffer *tokens,
+                               size_t tokens_off, size_t n_tokens, porta_buffer *table,
+                               size_t table_off, const char *table_name, size_t vocab, size_t dim,
+                               porta_buffer *rows, size_t rows_off, const char *rows_name)
+{
+    porta_status st = porta__require_device(ctx);
+    if (st)
+        return st;
+    if (vocab == 0 || dim == 0)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT, "%s %s: must be >= 1", call,
+                             vocab == 0 ? "vocab" : "dim");
+    if (vocab > SIZE_MAX / dim || n_tokens > SIZE_MAX / dim)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                             "%s: %zu x %zu elements overflow", call,
+                             vocab > SIZE_MAX / dim ? vocab : n_tokens, dim);
+    char what[96];
+    snprintf(what, sizeof(what), "%s tokens", call);
+    st = porta__check_range(ctx, tokens, tokens_off, n_tokens, what);
+    if (!st) {
+        snprintf(what, sizeof(what), "%s %s", call, table_name);
+        st = porta__check_range(ctx, table, table_off, vocab * dim, what);
+    }
+    if (!st) {
+        snprintf(what, sizeof(what), "%s %s", call, rows_name);
+        st = porta__check_range(ctx, rows, rows_off, n_tokens * dim, what);
+    }
+    return st;
+}
+
+porta_status porta_embedding_forward(porta_context *ctx, porta_buffer *tokens, size_t tokens_off,
+                                     size_t n_tokens, porta_buffer *table, size_t table_off,
+                                     size_t vocab, size_t dim, porta_buffer *y, size_t y_off)
+{
+    porta_status st = check_call(ctx, "porta_embedding_forward", tokens, tokens_off, n_tokens,
+                                 table, table_off, "table", vocab, dim, y, y_off, "y");
+    if (st || n_tokens == 0)
+        return st;
+    porta_params_embedding_forward p = {.n = (uint32_t)(n_tokens * dim),
+                                        .dim = (uint32_t)dim,
+                                        .vocab = (uint32_t)vocab,
+                                        .tokens_off = (uint32_t)tokens_off,
+                                        .table_off = (uint32_t)table_off,
+                                        .y_off = (uint32_t)y_off};
+    porta_bbuffer *bufs[] = {tokens->impl, table->impl, y->impl};
+    const uint32_t per = porta__elements_per_invocation(ctx);
+    const uint32_t spec[PORTA_SPEC_COUNT] = {per, 1, 1, 1};
+    const size_t block = (size_t)ctx->variant.local_size * per;
+    uint32_t grid[3];
+    porta__grid_2d((n_tokens * dim + block - 1) / block, grid);
+    return porta__launch_spec(ctx, PORTA_KERNEL_embedding_forward, spec, grid, bufs, &p);
+}
+
+porta_status porta_embedding_backward(porta_context *ctx, porta_buffer *tokens, size_t tokens_off,
+                                      size_t n_tokens, porta_buffer *dy, size_t dy_off,
+                                      size_t vocab, size_t dim, porta_buffer *dtable,
+                                      size_t dtable_off, int accumulate)
+{
+    porta_status st = check_call(ctx, "porta_embedding_backward", tokens, tokens_off, n_tokens,
+                                 dtable, dtable_off, "dtable", vocab, dim, dy, dy_off, "dy");
+    if (st)
+        return st;
+    /* A workgroup: block_cols columns (a power of two covering narrow
+     * tables, dividing the power-of-two local size) of local / block_cols
+     * vocabulary rows. */
+    const uint32_t local = ctx->variant.local_size;
+    uint32_t block_cols = 1;
+    while (block_cols < dim && block_cols < local)
+        block_cols *= 2;
+    const size_t col_blocks = (dim + block_cols - 1) / block_cols;
+    const size_t row_blocks = (vocab + local / block_cols - 1) / (local / block_cols);
+    porta_params_embedding_backward p = {.vocab = (uint32_t)vocab,
+                                         .dim = (uint32_t)dim,
+                                         .block_cols = block_cols,
+                                         .col_blocks = (uint32_t)col_blocks,
+                                         .tokens_off = (uint32_t)tokens_off,
+                                         .dy_off = (uint32_t)dy_off,
+                                         .dtable_off = (uint32_t)dtable_off};
+    porta_bbuffer *bufs[] = {tokens->impl, dy->impl, dtable->impl};
+    const uint32_t spec[PORTA_SPEC_COUNT] = {1, 1, 1, 1};
+    uint32_t grid[3];
+    porta__grid_2d(col_blocks * row_blocks, grid);
+    /* Token chunks in ascending order, the later ones adding; at least one
+     * dispatch, so that 0 tokens writes zeros. */
+    size_t i0 = 0;
+    do {
+        p.i0 = (uint32_t)i0;
+        p.count = (uint32_t)porta__min_size(n_tokens - i0, EMB_TOKEN_CHUNK);
+        p.accumulate = (accumulate || i0 > 0) ? 1u : 0u;
+        st = porta__launch_spec(ctx, PORTA_KERNEL_embedding_backward, spec, grid, bufs, &p);
+        i0 += p.count;
+    } while (!st && i0 < n_tokens);
+    return st;
+}
