@@ -122,9 +122,10 @@ static size_t taps_cost(const conv_geom *g)
     return 1 + g->kh * (1 + g->kw) + 2;
 }
 
-/* Channels of the reduction per dispatch under the loop budget. */
+/* Channels of the reduction per dispatch under the loop budget (and at
+ * most limit, unless 0). */
 static porta_status channel_chunk(porta_context *ctx, const char *call, const conv_geom *g,
-                                  size_t *chunk)
+                                  size_t limit, size_t *chunk)
 {
     const size_t cost = taps_cost(g);
     if (cost > CONV_LOOP_BUDGET)
@@ -133,6 +134,8 @@ static porta_status channel_chunk(porta_context *ctx, const char *call, const co
                              "than llvmpipe runs (%u)",
                              call, g->kh, g->kw, CONV_LOOP_BUDGET);
     *chunk = CONV_LOOP_BUDGET / cost;
+    if (limit && limit < *chunk)
+        *chunk = limit;
     return PORTA_OK;
 }
 
@@ -152,9 +155,11 @@ static size_t div_up(size_t a, size_t b)
     return (a + b - 1) / b;
 }
 
-porta_status porta_conv2d_forward(porta_context *ctx, const porta_conv2d_shape *s, porta_buffer *x,
-                                  size_t x_off, porta_buffer *w, size_t w_off, porta_buffer *bias,
-                                  size_t bias_off, porta_buffer *y, size_t y_off)
+porta_status porta__conv2d_forward_split(porta_context *ctx, const porta_conv2d_shape *s,
+                                         porta_buffer *x, size_t x_off, porta_buffer *w,
+                                         size_t w_off, porta_buffer *bias, size_t bias_off,
+                                         porta_buffer *y, size_t y_off,
+                                         size_t channels_per_dispatch)
 {
     static const char call[] = "porta_conv2d_forward";
     conv_geom g;
@@ -171,7 +176,7 @@ porta_status porta_conv2d_forward(porta_context *ctx, const porta_conv2d_shape *
         st = check_tensor(ctx, call, "y", y, y_off, g.y_elems);
     size_t chunk = 0;
     if (!st)
-        st = channel_chunk(ctx, call, &g, &chunk);
+        st = channel_chunk(ctx, call, &g, channels_per_dispatch, &chunk);
     if (st)
         return st;
     const size_t pixels = g.n * g.oh * g.ow;
@@ -210,10 +215,10 @@ porta_status porta_conv2d_forward(porta_context *ctx, const porta_conv2d_shape *
     return st;
 }
 
-porta_status porta_conv2d_backward_data(porta_context *ctx, const porta_conv2d_shape *s,
-                                        porta_buffer *dy, size_t dy_off, porta_buffer *w,
-                                        size_t w_off, porta_buffer *dx, size_t dx_off,
-                                        int accumulate)
+porta_status porta__conv2d_backward_data_split(porta_context *ctx, const porta_conv2d_shape *s,
+                                               porta_buffer *dy, size_t dy_off, porta_buffer *w,
+                                               size_t w_off, porta_buffer *dx, size_t dx_off,
+                                               int accumulate, size_t channels_per_dispatch)
 {
     static const char call[] = "porta_conv2d_backward_data";
     conv_geom g;
@@ -228,7 +233,7 @@ porta_status porta_conv2d_backward_data(porta_context *ctx, const porta_conv2d_s
         st = check_tensor(ctx, call, "dx", dx, dx_off, g.x_elems);
     size_t chunk = 0;
     if (!st)
-        st = channel_chunk(ctx, call, &g, &chunk);
+        st = channel_chunk(ctx, call, &g, channels_per_dispatch, &chunk);
     if (st)
         return st;
     const size_t pixels = g.n * g.h * g.w;
@@ -336,4 +341,20 @@ porta_status porta_conv2d_backward_filter(porta_context *ctx, const porta_conv2d
 {
     return porta__conv2d_backward_filter_split(ctx, s, x, x_off, dy, dy_off, dw, dw_off, dbias,
                                                dbias_off, accumulate, 0);
+}
+
+porta_status porta_conv2d_forward(porta_context *ctx, const porta_conv2d_shape *s, porta_buffer *x,
+                                  size_t x_off, porta_buffer *w, size_t w_off, porta_buffer *bias,
+                                  size_t bias_off, porta_buffer *y, size_t y_off)
+{
+    return porta__conv2d_forward_split(ctx, s, x, x_off, w, w_off, bias, bias_off, y, y_off, 0);
+}
+
+porta_status porta_conv2d_backward_data(porta_context *ctx, const porta_conv2d_shape *s,
+                                        porta_buffer *dy, size_t dy_off, porta_buffer *w,
+                                        size_t w_off, porta_buffer *dx, size_t dx_off,
+                                        int accumulate)
+{
+    return porta__conv2d_backward_data_split(ctx, s, dy, dy_off, w, w_off, dx, dx_off, accumulate,
+                                             0);
 }
