@@ -119,4 +119,31 @@ void porta_ref_attention_softmax_backward(size_t batch_heads, size_t T, float sc
 void porta_ref_tensor_gather(unsigned ndim, const size_t *shape, const size_t *x_strides,
                              const float *x, float *y, int accumulate);
 
+/* 2-D convolution and pooling, NCHW (shaders/conv2d*.kc, pool.kc), as
+ * porta.h defines them. The _f64 functions compute in double and write
+ * their output (the finite-difference checks use them); the float ones
+ * convert, call them and round each result once, adding the rounded value
+ * to the float output when accumulate != 0 (as the kernels do). The
+ * backward passes scatter (the kernels gather), so the two are written
+ * differently. dbias may be NULL. kind is a porta_pool_kind. */
+#include "porta.h"
+void porta_ref_conv2d_forward_f64(const porta_conv2d_shape *s, const double *x, const double *w,
+                                  const double *bias, double *y);
+void porta_ref_conv2d_backward_data_f64(const porta_conv2d_shape *s, const double *dy,
+                                        const double *w, double *dx);
+void porta_ref_conv2d_backward_filter_f64(const porta_conv2d_shape *s, const double *x,
+                                          const double *dy, double *dw, double *dbias);
+void porta_ref_conv2d_forward(const porta_conv2d_shape *s, const float *x, const float *w,
+                              const float *bias, float *y);
+void porta_ref_conv2d_backward_data(const porta_conv2d_shape *s, const float *dy, const float *w,
+                                    float *dx, int accumulate);
+void porta_ref_conv2d_backward_filter(const porta_conv2d_shape *s, const float *x, const float *dy,
+                                      float *dw, float *dbias, int accumulate);
+void porta_ref_pool_forward_f64(int kind, const porta_pool_shape *s, const double *x, double *y);
+void porta_ref_pool_backward_f64(int kind, const porta_pool_shape *s, const double *x,
+                                 const double *dy, double *dx);
+void porta_ref_pool_forward(int kind, const porta_pool_shape *s, const float *x, float *y);
+void porta_ref_pool_backward(int kind, const porta_pool_shape *s, const float *x, const float *dy,
+                             float *dx, int accumulate);
+
 #endif

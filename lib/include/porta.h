@@ -1002,6 +1002,97 @@ porta_status porta_tensor_gather(porta_context *ctx, unsigned ndim, const size_t
                                  const size_t *x_strides, porta_buffer *x, size_t x_off,
                                  porta_buffer *y, size_t y_off, int accumulate);
 
+/* ---- layers: 2-D convolution and pooling ----
+ *
+ * NCHW float32 tensors with element offsets, PyTorch's layouts and
+ * semantics: x is batch x in_channels x in_height x in_width, a conv weight
+ * out_channels x in_channels x kernel_h x kernel_w, y batch x out_channels
+ * x out_h x out_w. Every dimension, kernel size, stride and dilation must be
+ * >= 1 and every one of them and every padding at most 65535; every tensor's
+ * range must lie inside its buffer and below 2^31 elements; otherwise
+ * PORTA_ERROR_INVALID_ARGUMENT naming the call and the field. The kernels
+ * read their inputs through implicit im2col (no column buffer) and sum in a
+ * fixed order without atomics, so a device gives the same bits on every
+ * run. Outputs must not overlap inputs. Backward calls overwrite their
+ * outputs, or add to them when `accumulate` is non-zero. */
+
+/* The shape of a convolution. stride and dilation >= 1; padding is zeros
+ * on both sides. */
+typedef struct porta_conv2d_shape {
+    uint32_t batch, in_channels, in_height, in_width;
+    uint32_t out_channels, kernel_h, kernel_w;
+    uint32_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w; /* stride, dilation >= 1 */
+} porta_conv2d_shape;
+
+/* out_h = (in_h + 2 pad_h - dilation_h (kernel_h - 1) - 1) / stride_h + 1,
+ * likewise out_w; PORTA_ERROR_INVALID_ARGUMENT if either is < 1 or the
+ * shape is invalid. Needs no open device. */
+porta_status porta_conv2d_output_size(porta_context *ctx, const porta_conv2d_shape *s,
+                                      size_t *out_h, size_t *out_w);
+
+/* y[n][co][oh][ow] = bias[co] + sum_{ci,kh,kw} x[n][ci][ih][iw] * w[co][ci][kh][kw],
+ * ih = oh stride_h - pad_h + kh dilation_h (likewise iw), x = 0 outside the
+ * input. bias (out_channels floats) may be NULL. Each invocation computes
+ * a tile of 4 output pixels x 8 output channels. */
+porta_status porta_conv2d_forward(porta_context *ctx, const porta_conv2d_shape *s, porta_buffer *x,
+                                  size_t x_off, porta_buffer *w, size_t w_off, porta_buffer *bias,
+                                  size_t bias_off, porta_buffer *y, size_t y_off);
+
+/* dx = the transposed convolution of dy with w (the gradient of
+ * porta_conv2d_forward with respect to x): written, or added to dx when
+ * accumulate != 0. Each invocation gathers a tile of 4 input pixels x 8
+ * input channels. */
+porta_status porta_conv2d_backward_data(porta_context *ctx, const porta_conv2d_shape *s,
+                                        porta_buffer *dy, size_t dy_off, porta_buffer *w,
+                                        size_t w_off, porta_buffer *dx, size_t dx_off,
+                                        int accumulate);
+
+/* dw[co][ci][kh][kw] = sum_{n,oh,ow} dy[n][co][oh][ow] * x[n][ci][ih][iw] and,
+ * when dbias != NULL, dbias[co] = sum_{n,oh,ow} dy[n][co][oh][ow]: written,
+ * or added when accumulate != 0. Deterministic without atomics or scratch:
+ * a workgroup owns an 8 x 4 block of dw (the bias is a column of ones),
+ * its invocations split the pixels and their partial sums are added in a
+ * fixed order in shared memory. Very large batches are summed in several
+ * dispatches, each adding to dw. */
+porta_status porta_conv2d_backward_filter(porta_context *ctx, const porta_conv2d_shape *s,
+                                          porta_buffer *x, size_t x_off, porta_buffer *dy,
+                                          size_t dy_off, porta_buffer *dw, size_t dw_off,
+                                          porta_buffer *dbias, size_t dbias_off, int accumulate);
+
+typedef enum porta_pool_kind { PORTA_POOL_MAX = 0, PORTA_POOL_AVG = 1 } porta_pool_kind;
+
+/* The shape of a pooling (PyTorch's MaxPool2d / AvgPool2d without
+ * ceil_mode). pad_h <= kernel_h / 2 and pad_w <= kernel_w / 2, as PyTorch
+ * requires (so every window holds an input element). */
+typedef struct porta_pool_shape {
+    uint32_t batch, channels, in_height, in_width;
+    uint32_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
+} porta_pool_shape;
+
+/* out_h = (in_h + 2 pad_h - kernel_h) / stride_h + 1, likewise out_w;
+ * PORTA_ERROR_INVALID_ARGUMENT if either is < 1 or the shape is invalid.
+ * Needs no open device. */
+porta_status porta_pool_output_size(porta_context *ctx, const porta_pool_shape *s, size_t *out_h,
+                                    size_t *out_w);
+
+/* y = the max or the average of each window. max: padding never wins (it
+ * is skipped) and NaN counts as the largest value (the first NaN wins);
+ * avg: PyTorch's count_include_pad=True, the window's sum divided by
+ * kernel_h * kernel_w. Global average pooling = a kernel equal to the
+ * input size. */
+porta_status porta_pool_forward(porta_context *ctx, porta_pool_kind kind, const porta_pool_shape *s,
+                                porta_buffer *x, size_t x_off, porta_buffer *y, size_t y_off);
+
+/* dx from dy: max: each window's dy goes to the first maximum of its
+ * window in row-major scan order, recomputed from x (no index buffer);
+ * avg: dy / (kernel_h * kernel_w) to every input the window covers. Each
+ * input element gathers over the windows that contain it (no atomics).
+ * Written, or added to dx when accumulate != 0. x is not read for avg (it
+ * may be NULL then). */
+porta_status porta_pool_backward(porta_context *ctx, porta_pool_kind kind, const porta_pool_shape *s,
+                                 porta_buffer *x, size_t x_off, porta_buffer *dy, size_t dy_off,
+                                 porta_buffer *dx, size_t dx_off, int accumulate);
+
 #ifdef __cplusplus
 }
 #endif
