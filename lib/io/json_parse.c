@@ -182,7 +182,7 @@ static int parse_string(parser *p, char **out, size_t *out_len)
             free(buf);
             return fail(p, esc, "invalid escape \\%c", e >= 0x20 && e < 0x7f ? e : '?');
         }
-        unsigned cp;
+        unsigned cp = 0;
         if (hex4(p, p->at, &cp)) {
             free(buf);
             return -1;
@@ -193,7 +193,7 @@ static int parse_string(parser *p, char **out, size_t *out_len)
             return fail(p, esc, "lone low surrogate \\u%04x", cp);
         }
         if (cp >= 0xD800 && cp <= 0xDBFF) {
-            unsigned lo;
+            unsigned lo = 0;
             if (p->len - p->at < 6 || p->s[p->at] != '\\' || p->s[p->at + 1] != 'u' ||
                 hex4(p, p->at + 2, &lo) || lo < 0xDC00 || lo > 0xDFFF) {
                 free(buf);
