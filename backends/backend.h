@@ -157,6 +157,7 @@ typedef struct porta_backend_counters {
     uint64_t dispatches;
     uint64_t submits;
     uint64_t validation_messages; /* Vulkan validation layer reports */
+    uint64_t queue_full_waits;    /* the host got a full queue ahead and waited for room */
 } porta_backend_counters;
 
 typedef struct porta_backend_ops {

@@ -106,5 +106,6 @@ porta_status porta_counters_get(porta_context *ctx, porta_counters *out)
     out->dispatches = c->dispatches;
     out->submits = c->submits;
     out->validation_messages = c->validation_messages;
+    out->queue_full_waits = c->queue_full_waits;
     return PORTA_OK;
 }

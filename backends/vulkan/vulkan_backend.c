@@ -708,13 +708,15 @@ static porta_status recycle(vkb_impl *vk, vkb_batch *bt)
 }
 
 /* Recycle an in-flight batch if its fence has signalled; with `block`, wait
- * for it (a host wait). *done tells whether it was recycled. */
+ * for it: the ring is full (counted as a queue-full wait, not a host wait:
+ * nothing is read or waited for but room). *done tells whether it was
+ * recycled. */
 static porta_status poll_batch(vkb_impl *vk, vkb_batch *bt, int block, int *done)
 {
     *done = 0;
     VkResult r = vkGetFenceStatus(vk->device, bt->fence);
     if (r == VK_NOT_READY && block) {
-        vk->b->counters.host_waits++;
+        vk->b->counters.queue_full_waits++;
         r = vkWaitForFences(vk->device, 1, &bt->fence, VK_TRUE, UINT64_MAX);
     }
     if (r == VK_NOT_READY)

@@ -198,6 +198,12 @@ typedef struct porta_counters {
     uint64_t dispatches;          /* kernels enqueued */
     uint64_t submits;             /* batches sent to the device */
     uint64_t validation_messages; /* Vulkan validation reports (see message) */
+    /* Back-pressure, not a synchronisation: the host ran a whole ring of
+     * submitted batches (8 on Vulkan) ahead of the device and blocked until
+     * the oldest finished, to reuse its command buffer. Nothing is read and
+     * no result is waited for; a host faster than its device meets this in
+     * every long run. Not counted in host_waits. */
+    uint64_t queue_full_waits;
 } porta_counters;
 
 /* The open device's counters since it was opened. */
@@ -388,6 +394,17 @@ porta_status porta_optimizer_save(porta_context *ctx, porta_optimizer *opt, cons
  * continues exactly as the saved one would have. A corrupt or mismatched
  * file changes nothing and is PORTA_ERROR_CORRUPT_DATA / INVALID_ARGUMENT. */
 porta_status porta_optimizer_load(porta_context *ctx, porta_optimizer *opt, const char *path);
+
+/* The same complete state in memory, e.g. inside a checkpoint file:
+ * porta_optimizer_state_size() gives the bytes; porta_optimizer_state_get()
+ * fills exactly that many (reads the device: waits);
+ * porta_optimizer_state_set() checks and restores such bytes as
+ * porta_optimizer_load() does (`source` names them in messages). */
+porta_status porta_optimizer_state_size(porta_context *ctx, porta_optimizer *opt, size_t *bytes);
+porta_status porta_optimizer_state_get(porta_context *ctx, porta_optimizer *opt, void *dst,
+                                       size_t bytes);
+porta_status porta_optimizer_state_set(porta_context *ctx, porta_optimizer *opt, const void *data,
+                                       size_t bytes, const char *source);
 
 /* Release the optimizer and its arenas. NULL is a no-op. */
 porta_status porta_optimizer_destroy(porta_context *ctx, porta_optimizer *opt);
@@ -1092,6 +1109,208 @@ porta_status porta_pool_forward(porta_context *ctx, porta_pool_kind kind, const 
 porta_status porta_pool_backward(porta_context *ctx, porta_pool_kind kind, const porta_pool_shape *s,
                                  porta_buffer *x, size_t x_off, porta_buffer *dy, size_t dy_off,
                                  porta_buffer *dx, size_t dx_off, int accumulate);
+
+/* ---- model graphs: build once, plan once, train many steps -------------
+ *
+ * A graph is a model defined once: inputs with fixed shapes, parameters
+ * with a seeded initialisation, and layers between them, ending in a
+ * softmax-cross-entropy loss. porta_graph_compile() derives the backward
+ * pass, places every activation and gradient in one device arena (tensors
+ * whose lifetimes do not overlap share memory), creates the fused optimizer
+ * over the parameters and initialises them. A training step then only
+ * enqueues: forward, backward, the fused optimizer-plus-scheduler step;
+ * nothing is allocated, read back or waited for.
+ *
+ * Shapes are fixed at build time: a final partial batch must be dropped or
+ * padded by the caller (the data loaders drop it). Tensors are row-major;
+ * images are NCHW. Parameters are placed decayed first (weights of linear,
+ * conv and embedding layers: optimizer group 0), then not decayed (biases and
+ * layer-norm scales and shifts: group 1). */
+typedef struct porta_graph porta_graph;
+
+/* A tensor of a graph: a small non-zero number the graph hands out. */
+typedef uint32_t porta_tensor;
+
+#define PORTA_MAX_DIMS 5
+
+typedef enum porta_dtype {
+    PORTA_F32 = 0, /* float32 */
+    PORTA_U32 = 1  /* uint32: class labels, token ids */
+} porta_dtype;
+
+typedef enum porta_init {
+    PORTA_INIT_ZEROS = 0,
+    PORTA_INIT_ONES = 1,
+    /* U(-1/sqrt(fan_in), 1/sqrt(fan_in)): PyTorch's default for the weights
+     * and biases of Linear and Conv2d (kaiming_uniform_ with a = sqrt(5)). */
+    PORTA_INIT_UNIFORM_FAN_IN = 2,
+    PORTA_INIT_KAIMING_NORMAL = 3, /* N(0, 2 / fan_in): ReLU networks */
+    PORTA_INIT_XAVIER_UNIFORM = 4, /* U(-a, a), a = sqrt(6 / (fan_in + fan_out)) */
+    PORTA_INIT_NORMAL = 5          /* N(0, scale^2) */
+} porta_init;
+
+/* Create an empty graph; `seed` drives parameter initialisation and dropout,
+ * so the same seed gives the same initial weights on every device. */
+porta_status porta_graph_create(porta_context *ctx, uint64_t seed, porta_graph **out);
+
+/* Release the graph, its arenas and its optimizer. NULL is a no-op. */
+porta_status porta_graph_destroy(porta_context *ctx, porta_graph *g);
+
+/* A tensor the caller fills before each step with porta_graph_set_input():
+ * images, labels, tokens. 1 <= ndim <= PORTA_MAX_DIMS, every size >= 1. */
+porta_status porta_graph_input(porta_context *ctx, porta_graph *g, const char *name,
+                               porta_dtype dtype, unsigned ndim, const size_t *shape,
+                               porta_tensor *out);
+
+/* A trained parameter. fan_in / fan_out for the init are taken PyTorch's
+ * way: shape[1] * (product of shape[2..]) and shape[0] * (same) for 2-D and
+ * larger shapes; a 1-D parameter's fan_in is its size. `scale` is the
+ * standard deviation of PORTA_INIT_NORMAL (ignored otherwise); decay != 0
+ * puts it in the weight-decayed group 0, else group 1. Names must be unique
+ * (they name the tensors of checkpoints). */
+porta_status porta_graph_parameter(porta_context *ctx, porta_graph *g, const char *name,
+                                   unsigned ndim, const size_t *shape, porta_init init,
+                                   float scale, int decay, porta_tensor *out);
+
+/* The shape of a tensor (shape must hold PORTA_MAX_DIMS sizes). */
+porta_status porta_graph_shape(porta_context *ctx, const porta_graph *g, porta_tensor t,
+                               unsigned *ndim, size_t *shape);
+
+/* y = x W^T + b over the last dimension of x (every other dimension is a
+ * row): creates "<name>.weight" [out_features, in_features] and, when bias
+ * != 0, "<name>.bias" [out_features], both PORTA_INIT_UNIFORM_FAN_IN. */
+porta_status porta_graph_linear(porta_context *ctx, porta_graph *g, porta_tensor x,
+                                size_t out_features, int bias, const char *name, porta_tensor *y);
+
+/* y = x w^T (transpose_w != 0, w [n, k]) or x w (w [k, n]) over the last
+ * dimension of x: a product with an existing parameter, e.g. an output head
+ * tied to a token embedding. */
+porta_status porta_graph_matmul(porta_context *ctx, porta_graph *g, porta_tensor x, porta_tensor w,
+                                int transpose_w, porta_tensor *y);
+
+/* 2-D convolution of x [N, C, H, W] with square kernels, zero padding:
+ * creates "<name>.weight" [out_channels, C, kernel, kernel] (and
+ * "<name>.bias"), PORTA_INIT_UNIFORM_FAN_IN. */
+porta_status porta_graph_conv2d(porta_context *ctx, porta_graph *g, porta_tensor x,
+                                size_t out_channels, size_t kernel, size_t stride, size_t padding,
+                                int bias, const char *name, porta_tensor *y);
+
+/* Max or average pooling of x [N, C, H, W] with square windows. */
+porta_status porta_graph_pool(porta_context *ctx, porta_graph *g, porta_pool_kind kind,
+                              porta_tensor x, size_t kernel, size_t stride, size_t padding,
+                              porta_tensor *y);
+
+/* Global average pooling: x [N, C, H, W] -> y [N, C]. */
+porta_status porta_graph_global_avg_pool(porta_context *ctx, porta_graph *g, porta_tensor x,
+                                         porta_tensor *y);
+
+/* y = f(x) elementwise. */
+porta_status porta_graph_activation(porta_context *ctx, porta_graph *g, porta_activation fn,
+                                    porta_tensor x, porta_tensor *y);
+
+/* y = a + b (same shapes): residual connections. */
+porta_status porta_graph_add(porta_context *ctx, porta_graph *g, porta_tensor a, porta_tensor b,
+                             porta_tensor *y);
+
+/* Layer normalisation over the last dimension, with "<name>.weight" (ones)
+ * and "<name>.bias" (zeros), not decayed. */
+porta_status porta_graph_layernorm(porta_context *ctx, porta_graph *g, porta_tensor x, float eps,
+                                   const char *name, porta_tensor *y);
+
+/* y[..., :] = table[tokens[...], :]: tokens is a U32 tensor; creates
+ * "<name>.weight" [vocab, dim] ~ N(0, 0.02^2) (decayed) and returns it in
+ * *table when table != NULL (to tie an output head to it). y has the shape
+ * of tokens plus a last dimension dim. */
+porta_status porta_graph_embedding(porta_context *ctx, porta_graph *g, porta_tensor tokens,
+                                   size_t vocab, size_t dim, const char *name, porta_tensor *y,
+                                   porta_tensor *table);
+
+/* Inverted dropout with probability p in [0, 1) during training steps
+ * (reproducible from the graph's seed and the step number); the identity in
+ * evaluation passes. */
+porta_status porta_graph_dropout(porta_context *ctx, porta_graph *g, porta_tensor x, float p,
+                                 porta_tensor *y);
+
+/* Multi-head self-attention core: qkv [B, T, 3 C] holds the queries, keys
+ * and values (columns [0, C), [C, 2C), [2C, 3C), each split into `heads`
+ * heads of C / heads columns); y [B, T, C] = the heads of softmax(q k^T /
+ * sqrt(C / heads)) v side by side, with positions after the query masked
+ * when causal != 0. */
+porta_status porta_graph_attention(porta_context *ctx, porta_graph *g, porta_tensor qkv,
+                                   size_t heads, int causal, porta_tensor *y);
+
+/* The same data with another shape of the same number of elements (no
+ * copy). */
+porta_status porta_graph_reshape(porta_context *ctx, porta_graph *g, porta_tensor x, unsigned ndim,
+                                 const size_t *shape, porta_tensor *y);
+
+/* The training loss: mean softmax cross-entropy of logits (last dimension =
+ * classes, every other dimension a row) against labels (a U32 tensor with
+ * one label per row). One per graph; *loss names the per-workgroup loss
+ * partials the optimizer step reads. */
+porta_status porta_graph_cross_entropy(porta_context *ctx, porta_graph *g, porta_tensor logits,
+                                       porta_tensor labels, porta_tensor *loss);
+
+/* Derive the backward pass, plan memory, allocate, create the optimizer
+ * with `optimizer` and `scheduler` (one group given: group 1, the not
+ * decayed, is a copy of it with weight_decay 0) and initialise every
+ * parameter. After this the graph takes no more layers. */
+porta_status porta_graph_compile(porta_context *ctx, porta_graph *g,
+                                 const porta_optimizer_config *optimizer,
+                                 const porta_scheduler_config *scheduler);
+
+typedef struct porta_graph_info {
+    size_t tensors;          /* tensors of the graph, inputs and parameters included */
+    size_t forward_ops;      /* layers */
+    size_t backward_ops;     /* layers whose backward runs (some need none) */
+    size_t parameters;       /* trained numbers */
+    size_t parameter_tensors;
+    size_t arena_bytes;      /* the planned activation and gradient arena */
+    size_t unplanned_bytes;  /* what the same tensors take without sharing */
+    size_t input_bytes;
+} porta_graph_info;
+
+/* Figures of a compiled graph. */
+porta_status porta_graph_info_get(porta_context *ctx, const porta_graph *g, porta_graph_info *info);
+
+/* Enqueue the upload of an input's whole contents (bytes must equal its
+ * size: 4 bytes an element). Does not wait. */
+porta_status porta_graph_set_input(porta_context *ctx, porta_graph *g, porta_tensor input,
+                                   const void *data, size_t bytes);
+
+/* Enqueue one training step on the inputs set: forward, loss, backward,
+ * fused optimizer step. No host wait, no read. */
+porta_status porta_graph_train_step(porta_context *ctx, porta_graph *g);
+
+/* Enqueue a forward pass in evaluation mode (dropout off) up to and
+ * including the loss (its partials; no backward, no optimizer step). */
+porta_status porta_graph_forward(porta_context *ctx, porta_graph *g);
+
+/* Evaluation on the inputs set: a forward pass, then read back the summed
+ * loss of the first `rows` rows of the batch (0: all; fewer for a last
+ * partial batch padded by the caller) and how many of them have their
+ * argmax equal to their label (waits). */
+porta_status porta_graph_evaluate(porta_context *ctx, porta_graph *g, size_t rows,
+                                  double *loss_sum, size_t *correct);
+
+/* Read a tensor's current contents (after a forward pass; waits). */
+porta_status porta_graph_read(porta_context *ctx, porta_graph *g, porta_tensor t, void *dst,
+                              size_t bytes);
+
+/* The graph's optimizer (after compile): for metrics, status, observe. */
+porta_status porta_graph_optimizer(porta_context *ctx, porta_graph *g, porta_optimizer **opt);
+
+/* Parameters in the order they were created: i < *count. */
+porta_status porta_graph_parameter_count(porta_context *ctx, const porta_graph *g, size_t *count);
+porta_status porta_graph_parameter_at(porta_context *ctx, const porta_graph *g, size_t i,
+                                      porta_tensor *t, const char **name);
+
+/* Copy a parameter (or its gradient, grad != 0) to or from host floats;
+ * n must be its size. Reads wait; writes are enqueued. */
+porta_status porta_graph_parameter_read(porta_context *ctx, porta_graph *g, porta_tensor t,
+                                        int grad, float *dst, size_t n);
+porta_status porta_graph_parameter_write(porta_context *ctx, porta_graph *g, porta_tensor t,
+                                         const float *src, size_t n);
 
 #ifdef __cplusplus
 }

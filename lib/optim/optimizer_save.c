@@ -73,19 +73,36 @@ static void put_table(const porta_optimizer *opt, unsigned char *p)
     }
 }
 
-porta_status porta_optimizer_save(porta_context *ctx, porta_optimizer *opt, const char *path)
+static porta_status check_ready(porta_context *ctx, const porta_optimizer *opt, const void *p,
+                                const char *what)
 {
     porta_status st = porta__require_device(ctx);
+    if (!st && (!opt || !opt->finalized || !p))
+        st = porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT, "%s: %s", what,
+                           !opt || !p ? "NULL argument" : "optimizer not finalized");
+    return st;
+}
+
+porta_status porta_optimizer_state_size(porta_context *ctx, porta_optimizer *opt, size_t *bytes)
+{
+    porta_status st = check_ready(ctx, opt, bytes, "porta_optimizer_state_size");
+    if (!st)
+        *bytes = sizeof(save_header) + layout_of(opt).end;
+    return st;
+}
+
+porta_status porta_optimizer_state_get(porta_context *ctx, porta_optimizer *opt, void *dst,
+                                       size_t bytes)
+{
+    porta_status st = check_ready(ctx, opt, dst, "porta_optimizer_state_get");
     if (st)
         return st;
-    if (!opt || !opt->finalized || !path)
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT, "porta_optimizer_save: %s",
-                             !opt || !path ? "NULL argument" : "optimizer not finalized");
     save_layout l = layout_of(opt);
-    unsigned char *file = malloc(sizeof(save_header) + l.end);
-    if (!file)
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_OUT_OF_HOST_MEMORY,
-                             "porta_optimizer_save: %zu bytes of host memory", l.end);
+    if (bytes != sizeof(save_header) + l.end)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                             "porta_optimizer_state_get: %zu bytes given, the state takes %zu",
+                             bytes, sizeof(save_header) + l.end);
+    unsigned char *file = dst;
     unsigned char *body = file + sizeof(save_header);
     put_table(opt, body + l.table);
     memcpy(body + l.ocfg, &opt->dev, sizeof(opt->dev));
@@ -114,8 +131,25 @@ porta_status porta_optimizer_save(porta_context *ctx, porta_optimizer *opt, cons
         h.body_bytes = l.end;
         h.body_hash = porta_fnv1a(PORTA_FNV_SEED, body, l.end);
         memcpy(file, &h, sizeof(h));
-        st = porta__write_file_atomic(path, file, sizeof(h) + l.end, &ctx->msg);
     }
+    return st;
+}
+
+porta_status porta_optimizer_save(porta_context *ctx, porta_optimizer *opt, const char *path)
+{
+    size_t bytes = 0;
+    porta_status st = check_ready(ctx, opt, path, "porta_optimizer_save");
+    if (!st)
+        st = porta_optimizer_state_size(ctx, opt, &bytes);
+    if (st)
+        return st;
+    unsigned char *file = malloc(bytes);
+    if (!file)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_OUT_OF_HOST_MEMORY,
+                             "porta_optimizer_save: %zu bytes of host memory", bytes);
+    st = porta_optimizer_state_get(ctx, opt, file, bytes);
+    if (!st)
+        st = porta__write_file_atomic(path, file, bytes, &ctx->msg);
     free(file);
     return st;
 }
@@ -159,46 +193,55 @@ static porta_status check_header(porta_context *ctx, const porta_optimizer *opt,
     return PORTA_OK;
 }
 
-porta_status porta_optimizer_load(porta_context *ctx, porta_optimizer *opt, const char *path)
+porta_status porta_optimizer_state_set(porta_context *ctx, porta_optimizer *opt, const void *data,
+                                       size_t bytes, const char *source)
 {
-    porta_status st = porta__require_device(ctx);
+    porta_status st = check_ready(ctx, opt, data, "porta_optimizer_state_set");
     if (st)
         return st;
-    if (!opt || !opt->finalized || !path)
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT, "porta_optimizer_load: %s",
-                             !opt || !path ? "NULL argument" : "optimizer not finalized");
-    void *data = NULL;
-    size_t bytes = 0;
-    if ((st = porta__read_file(path, &data, &bytes, &ctx->msg)) != PORTA_OK)
-        return st;
+    if (!source)
+        source = "optimizer state";
     /* A header-sized, aligned copy: data may be shorter than a header. */
     save_header h;
     memset(&h, 0, sizeof(h));
     memcpy(&h, data, bytes < sizeof(h) ? bytes : sizeof(h));
-    st = check_header(ctx, opt, &h, data, bytes, path);
+    st = check_header(ctx, opt, &h, data, bytes, source);
+    if (st)
+        return st;
+    const unsigned char *body = (const unsigned char *)data + sizeof(h);
+    save_layout l = layout_of(opt);
+    memcpy(&opt->dev, body + l.ocfg, sizeof(opt->dev));
+    memcpy(&opt->sched_dev, body + l.scfg, sizeof(opt->sched_dev));
+    uint64_t steps, advances;
+    memcpy(&steps, body + l.steps, 8);
+    memcpy(&advances, body + l.steps + 8, 8);
+    struct {
+        porta_buffer *buf;
+        size_t at;
+    } writes[] = {{opt->ocfg, l.ocfg}, {opt->scfg, l.scfg},     {opt->ost, l.ost},
+                  {opt->sst, l.sst},   {opt->params, l.params}, {opt->m1, l.m1},
+                  {opt->m2, l.m2}};
+    for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]) && !st; i++)
+        st = porta_buffer_write(ctx, writes[i].buf, 0, porta_buffer_bytes(writes[i].buf),
+                                body + writes[i].at);
     if (!st) {
-        const unsigned char *body = (const unsigned char *)data + sizeof(h);
-        save_layout l = layout_of(opt);
-        memcpy(&opt->dev, body + l.ocfg, sizeof(opt->dev));
-        memcpy(&opt->sched_dev, body + l.scfg, sizeof(opt->sched_dev));
-        uint64_t steps, advances;
-        memcpy(&steps, body + l.steps, 8);
-        memcpy(&advances, body + l.steps + 8, 8);
-        struct {
-            porta_buffer *buf;
-            size_t at;
-        } writes[] = {{opt->ocfg, l.ocfg}, {opt->scfg, l.scfg},     {opt->ost, l.ost},
-                      {opt->sst, l.sst},   {opt->params, l.params}, {opt->m1, l.m1},
-                      {opt->m2, l.m2}};
-        for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]) && !st; i++)
-            st = porta_buffer_write(ctx, writes[i].buf, 0, porta_buffer_bytes(writes[i].buf),
-                                    body + writes[i].at);
-        if (!st) {
-            opt->steps = steps;
-            opt->steps_drained = steps;
-            opt->sched_advances = advances;
-        }
+        opt->steps = steps;
+        opt->steps_drained = steps;
+        opt->sched_advances = advances;
     }
+    return st;
+}
+
+porta_status porta_optimizer_load(porta_context *ctx, porta_optimizer *opt, const char *path)
+{
+    porta_status st = check_ready(ctx, opt, path, "porta_optimizer_load");
+    if (st)
+        return st;
+    void *data = NULL;
+    size_t bytes = 0;
+    if ((st = porta__read_file(path, &data, &bytes, &ctx->msg)) != PORTA_OK)
+        return st;
+    st = porta_optimizer_state_set(ctx, opt, data, bytes, path);
     free(data);
     return st;
 }

@@ -1,0 +1,547 @@
+/* test_graph: model graphs on every device.
+ *
+ *  - whole-graph gradient checks: a small MLP (residual, layer norm,
+ *    dropout at p = 0), a small CNN (conv, max and average pooling, global
+ *    average pooling) and one transformer block (embeddings, causal
+ *    attention, GELU MLP, an output head tied to the token embedding): the
+ *    gradient of every parameter tensor, along a random direction, against
+ *    a central finite difference of the loss on the device;
+ *  - training steps enqueue only: zero host waits and zero reads;
+ *  - the same seed on the same device gives the same bits, twice;
+ *  - training lowers the loss; memory planning shares memory;
+ *  - 100 AdamW + GreedyLR steps of a small CNN give losses within 1e-4
+ *    relative on every pair of devices (OpenCL and Vulkan);
+ *  - impossible graphs are refused with a clear message.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define AGREE_STEPS 100
+#define MAX_DEVICES 8
+
+typedef struct run_log {
+    int n;
+    char spec[MAX_DEVICES][32];
+    char api[MAX_DEVICES][16];
+    float loss[MAX_DEVICES][AGREE_STEPS];
+} run_log;
+
+static uint32_t hash32(uint32_t x)
+{
+    x ^= x >> 16;
+    x *= 0x7FEB352Du;
+    x ^= x >> 15;
+    x *= 0x846CA68Bu;
+    x ^= x >> 16;
+    return x;
+}
+
+/* A deterministic value in [-1, 1). */
+static float noise(uint32_t seed, uint32_t i)
+{
+    return (float)((double)hash32(seed * 0x9E3779B1u + i) / 4294967296.0 * 2.0 - 1.0);
+}
+
+typedef struct model {
+    porta_graph *g;
+    porta_tensor inputs[3];
+    size_t input_n[3];
+    porta_dtype input_dtype[3];
+    unsigned n_inputs;
+    uint32_t label_classes; /* labels are the last input */
+} model;
+
+static porta_status add_input(porta_context *ctx, model *m, const char *name, porta_dtype dtype,
+                              unsigned ndim, const size_t *shape)
+{
+    size_t n = 1;
+    for (unsigned d = 0; d < ndim; d++)
+        n *= shape[d];
+    m->input_n[m->n_inputs] = n;
+    m->input_dtype[m->n_inputs] = dtype;
+    return porta_graph_input(ctx, m->g, name, dtype, ndim, shape, &m->inputs[m->n_inputs++]);
+}
+
+/* Fill every input with data from `seed` (labels < label_classes, tokens
+ * < the vocabulary passed as classes too). */
+static porta_status set_inputs(porta_context *ctx, model *m, uint32_t seed, uint32_t vocab)
+{
+    porta_status st = PORTA_OK;
+    for (unsigned i = 0; i < m->n_inputs && !st; i++) {
+        void *data = malloc(m->input_n[i] * 4);
+        if (!data)
+            return PORTA_ERROR_OUT_OF_HOST_MEMORY;
+        for (size_t j = 0; j < m->input_n[i]; j++) {
+            if (m->input_dtype[i] == PORTA_F32)
+                ((float *)data)[j] = noise(seed + i, (uint32_t)j);
+            else
+                ((uint32_t *)data)[j] = hash32(seed * 31u + i * 7u + (uint32_t)j) %
+                                        (i + 1 == m->n_inputs ? m->label_classes : vocab);
+        }
+        st = porta_graph_set_input(ctx, m->g, m->inputs[i], data, m->input_n[i] * 4);
+        free(data);
+    }
+    return st;
+}
+
+/* An MLP with a residual block, layer norm and dropout (p given). */
+static porta_status build_mlp(porta_context *ctx, model *m, size_t batch, float dropout)
+{
+    porta_tensor h, r, y, loss;
+    const size_t xs[2] = {batch, 12};
+    m->label_classes = 5;
+    porta_status st = add_input(ctx, m, "x", PORTA_F32, 2, xs);
+    if (!st)
+        st = add_input(ctx, m, "labels", PORTA_U32, 1, &batch);
+    if (!st)
+        st = porta_graph_linear(ctx, m->g, m->inputs[0], 16, 1, "fc1", &h);
+    if (!st)
+        st = porta_graph_activation(ctx, m->g, PORTA_TANH, h, &h);
+    if (!st)
+        st = porta_graph_linear(ctx, m->g, h, 16, 1, "fc2", &r);
+    if (!st)
+        st = porta_graph_activation(ctx, m->g, PORTA_GELU, r, &r);
+    if (!st)
+        st = porta_graph_dropout(ctx, m->g, r, dropout, &r);
+    if (!st)
+        st = porta_graph_add(ctx, m->g, h, r, &h);
+    if (!st)
+        st = porta_graph_layernorm(ctx, m->g, h, 1e-5f, "ln", &h);
+    if (!st)
+        st = porta_graph_linear(ctx, m->g, h, 5, 1, "head", &y);
+    if (!st)
+        st = porta_graph_cross_entropy(ctx, m->g, y, m->inputs[1], &loss);
+    return st;
+}
+
+static porta_status build_cnn(porta_context *ctx, model *m, size_t batch)
+{
+    porta_tensor h, y, loss;
+    const size_t xs[4] = {batch, 3, 9, 9};
+    m->label_classes = 4;
+    porta_status st = add_input(ctx, m, "x", PORTA_F32, 4, xs);
+    if (!st)
+        st = add_input(ctx, m, "labels", PORTA_U32, 1, &batch);
+    if (!st)
+        st = porta_graph_conv2d(ctx, m->g, m->inputs[0], 4, 3, 1, 1, 1, "conv1", &h);
+    if (!st)
+        st = porta_graph_activation(ctx, m->g, PORTA_TANH, h, &h);
+    if (!st)
+        st = porta_graph_pool(ctx, m->g, PORTA_POOL_MAX, h, 2, 2, 0, &h); /* 4x4 */
+    if (!st)
+        st = porta_graph_conv2d(ctx, m->g, h, 6, 3, 1, 1, 0, "conv2", &h);
+    if (!st)
+        st = porta_graph_activation(ctx, m->g, PORTA_SIGMOID, h, &h);
+    porta_tensor a = 0, b = 0;
+    if (!st)
+        st = porta_graph_pool(ctx, m->g, PORTA_POOL_AVG, h, 2, 2, 0, &a); /* 2x2 */
+    if (!st)
+        st = porta_graph_global_avg_pool(ctx, m->g, h, &b); /* [N, 6] */
+    const size_t flat[2] = {batch, 6 * 2 * 2};
+    if (!st)
+        st = porta_graph_reshape(ctx, m->g, a, 2, flat, &a);
+    if (!st)
+        st = porta_graph_linear(ctx, m->g, a, 4, 1, "fc_a", &a);
+    if (!st)
+        st = porta_graph_linear(ctx, m->g, b, 4, 0, "fc_b", &b);
+    if (!st)
+        st = porta_graph_add(ctx, m->g, a, b, &y);
+    if (!st)
+        st = porta_graph_cross_entropy(ctx, m->g, y, m->inputs[1], &loss);
+    return st;
+}
+
+#define VOCAB 11
+
+/* One pre-norm transformer block with a tied output head. */
+static porta_status build_transformer(porta_context *ctx, model *m, size_t batch, size_t T)
+{
+    porta_tensor tok, pos, table, h, a, f, y, loss;
+    const size_t ts[2] = {batch, T};
+    const size_t C = 8;
+    m->label_classes = VOCAB;
+    porta_status st = add_input(ctx, m, "tokens", PORTA_U32, 2, ts);
+    if (!st)
+        st = add_input(ctx, m, "positions", PORTA_U32, 2, ts);
+    if (!st)
+        st = add_input(ctx, m, "targets", PORTA_U32, 2, ts);
+    if (!st)
+        st = porta_graph_embedding(ctx, m->g, m->inputs[0], VOCAB, C, "wte", &tok, &table);
+    if (!st)
+        st = porta_graph_embedding(ctx, m->g, m->inputs[1], T, C, "wpe", &pos, NULL);
+    if (!st)
+        st = porta_graph_add(ctx, m->g, tok, pos, &h);
+    if (!st)
+        st = porta_graph_layernorm(ctx, m->g, h, 1e-5f, "ln1", &a);
+    if (!st)
+        st = porta_graph_linear(ctx, m->g, a, 3 * C, 1, "qkv", &a);
+    if (!st)
+        st = porta_graph_attention(ctx, m->g, a, 2, 1, &a);
+    if (!st)
+        st = porta_graph_linear(ctx, m->g, a, C, 1, "proj", &a);
+    if (!st)
+        st = porta_graph_add(ctx, m->g, h, a, &h);
+    if (!st)
+        st = porta_graph_layernorm(ctx, m->g, h, 1e-5f, "ln2", &f);
+    if (!st)
+        st = porta_graph_linear(ctx, m->g, f, 4 * C, 1, "fc", &f);
+    if (!st)
+        st = porta_graph_activation(ctx, m->g, PORTA_GELU, f, &f);
+    if (!st)
+        st = porta_graph_linear(ctx, m->g, f, C, 1, "fc_proj", &f);
+    if (!st)
+        st = porta_graph_add(ctx, m->g, h, f, &h);
+    if (!st)
+        st = porta_graph_layernorm(ctx, m->g, h, 1e-5f, "ln_f", &h);
+    if (!st)
+        st = porta_graph_matmul(ctx, m->g, h, table, 1, &y);
+    if (!st)
+        st = porta_graph_cross_entropy(ctx, m->g, y, m->inputs[2], &loss);
+    return st;
+}
+
+/* Positions input of the transformer: t for every batch row. */
+static porta_status set_positions(porta_context *ctx, model *m, size_t batch, size_t T)
+{
+    uint32_t *p = malloc(batch * T * sizeof *p);
+    if (!p)
+        return PORTA_ERROR_OUT_OF_HOST_MEMORY;
+    for (size_t i = 0; i < batch * T; i++)
+        p[i] = (uint32_t)(i % T);
+    porta_status st = porta_graph_set_input(ctx, m->g, m->inputs[1], p, batch * T * 4);
+    free(p);
+    return st;
+}
+
+static porta_status compile_sgd_frozen(porta_context *ctx, model *m)
+{
+    /* SGD with lr 0: a train step leaves the gradients and changes nothing */
+    porta_optimizer_config oc = porta_optimizer_config_default(PORTA_OPTIMIZER_SGD);
+    oc.groups[0].lr = 0.0f;
+    porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_CONSTANT);
+    return porta_graph_compile(ctx, m->g, &oc, &sc);
+}
+
+static double mean_loss(test_state *t, porta_context *ctx, model *m)
+{
+    double sum = 0.0;
+    size_t correct = 0;
+    porta_status st = porta_graph_evaluate(ctx, m->g, 0, &sum, &correct);
+    CHECK_OK(t, ctx, st, "evaluate");
+    return st ? NAN : sum / (double)m->input_n[m->n_inputs - 1];
+}
+
+/* For every parameter tensor: g . u against (L(p + eps u) - L(p - eps u)) / 2 eps. */
+static void check_gradients(test_state *t, porta_context *ctx, model *m, const char *what)
+{
+    porta_status st = porta_graph_train_step(ctx, m->g);
+    CHECK_OK(t, ctx, st, "train step");
+    size_t count = 0;
+    porta_graph_parameter_count(ctx, m->g, &count);
+    int bad = 0;
+    for (size_t i = 0; i < count && !st; i++) {
+        porta_tensor p;
+        const char *name;
+        unsigned ndim;
+        size_t shape[PORTA_MAX_DIMS], n = 1;
+        porta_graph_parameter_at(ctx, m->g, i, &p, &name);
+        porta_graph_shape(ctx, m->g, p, &ndim, shape);
+        for (unsigned d = 0; d < ndim; d++)
+            n *= shape[d];
+        float *v = malloc(n * sizeof *v), *gr = malloc(n * sizeof *gr), *w = malloc(n * sizeof *w);
+        double dot = 0.0, unorm = 0.0;
+        st = porta_graph_parameter_read(ctx, m->g, p, 0, v, n);
+        if (!st)
+            st = porta_graph_parameter_read(ctx, m->g, p, 1, gr, n);
+        for (size_t j = 0; j < n; j++) {
+            const double u = noise(1234u + (uint32_t)i, (uint32_t)j);
+            dot += u * gr[j];
+            unorm += u * u;
+        }
+        const double eps = 2e-3 / sqrt(unorm / (double)n);
+        double l[2] = {0, 0};
+        for (int s = 0; s < 2 && !st; s++) {
+            for (size_t j = 0; j < n; j++)
+                w[j] = (float)(v[j] + (s ? -eps : eps) * noise(1234u + (uint32_t)i, (uint32_t)j));
+            st = porta_graph_parameter_write(ctx, m->g, p, w, n);
+            l[s] = mean_loss(t, ctx, m);
+        }
+        if (!st)
+            st = porta_graph_parameter_write(ctx, m->g, p, v, n);
+        CHECK_OK(t, ctx, st, "parameter access");
+        const double fd = (l[0] - l[1]) / (2 * eps);
+        const double err = fabs(fd - dot);
+        const int ok = err <= 2e-2 * fabs(dot) + 2e-4 * sqrt(unorm);
+        bad += !ok;
+        CHECK(t, ok, "%s: %s: gradient along u %.6g, finite difference %.6g", what, name, dot, fd);
+        free(v);
+        free(gr);
+        free(w);
+    }
+    CHECK(t, count > 0 && bad == 0, "%s: %zu parameter tensors checked", what, count);
+}
+
+static void gradient_checks(test_state *t, porta_context *ctx)
+{
+    model m = {0};
+    porta_status st = porta_graph_create(ctx, 7, &m.g);
+    if (!st)
+        st = build_mlp(ctx, &m, 6, 0.0f);
+    if (!st)
+        st = compile_sgd_frozen(ctx, &m);
+    if (!st)
+        st = set_inputs(ctx, &m, 11, 0);
+    CHECK_OK(t, ctx, st, "MLP");
+    if (!st)
+        check_gradients(t, ctx, &m, "MLP");
+    porta_graph_destroy(ctx, m.g);
+
+    memset(&m, 0, sizeof m);
+    st = porta_graph_create(ctx, 8, &m.g);
+    if (!st)
+        st = build_cnn(ctx, &m, 3);
+    if (!st)
+        st = compile_sgd_frozen(ctx, &m);
+    if (!st)
+        st = set_inputs(ctx, &m, 12, 0);
+    CHECK_OK(t, ctx, st, "CNN");
+    if (!st)
+        check_gradients(t, ctx, &m, "CNN");
+    porta_graph_destroy(ctx, m.g);
+
+    memset(&m, 0, sizeof m);
+    st = porta_graph_create(ctx, 9, &m.g);
+    if (!st)
+        st = build_transformer(ctx, &m, 2, 5);
+    if (!st)
+        st = compile_sgd_frozen(ctx, &m);
+    if (!st)
+        st = set_inputs(ctx, &m, 13, VOCAB);
+    if (!st)
+        st = set_positions(ctx, &m, 2, 5);
+    /* GPT's N(0, 0.02^2) embeddings put the first layer norm where its
+     * curvature swamps any finite difference: check at unit scale */
+    for (size_t i = 0; i < 2 && !st; i++) {
+        porta_tensor p;
+        const char *name;
+        float values[VOCAB * 8];
+        st = porta_graph_parameter_at(ctx, m.g, i, &p, &name);
+        const size_t n = strcmp(name, "wte.weight") == 0 ? VOCAB * 8 : 5 * 8;
+        for (size_t j = 0; j < n; j++)
+            values[j] = noise(77u + (uint32_t)i, (uint32_t)j);
+        if (!st)
+            st = porta_graph_parameter_write(ctx, m.g, p, values, n);
+    }
+    CHECK_OK(t, ctx, st, "transformer block");
+    if (!st)
+        check_gradients(t, ctx, &m, "transformer block");
+    porta_graph_destroy(ctx, m.g);
+}
+
+static porta_status compile_adamw_greedy(porta_context *ctx, model *m, float lr)
+{
+    porta_optimizer_config oc = porta_optimizer_config_default(PORTA_OPTIMIZER_ADAMW);
+    oc.groups[0].lr = lr;
+    oc.groups[0].min_lr = lr / 100;
+    oc.groups[0].max_lr = lr * 10;
+    oc.groups[0].weight_decay = 0.01f;
+    porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_GREEDYLR);
+    return porta_graph_compile(ctx, m->g, &oc, &sc);
+}
+
+/* Train `steps` steps of the small CNN (fresh data each step), losses from
+ * the metrics ring. */
+static porta_status train_cnn(porta_context *ctx, model *m, int steps, float *losses)
+{
+    porta_status st = porta_graph_create(ctx, 42, &m->g);
+    if (!st)
+        st = build_cnn(ctx, m, 8);
+    if (!st)
+        st = compile_adamw_greedy(ctx, m, 3e-3f);
+    for (int s = 0; s < steps && !st; s++) {
+        st = set_inputs(ctx, m, 100u + (uint32_t)(s % 2), 0);
+        if (!st)
+            st = porta_graph_train_step(ctx, m->g);
+    }
+    porta_optimizer *opt = NULL;
+    if (!st)
+        st = porta_graph_optimizer(ctx, m->g, &opt);
+    porta_step_metrics metrics[AGREE_STEPS];
+    size_t n = 0, lost = 0;
+    if (!st)
+        st = porta_optimizer_metrics(ctx, opt, metrics, AGREE_STEPS, &n, &lost);
+    if (!st && (n != (size_t)steps || lost))
+        st = PORTA_ERROR_MISMATCH;
+    for (size_t i = 0; !st && i < n; i++)
+        losses[i] = metrics[i].loss;
+    return st;
+}
+
+static void training_checks(test_state *t, porta_context *ctx, const porta_device_info *info,
+                            run_log *log)
+{
+    /* enqueue only: no waits, no reads during steps */
+    model m = {0};
+    porta_status st = porta_graph_create(ctx, 5, &m.g);
+    if (!st)
+        st = build_mlp(ctx, &m, 16, 0.1f);
+    if (!st)
+        st = compile_adamw_greedy(ctx, &m, 1e-2f);
+    if (!st)
+        st = set_inputs(ctx, &m, 21, 0);
+    porta_counters before, after;
+    if (!st)
+        st = porta_counters_get(ctx, &before);
+    for (int s = 0; s < 10 && !st; s++)
+        st = porta_graph_train_step(ctx, m.g);
+    if (!st)
+        st = porta_counters_get(ctx, &after);
+    CHECK_OK(t, ctx, st, "MLP steps");
+    CHECK(t,
+          !st && after.host_waits == before.host_waits && after.device_reads == before.device_reads,
+          "10 training steps: %llu waits, %llu reads (%llu waits for queue room)",
+          (unsigned long long)(after.host_waits - before.host_waits),
+          (unsigned long long)(after.device_reads - before.device_reads),
+          (unsigned long long)(after.queue_full_waits - before.queue_full_waits));
+    porta_graph_info gi;
+    if (!st)
+        st = porta_graph_info_get(ctx, m.g, &gi);
+    CHECK(t, !st && gi.arena_bytes < gi.unplanned_bytes && gi.arena_bytes > 0,
+          "planned arena %zu bytes < %zu unplanned", gi.arena_bytes, gi.unplanned_bytes);
+    /* training lowers the loss on a fixed batch */
+    porta_optimizer *opt = NULL;
+    porta_step_metrics first[16];
+    size_t n = 0, lost = 0;
+    if (!st)
+        st = porta_graph_optimizer(ctx, m.g, &opt);
+    if (!st)
+        st = porta_optimizer_metrics(ctx, opt, first, 16, &n, &lost);
+    for (int s = 0; s < 60 && !st; s++)
+        st = porta_graph_train_step(ctx, m.g);
+    double sum = 0.0;
+    size_t correct = 0, rows = 16;
+    if (!st)
+        st = porta_graph_evaluate(ctx, m.g, 0, &sum, &correct);
+    CHECK_OK(t, ctx, st, "MLP training");
+    CHECK(t, !st && n == 10 && sum / (double)rows < 0.5 * first[0].loss,
+          "70 steps on one batch: loss %.4f -> %.4f (%zu/%zu right)", n ? first[0].loss : 0.0f,
+          sum / (double)(rows ? rows : 1), correct, rows);
+    porta_graph_destroy(ctx, m.g);
+
+    /* the same seed twice: the same bits */
+    float a[AGREE_STEPS], b[20];
+    model m1 = {0}, m2 = {0};
+    st = train_cnn(ctx, &m1, AGREE_STEPS, a);
+    CHECK_OK(t, ctx, st, "CNN 100 steps");
+    porta_status st2 = train_cnn(ctx, &m2, 20, b);
+    CHECK_OK(t, ctx, st2, "CNN 20 steps again");
+    CHECK(t, !st && !st2 && memcmp(a, b, sizeof b) == 0, "same seed, same device: same losses");
+    CHECK(t, !st && a[AGREE_STEPS - 1] < a[0], "CNN loss %.4f -> %.4f", (double)a[0],
+          (double)a[AGREE_STEPS - 1]);
+    porta_graph_destroy(ctx, m1.g);
+    porta_graph_destroy(ctx, m2.g);
+    if (!st && log->n < MAX_DEVICES) {
+        snprintf(log->spec[log->n], sizeof log->spec[0], "%s", info->spec);
+        snprintf(log->api[log->n], sizeof log->api[0], "%s", info->api);
+        memcpy(log->loss[log->n], a, sizeof a);
+        log->n++;
+    }
+}
+
+static void expect_error(test_state *t, porta_context *ctx, porta_status st, const char *needle,
+                         const char *what)
+{
+    const char *msg = porta_context_message(ctx);
+    CHECK(t, st == PORTA_ERROR_INVALID_ARGUMENT && strstr(msg, needle), "%s: %s (%s)", what,
+          porta_strerror(st), msg);
+}
+
+static void error_checks(test_state *t, porta_context *ctx)
+{
+    porta_graph *g = NULL;
+    porta_status st = porta_graph_create(ctx, 1, &g);
+    CHECK_OK(t, ctx, st, "create");
+    if (st)
+        return;
+    porta_tensor x, y, labels, img, bad;
+    const size_t xs[2] = {4, 3}, ls = 5, is[4] = {1, 1, 2, 2}, zero[2] = {4, 0};
+    st = porta_graph_input(ctx, g, "x", PORTA_F32, 2, xs, &x);
+    CHECK_OK(t, ctx, st, "input");
+    st = porta_graph_input(ctx, g, "labels", PORTA_U32, 1, &ls, &labels);
+    CHECK_OK(t, ctx, st, "labels");
+    st = porta_graph_input(ctx, g, "img", PORTA_F32, 4, is, &img);
+    CHECK_OK(t, ctx, st, "image");
+    expect_error(t, ctx, porta_graph_input(ctx, g, "x", PORTA_F32, 2, xs, &bad), "taken",
+                 "duplicate name");
+    expect_error(t, ctx, porta_graph_input(ctx, g, "z", PORTA_F32, 2, zero, &bad), "dimension 1",
+                 "zero size");
+    expect_error(t, ctx, porta_graph_linear(ctx, g, labels, 3, 1, "l0", &y), "uint32",
+                 "linear on labels");
+    expect_error(t, ctx, porta_graph_conv2d(ctx, g, x, 3, 3, 1, 0, 1, "c0", &y), "4",
+                 "conv2d of a matrix");
+    expect_error(t, ctx, porta_graph_conv2d(ctx, g, img, 3, 3, 1, 0, 1, "c1", &y), "",
+                 "conv2d kernel larger than the image");
+    const size_t wrong[1] = {7};
+    expect_error(t, ctx, porta_graph_reshape(ctx, g, x, 1, wrong, &y), "12 elements",
+                 "reshape to another size");
+    expect_error(t, ctx, porta_graph_add(ctx, g, x, img, &y), "differ", "add of two shapes");
+    expect_error(t, ctx, porta_graph_attention(ctx, g, x, 2, 1, &y), "[B, T, 3 C]",
+                 "attention of a matrix");
+    porta_tensor labels4;
+    st = porta_graph_input(ctx, g, "labels4", PORTA_U32, 1, xs, &labels4);
+    CHECK_OK(t, ctx, st, "labels");
+    expect_error(t, ctx, porta_graph_cross_entropy(ctx, g, x, labels4, &y), "no parameter",
+                 "a loss with nothing to train");
+    porta_optimizer_config oc = porta_optimizer_config_default(PORTA_OPTIMIZER_SGD);
+    porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_CONSTANT);
+    expect_error(t, ctx, porta_graph_compile(ctx, g, &oc, &sc), "no loss", "compile, no loss");
+    st = porta_graph_linear(ctx, g, x, 3, 1, "fc", &y);
+    CHECK_OK(t, ctx, st, "linear");
+    expect_error(t, ctx, porta_graph_cross_entropy(ctx, g, y, labels, &bad), "5 labels for 4",
+                 "label count");
+    porta_graph_destroy(ctx, g);
+}
+
+static void check_device(test_state *t, porta_context *ctx, const porta_device_info *info,
+                         void *user)
+{
+    gradient_checks(t, ctx);
+    training_checks(t, ctx, info, user);
+    error_checks(t, ctx);
+}
+
+int main(void)
+{
+    test_state t = {0, 0};
+    run_log *log = calloc(1, sizeof *log);
+    test_init();
+    test_for_each_device(&t, check_device, log);
+    /* every OpenCL device against every Vulkan device, step by step */
+    for (int i = 0; i < log->n; i++) {
+        for (int j = i + 1; j < log->n; j++) {
+            if (strcmp(log->api[i], log->api[j]) == 0)
+                continue;
+            double worst = 0.0;
+            int at = 0;
+            for (int s = 0; s < AGREE_STEPS; s++) {
+                const double a = log->loss[i][s], b = log->loss[j][s];
+                const double rel = fabs(a - b) / fmax(fabs(a), 1e-30);
+                if (!(rel <= worst)) {
+                    worst = rel;
+                    at = s;
+                }
+            }
+            CHECK(&t, worst <= 1e-4,
+                  "%s vs %s: %d steps, largest relative loss difference %.3g "
+                  "at step %d",
+                  log->spec[i], log->spec[j], AGREE_STEPS, worst, at);
+            printf("%s vs %s: largest relative loss difference over %d steps: %.3g\n", log->spec[i],
+                   log->spec[j], AGREE_STEPS, worst);
+        }
+    }
+    free(log);
+    return test_finish(&t);
+}
