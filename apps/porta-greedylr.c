@@ -10,13 +10,13 @@
  * host implementation (--host) on any machine. Exit status 2 for a usage
  * error or a malformed line, 1 for a device failure.
  */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "optim_options.h"
 
 static const char usage[] =
     "usage: porta-greedylr replay [options] < metrics.txt\n"
@@ -52,29 +52,6 @@ static int fail_usage(const char *fmt, const char *arg)
     return 2;
 }
 
-/* Parse a whole argument as a number; -1 if it is not one. */
-static int parse_float(const char *s, float *out)
-{
-    char *end = NULL;
-    errno = 0;
-    float v = strtof(s, &end);
-    if (!*s || *end || errno == ERANGE)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_int(const char *s, int *out)
-{
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno == ERANGE || v < -2147483647L || v > 2147483647L)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
 static int parse_options(int argc, char **argv, options *o)
 {
     o->opt = porta_optimizer_config_default(PORTA_OPTIMIZER_SGD);
@@ -88,46 +65,30 @@ static int parse_options(int argc, char **argv, options *o)
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int bad = 0, takes = 1;
-        if (strcmp(a, "--smooth") == 0)
-            o->sched.smooth = 1, takes = 0;
-        else if (strcmp(a, "--host") == 0)
-            o->host = 1, takes = 0;
-        else if (!v)
-            return fail_usage("%s: missing value or unknown option", a);
-        else if (strcmp(a, "--lr") == 0)
-            bad = parse_float(v, &o->opt.groups[0].lr);
-        else if (strcmp(a, "--min-lr") == 0)
-            bad = parse_float(v, &o->opt.groups[0].min_lr);
-        else if (strcmp(a, "--max-lr") == 0)
-            bad = parse_float(v, &o->opt.groups[0].max_lr);
-        else if (strcmp(a, "--factor") == 0)
-            bad = parse_float(v, &o->sched.factor);
-        else if (strcmp(a, "--threshold") == 0)
-            bad = parse_float(v, &o->sched.threshold);
-        else if (strcmp(a, "--eps") == 0)
-            bad = parse_float(v, &o->sched.eps);
-        else if (strcmp(a, "--patience") == 0)
-            bad = parse_int(v, &o->sched.patience);
-        else if (strcmp(a, "--cooldown") == 0)
-            bad = parse_int(v, &o->sched.cooldown);
-        else if (strcmp(a, "--warmup") == 0)
-            bad = parse_int(v, &o->sched.warmup);
-        else if (strcmp(a, "--window") == 0)
-            bad = parse_int(v, &o->sched.window);
-        else if (strcmp(a, "--reset-start") == 0)
-            bad = parse_int(v, &o->sched.reset_start);
-        else if (strcmp(a, "--mode") == 0)
-            o->sched.mode = v;
-        else if (strcmp(a, "--threshold-mode") == 0)
-            o->sched.threshold_mode = v;
-        else if (strcmp(a, "--device") == 0)
+        if (strcmp(a, "--host") == 0) {
+            o->host = 1;
+            continue;
+        }
+        if (strcmp(a, "--device") == 0) {
+            if (!v)
+                return fail_usage("%s: missing value", a);
             o->device = v;
-        else
+            i++;
+            continue;
+        }
+        switch (porta_cli_optim_option(a, v, 0, &o->opt, &o->sched)) {
+        case PORTA_CLI_FLAG:
+            break;
+        case PORTA_CLI_VALUE:
+            i++;
+            break;
+        case PORTA_CLI_BAD_VALUE:
+            return fail_usage("%s: not a valid value", a);
+        case PORTA_CLI_NO_VALUE:
+            return fail_usage("%s: missing value", a);
+        case PORTA_CLI_NOT_MINE:
             return fail_usage("unknown option %s", a);
-        if (bad)
-            return fail_usage("%s: not a number", a);
-        i += takes;
+        }
     }
     return 0;
 }
@@ -153,7 +114,7 @@ static int read_metrics(float **out, size_t *n)
         while (*s == ' ' || *s == '\t')
             s++;
         float x;
-        if (parse_float(s, &x) != 0) {
+        if (porta_cli_parse_float(s, &x) != 0) {
             fprintf(stderr, "porta-greedylr: line %zu: \"%s\" is not a number\n", line_no, s);
             free(v);
             return 2;
