@@ -1,6 +1,7 @@
 /* porta-bench: speed of porta's kernels, measured as ratios in one run.
  *
  *   porta-bench optimizer [--params N] [--steps K] [--device SPEC] [--json]
+ *   porta-bench gemm [--device SPEC] [--json] [--large] [--time S]   (bench_gemm.c)
  *
  * optimizer: a flat model of N parameters (default 16M) with AdamW +
  * GreedyLR. For each device (or the one --device names): milliseconds per
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_gemm.h"
 #include "cli.h"
 
 typedef struct bench_options {
@@ -193,10 +195,13 @@ static int parse(int argc, char **argv, bench_options *o)
 int main(int argc, char **argv)
 {
     porta_cli_prepare_environment();
+    if (argc >= 2 && strcmp(argv[1], "gemm") == 0)
+        return porta_bench_gemm(argc - 1, argv + 1);
     bench_options o;
     if (parse(argc, argv, &o) != 0) {
         fprintf(stderr, "usage: porta-bench optimizer [--params N] [--steps K] "
-                        "[--device SPEC] [--json]\n");
+                        "[--device SPEC] [--json]\n"
+                        "       porta-bench gemm [--device SPEC] [--json] [--large] [--time S]\n");
         return 2;
     }
     if (o.device)

@@ -1,16 +1,16 @@
-/* gemm.c: strided batched matrix multiplication (shaders/gemm.kc). */
+/* gemm.c: strided batched matrix multiplication (shaders/gemm.kc, and
+ * shaders/gemm_reduce.kc for split-K): argument checks, then the plan
+ * (gemm_plan.c) cut into dispatches.
+ *
+ * Split-K scratch: the context's scratch buffer (ctx->scratch, which
+ * porta_vec_sum's partials also use: both only use it within their own
+ * in-order, barrier-separated dispatches), grown on demand to the largest
+ * split-K problem seen and kept, so a training loop allocates it once. */
 #include <stdint.h>
 #include <stdio.h>
 
-#include "internal.h"
+#include "gemm_internal.h"
 
-/* The kernel's fixed shape: 256 invocations computing a 64 x 64 block. */
-#define GEMM_LOCAL_SIZE 256u
-#define GEMM_TILE 64u
-/* K per dispatch: keeps an invocation under llvmpipe's 65535 loop
- * iterations (see shaders/gemm.kc); longer K runs as several dispatches
- * that accumulate into C with beta = 1. */
-#define GEMM_K_CHUNK 16384u
 /* Workgroups per grid dimension that every API allows. */
 #define GEMM_MAX_GROUPS 65535u
 #define GEMM_INDEX_LIMIT 0x7fffffffu
@@ -87,12 +87,40 @@ static porta_status validate(porta_context *ctx, const gemm_args *g)
                              "porta_gemm stride_c: %zu is less than %zu, the span of one C, so "
                              "batches would overwrite each other",
                              g->stride_c, c_one);
-    if (ctx->variant.local_size != GEMM_LOCAL_SIZE)
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_UNSUPPORTED,
-                             "porta_gemm: the kernel needs workgroups of %u invocations; this "
-                             "device allows %u",
-                             GEMM_LOCAL_SIZE, (unsigned)ctx->variant.local_size);
     return PORTA_OK;
+}
+
+/* Enqueue shaders/gemm.kc as `plan` says on a grid, then a barrier. */
+static porta_status dispatch_gemm(porta_context *ctx, const porta__gemm_plan *plan,
+                                  const gemm_args *g, const uint32_t grid[3],
+                                  porta_bbuffer *const *bufs, const porta_params_gemm *p)
+{
+    porta_backend *be = &ctx->backend;
+    const uint32_t flags =
+        (g->ta ? 1u : 0u) | (g->tb ? 2u : 0u) | (plan->tiled ? 4u : 0u) | (plan->fma ? 8u : 0u);
+    porta_kernel_variant v = {.local_size = plan->local_size, .spec = {flags, 1u, 1u, 1u}};
+    if (!plan->tiled) {
+        v.spec[1] = plan->tm;
+        v.spec[2] = plan->nv;
+        v.spec[3] = plan->wx;
+    }
+    porta_bkernel *kern = NULL; /* the backend caches it per (kernel, variant) */
+    porta_status st = be->ops->kernel_get(be, porta_kernel_table[PORTA_KERNEL_gemm], &v, &kern);
+    if (!st)
+        st = be->ops->dispatch(be, kern, grid, bufs, p);
+    return st ? st : be->ops->barrier(be);
+}
+
+/* Rows and columns of C one workgroup covers. */
+static void block_extent(const porta_context *ctx, const porta__gemm_plan *plan, size_t *rows,
+                         size_t *cols)
+{
+    if (plan->tiled) {
+        *rows = *cols = 64;
+        return;
+    }
+    *rows = (size_t)(plan->local_size / plan->wx) * plan->tm;
+    *cols = (size_t)plan->wx * plan->nv * porta__gemm_vec_width(ctx);
 }
 
 /* One block of the problem: batches [b0, b0 + nb), rows [i0, i0 + mi),
@@ -102,7 +130,8 @@ typedef struct gemm_block {
     size_t b0, nb, i0, mi, j0, nj, k0, kk;
 } gemm_block;
 
-static porta_status launch_block(porta_context *ctx, const gemm_args *g, const gemm_block *blk)
+static porta_status launch_block(porta_context *ctx, const porta__gemm_plan *plan,
+                                 const gemm_args *g, const gemm_block *blk)
 {
     size_t a_at = g->ta ? blk->k0 * g->lda + blk->i0 : blk->i0 * g->lda + blk->k0;
     size_t b_at = g->tb ? blk->j0 * g->ldb + blk->k0 : blk->k0 * g->ldb + blk->j0;
@@ -112,6 +141,7 @@ static porta_status launch_block(porta_context *ctx, const gemm_args *g, const g
         .m = (uint32_t)blk->mi,
         .n = (uint32_t)blk->nj,
         .k = (uint32_t)blk->kk,
+        .k_last = (uint32_t)blk->kk,
         .lda = (uint32_t)g->lda,
         .ldb = (uint32_t)g->ldb,
         .ldc = (uint32_t)g->ldc,
@@ -124,51 +154,159 @@ static porta_status launch_block(porta_context *ctx, const gemm_args *g, const g
         .alpha = g->alpha,
         .beta = blk->k0 == 0 ? g->beta : 1.0f,
     };
-    const uint32_t spec[PORTA_SPEC_COUNT] = {g->ta ? 1u : 0u, g->tb ? 1u : 0u, 1u, 1u};
-    const uint32_t grid[3] = {(uint32_t)((blk->nj + GEMM_TILE - 1) / GEMM_TILE),
-                              (uint32_t)((blk->mi + GEMM_TILE - 1) / GEMM_TILE), (uint32_t)blk->nb};
+    size_t rows, cols;
+    block_extent(ctx, plan, &rows, &cols);
+    const uint32_t grid[3] = {(uint32_t)((blk->nj + cols - 1) / cols),
+                              (uint32_t)((blk->mi + rows - 1) / rows), (uint32_t)blk->nb};
     porta_bbuffer *bufs[] = {g->a->impl, g->b->impl, g->c->impl};
-    return porta__launch_spec(ctx, PORTA_KERNEL_gemm, spec, grid, bufs, &p);
+    return dispatch_gemm(ctx, plan, g, grid, bufs, &p);
 }
 
 /* The K chunks of one output block, in ascending k (the first applies beta,
  * the others add to C). k == 0 is one dispatch that scales C by beta. */
-static porta_status launch_k_chunks(porta_context *ctx, const gemm_args *g, gemm_block blk)
+static porta_status launch_k_chunks(porta_context *ctx, const porta__gemm_plan *plan,
+                                    const gemm_args *g, gemm_block blk)
 {
     porta_status st = PORTA_OK;
     blk.k0 = 0;
     do {
-        blk.kk = porta__min_size(GEMM_K_CHUNK, g->k - blk.k0);
-        st = launch_block(ctx, g, &blk);
+        blk.kk = porta__min_size(PORTA_GEMM_K_CHUNK, g->k - blk.k0);
+        st = launch_block(ctx, plan, g, &blk);
         blk.k0 += blk.kk;
     } while (!st && blk.k0 < g->k);
     return st;
 }
 
-/* Split the grid where a dimension would exceed the API limit. */
-static porta_status launch_all(porta_context *ctx, const gemm_args *g)
+/* The next piece of `rest` elements no longer than `span`, leaving a
+ * remainder of 0 or at least `least` (the direct path needs a block of at
+ * least its register block in each dimension). */
+static size_t next_extent(size_t rest, size_t span, size_t least)
 {
-    const size_t span = (size_t)GEMM_MAX_GROUPS * GEMM_TILE;
+    size_t e = porta__min_size(span, rest);
+    if (rest > e && rest - e < least)
+        e -= least;
+    return e;
+}
+
+/* Split the grid where a dimension would exceed the API limit. */
+static porta_status launch_all(porta_context *ctx, const porta__gemm_plan *plan, const gemm_args *g)
+{
+    size_t rows, cols;
+    block_extent(ctx, plan, &rows, &cols);
+    const size_t span_m = (size_t)GEMM_MAX_GROUPS * rows, span_n = (size_t)GEMM_MAX_GROUPS * cols;
+    const size_t least_m = plan->tiled ? 1 : plan->tm;
+    const size_t least_n = plan->tiled ? 1 : (size_t)plan->nv * porta__gemm_vec_width(ctx);
     porta_status st = PORTA_OK;
     gemm_block blk = {0};
     for (blk.b0 = 0; !st && blk.b0 < g->batch; blk.b0 += blk.nb) {
         blk.nb = porta__min_size(GEMM_MAX_GROUPS, g->batch - blk.b0);
         for (blk.i0 = 0; !st && blk.i0 < g->m; blk.i0 += blk.mi) {
-            blk.mi = porta__min_size(span, g->m - blk.i0);
+            blk.mi = next_extent(g->m - blk.i0, span_m, least_m);
             for (blk.j0 = 0; !st && blk.j0 < g->n; blk.j0 += blk.nj) {
-                blk.nj = porta__min_size(span, g->n - blk.j0);
-                st = launch_k_chunks(ctx, g, blk);
+                blk.nj = next_extent(g->n - blk.j0, span_n, least_n);
+                st = launch_k_chunks(ctx, plan, g, blk);
             }
         }
     }
     return st;
 }
 
-porta_status porta_gemm(porta_context *ctx, int transpose_a, int transpose_b, size_t m, size_t n,
-                        size_t k, float alpha, porta_buffer *a, size_t a_off, size_t lda,
-                        porta_buffer *b, size_t b_off, size_t ldb, float beta, porta_buffer *c,
-                        size_t c_off, size_t ldc, size_t batch, size_t stride_a, size_t stride_b,
-                        size_t stride_c)
+/* The context's scratch buffer with room for `floats` (grown, never
+ * shrunk; see the top of the file). */
+static porta_status gemm_scratch(porta_context *ctx, size_t floats, porta_buffer **out)
+{
+    if (!ctx->scratch || ctx->scratch->bytes < floats * sizeof(float)) {
+        if (ctx->scratch)
+            porta_buffer_destroy(ctx, ctx->scratch); /* freed once its work is done */
+        porta_status st = porta_buffer_create(ctx, floats * sizeof(float), &ctx->scratch);
+        if (st)
+            return st;
+    }
+    *out = ctx->scratch;
+    return PORTA_OK;
+}
+
+/* Split-K (batch 1): slice q of `splits` multiplies K range [q kc, ...)
+ * into scratch slice q (alpha 1, beta 0), all slices in one dispatch (the
+ * grid's z); then gemm_reduce sums the slices in ascending q into C with
+ * alpha and beta. */
+static porta_status launch_split_k(porta_context *ctx, const porta__gemm_plan *plan,
+                                   const gemm_args *g)
+{
+    size_t splits = plan->splits;
+    size_t kc = (g->k + splits - 1) / splits;
+    kc = (kc + 3) / 4 * 4; /* whole unrolled steps per slice */
+    splits = (g->k + kc - 1) / kc;
+    const size_t mn = g->m * g->n;
+    porta_buffer *part = NULL;
+    size_t floats = splits * mn;
+    if (floats < 256)
+        floats = 256; /* porta_vec_sum's partials share the buffer */
+    porta_status st = gemm_scratch(ctx, floats, &part);
+    if (st)
+        return st;
+    porta_params_gemm p = {
+        .m = (uint32_t)g->m,
+        .n = (uint32_t)g->n,
+        .k = (uint32_t)kc,
+        .k_last = (uint32_t)(g->k - (splits - 1) * kc),
+        .lda = (uint32_t)g->lda,
+        .ldb = (uint32_t)g->ldb,
+        .ldc = (uint32_t)g->n,
+        .a_off = (uint32_t)g->a_off,
+        .b_off = (uint32_t)g->b_off,
+        .c_off = 0,
+        .stride_a = (uint32_t)(g->ta ? kc * g->lda : kc),
+        .stride_b = (uint32_t)(g->tb ? kc : kc * g->ldb),
+        .stride_c = (uint32_t)mn,
+        .alpha = 1.0f,
+        .beta = 0.0f,
+    };
+    size_t rows, cols;
+    block_extent(ctx, plan, &rows, &cols);
+    const uint32_t grid[3] = {(uint32_t)((g->n + cols - 1) / cols),
+                              (uint32_t)((g->m + rows - 1) / rows), (uint32_t)splits};
+    porta_bbuffer *bufs[] = {g->a->impl, g->b->impl, part->impl};
+    st = dispatch_gemm(ctx, plan, g, grid, bufs, &p);
+    if (st)
+        return st;
+    porta_params_gemm_reduce r = {
+        .m = (uint32_t)g->m,
+        .n = (uint32_t)g->n,
+        .splits = (uint32_t)splits,
+        .ldc = (uint32_t)g->ldc,
+        .c_off = (uint32_t)g->c_off,
+        .part_off = 0,
+        .alpha = g->alpha,
+        .beta = g->beta,
+    };
+    uint32_t rgrid[3];
+    porta__grid_2d((mn + ctx->variant.local_size - 1) / ctx->variant.local_size, rgrid);
+    const uint32_t spec[PORTA_SPEC_COUNT] = {1u, 1u, 1u, 1u};
+    porta_bbuffer *rbufs[] = {part->impl, g->c->impl};
+    return porta__launch_spec(ctx, PORTA_KERNEL_gemm_reduce, spec, rgrid, rbufs, &r);
+}
+
+/* Split-K applies when asked for, the problem is one product with K to
+ * split, and its grid fits one dispatch. */
+static int use_split_k(const porta_context *ctx, const porta__gemm_plan *plan, const gemm_args *g)
+{
+    if (plan->splits < 2 || g->batch != 1 || g->k < 2 * (size_t)plan->splits ||
+        g->k > (size_t)plan->splits * PORTA_GEMM_K_CHUNK ||
+        (size_t)plan->splits * g->m * g->n > PORTA_GEMM_MAX_SCRATCH)
+        return 0;
+    size_t rows, cols;
+    block_extent(ctx, plan, &rows, &cols);
+    return (g->n + cols - 1) / cols <= GEMM_MAX_GROUPS &&
+           (g->m + rows - 1) / rows <= GEMM_MAX_GROUPS;
+}
+
+porta_status porta__gemm_planned(porta_context *ctx, const porta__gemm_plan *plan, int transpose_a,
+                                 int transpose_b, size_t m, size_t n, size_t k, float alpha,
+                                 porta_buffer *a, size_t a_off, size_t lda, porta_buffer *b,
+                                 size_t b_off, size_t ldb, float beta, porta_buffer *c,
+                                 size_t c_off, size_t ldc, size_t batch, size_t stride_a,
+                                 size_t stride_b, size_t stride_c)
 {
     const gemm_args g = {.ta = transpose_a != 0,
                          .tb = transpose_b != 0,
@@ -193,5 +331,24 @@ porta_status porta_gemm(porta_context *ctx, int transpose_a, int transpose_b, si
     porta_status st = validate(ctx, &g);
     if (st || m == 0 || n == 0 || batch == 0)
         return st;
-    return launch_all(ctx, &g);
+    porta__gemm_plan chosen;
+    if (!plan) {
+        porta__gemm_plan_choose(ctx, g.ta, g.tb, m, n, k, batch, &chosen);
+        plan = &chosen;
+    }
+    st = porta__gemm_plan_check(ctx, plan, m, n);
+    if (st)
+        return st;
+    return use_split_k(ctx, plan, &g) ? launch_split_k(ctx, plan, &g) : launch_all(ctx, plan, &g);
+}
+
+porta_status porta_gemm(porta_context *ctx, int transpose_a, int transpose_b, size_t m, size_t n,
+                        size_t k, float alpha, porta_buffer *a, size_t a_off, size_t lda,
+                        porta_buffer *b, size_t b_off, size_t ldb, float beta, porta_buffer *c,
+                        size_t c_off, size_t ldc, size_t batch, size_t stride_a, size_t stride_b,
+                        size_t stride_c)
+{
+    return porta__gemm_planned(ctx, NULL, transpose_a, transpose_b, m, n, k, alpha, a, a_off, lda,
+                               b, b_off, ldb, beta, c, c_off, ldc, batch, stride_a, stride_b,
+                               stride_c);
 }

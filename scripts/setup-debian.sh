@@ -4,6 +4,8 @@
 #
 #   scripts/setup-debian.sh          install what is missing (uses sudo if not root)
 #   scripts/setup-debian.sh --check  only report what is missing (exit 1 if any)
+#   scripts/setup-debian.sh --optional [--check]  also CLBlast and OpenBLAS, which
+#                                    porta-bench gemm compares with when present
 #
 # Last step: the plain-text King James Bible for the GPT demo, written once to
 #   $PORTA_KJV_TEXT, default ${XDG_CACHE_HOME:-$HOME/.cache}/porta/kjv.txt
@@ -26,6 +28,14 @@ packages=(
   # data: gzip'd IDX files, the Fashion-MNIST dataset, the King James Bible
   zlib1g-dev dataset-fashion-mnist bible-kjv
 )
+
+# Optional: comparisons in porta-bench gemm (CMake finds them if present;
+# nothing fails without them). Installed only with --optional.
+optional=(libclblast-dev libopenblas-dev)
+if [ "${1:-}" = "--optional" ]; then
+  packages+=("${optional[@]}")
+  shift
+fi
 
 missing=()
 for p in "${packages[@]}"; do

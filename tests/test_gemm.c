@@ -9,6 +9,10 @@
  *   |C - ref| <= (k + 3) * 2^-24 * (|alpha| * sum_q |a_iq| |b_qj| + |beta * c_ij|),
  *
  * and every element of C's buffer that is not an output must keep its bits.
+ * The same cases run through forced plans (every path and register-block
+ * shape the presets use: the tiled path, direct blocks of 8 x 2 vectors,
+ * 3 x 1 and 1 x 1, and split-K into several slices with beta != 0), so
+ * every preset is covered on every device whatever the presets pick there.
  * Also checks reproducibility and the argument checks.
  */
 #include <math.h>
@@ -17,6 +21,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "gemm_internal.h"
 #include "internal.h"
 #include "ref/ref.h"
 
@@ -150,7 +155,8 @@ static void host_free(host_data *h)
     free(h->tol);
 }
 
-static porta_status run_device(porta_context *ctx, const gemm_case *g, host_data *h)
+static porta_status run_device(porta_context *ctx, const porta__gemm_plan *plan, const gemm_case *g,
+                               host_data *h)
 {
     porta_buffer *a = NULL, *b = NULL, *c = NULL;
     porta_status st = porta_buffer_create(ctx, h->na * sizeof(float), &a);
@@ -165,9 +171,12 @@ static porta_status run_device(porta_context *ctx, const gemm_case *g, host_data
     if (!st)
         st = porta_buffer_write(ctx, c, 0, h->nc * sizeof(float), h->c0);
     if (!st)
-        st = porta_gemm(ctx, g->ta, g->tb, g->m, g->n, g->k, g->alpha, a, g->a_off, g->lda, b,
-                        g->b_off, g->ldb, g->beta, c, g->c_off, g->ldc, g->batch, g->sa, g->sb,
-                        g->sc);
+        st = plan ? porta__gemm_planned(ctx, plan, g->ta, g->tb, g->m, g->n, g->k, g->alpha, a,
+                                        g->a_off, g->lda, b, g->b_off, g->ldb, g->beta, c, g->c_off,
+                                        g->ldc, g->batch, g->sa, g->sb, g->sc)
+                  : porta_gemm(ctx, g->ta, g->tb, g->m, g->n, g->k, g->alpha, a, g->a_off, g->lda,
+                               b, g->b_off, g->ldb, g->beta, c, g->c_off, g->ldc, g->batch, g->sa,
+                               g->sb, g->sc);
     if (!st)
         st = porta_buffer_read(ctx, c, 0, h->nc * sizeof(float), h->got);
     porta_buffer_destroy(ctx, a);
@@ -177,17 +186,17 @@ static porta_status run_device(porta_context *ctx, const gemm_case *g, host_data
 }
 
 /* Run one case on the device and check it; returns 1 when it passed. */
-static int check_case(test_state *t, porta_context *ctx, const char *dev, const gemm_case *g,
-                      uint32_t seed)
+static int check_case(test_state *t, porta_context *ctx, const char *dev,
+                      const porta__gemm_plan *plan, const gemm_case *g, uint32_t seed)
 {
     host_data h = {0};
     int ok = host_alloc(&h, g, seed);
     CHECK(t, ok, "out of host memory");
-    porta_status st = ok ? run_device(ctx, g, &h) : PORTA_OK;
+    porta_status st = ok ? run_device(ctx, plan, g, &h) : PORTA_OK;
     if (ok) {
-        CHECK(t, st == PORTA_OK, "%s gemm %c%c %zux%zux%zu batch %zu: %s: %s", dev,
-              g->ta ? 'T' : 'N', g->tb ? 'T' : 'N', g->m, g->n, g->k, g->batch, porta_strerror(st),
-              porta_context_message(ctx));
+        CHECK(t, st == PORTA_OK, "%s gemm %c%c %zux%zux%zu batch %zu (%s): %s: %s", dev,
+              g->ta ? 'T' : 'N', g->tb ? 'T' : 'N', g->m, g->n, g->k, g->batch,
+              plan ? plan->preset : "preset", porta_strerror(st), porta_context_message(ctx));
     }
     if (ok && st == PORTA_OK) {
         memcpy(h.want, h.c0, h.nc * sizeof(float));
@@ -198,11 +207,11 @@ static int check_case(test_state *t, porta_context *ctx, const char *dev, const 
         size_t first = 0;
         size_t bad = compare(h.got, h.want, h.tol, h.nc, &first);
         CHECK(t, bad == 0,
-              "%s gemm %c%c %zux%zux%zu batch %zu alpha %g beta %g: %zu elements wrong, "
+              "%s gemm %c%c %zux%zux%zu batch %zu alpha %g beta %g (%s): %zu elements wrong, "
               "first C[%zu] = %.9g, want %.9g (tol %.3g)",
               dev, g->ta ? 'T' : 'N', g->tb ? 'T' : 'N', g->m, g->n, g->k, g->batch,
-              (double)g->alpha, (double)g->beta, bad, first, (double)h.got[first],
-              (double)h.want[first], h.tol[first]);
+              (double)g->alpha, (double)g->beta, plan ? plan->preset : "preset", bad, first,
+              (double)h.got[first], (double)h.want[first], h.tol[first]);
         ok = bad == 0;
     }
     host_free(&h);
@@ -217,24 +226,79 @@ static void check_variants(test_state *t, porta_context *ctx, const char *dev)
         for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
             scalars co = coeffs[(s + (size_t)v) % 3];
             gemm_case g = make_case(ta, tb, shapes[s], 1, s % 2 ? 3 : 0, 0, co);
-            check_case(t, ctx, dev, &g, seed++);
+            check_case(t, ctx, dev, NULL, &g, seed++);
         }
         for (size_t c = 0; c < 3; c++) {
             shape s = c == 0 ? (shape){23, 70, 19} : (shape){65, 9, 131};
             gemm_case g = make_case(ta, tb, s, 3, 2, 11, coeffs[c]);
-            check_case(t, ctx, dev, &g, seed++);
+            check_case(t, ctx, dev, NULL, &g, seed++);
         }
         /* K beyond one dispatch (16384): two chunks accumulate into C. */
         gemm_case g = make_case(ta, tb, (shape){5, 20, 16400}, 1, 1, 0, coeffs[(size_t)v % 3]);
-        check_case(t, ctx, dev, &g, seed++);
+        check_case(t, ctx, dev, NULL, &g, seed++);
         /* Broadcast A or B over the batch (stride 0). */
         g = make_case(ta, tb, (shape){5, 6, 7}, 3, 0, 0, coeffs[1]);
         if (v % 2)
             g.sa = 0;
         else
             g.sb = 0;
-        check_case(t, ctx, dev, &g, seed++);
+        check_case(t, ctx, dev, NULL, &g, seed++);
     }
+}
+
+/* Forced plans: each path and block shape on awkward shapes, two of the
+ * four variants each (every variant meets two direct block shapes), then
+ * split-K (K not a multiple of the slices or of 4). */
+static void check_plans(test_state *t, porta_context *ctx, const char *dev)
+{
+    porta__gemm_plan preset;
+    porta__gemm_plan_choose(ctx, 0, 0, 256, 256, 256, 1, &preset);
+    const porta__gemm_plan plans[] = {
+        {.tiled = 1, .tm = 1, .nv = 1, .wx = 1, .local_size = 256, .splits = 1, .preset = "tiled"},
+        {.tiled = 0, .tm = 8, .nv = 2, .wx = 2, .local_size = 16, .splits = 1, .preset = "8x2v"},
+        {.tiled = 0, .tm = 3, .nv = 1, .wx = 4, .local_size = 8, .splits = 1, .preset = "3x1v"},
+        {.tiled = 0, .tm = 1, .nv = 1, .wx = 1, .local_size = 8, .splits = 1, .preset = "1x1v"},
+    };
+    uint32_t seed = 500;
+    const uint32_t vw = porta__gemm_vec_width(ctx);
+    porta_device_info info;
+    porta_device_current(ctx, &info);
+    const unsigned max_local = info.max_workgroup_size;
+    for (size_t i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) {
+        porta__gemm_plan p = plans[i];
+        p.fma = preset.fma;
+        if (p.tiled && max_local < 256)
+            continue;
+        for (int half = 0; half < 2; half++) { /* two variants per plan (kernel builds) */
+            int v = (int)(i + 2 * (size_t)half) % 4;
+            int ta = v >> 1, tb = v & 1;
+            /* Not a multiple of any block; the smallest m and n the plan
+             * allows; a batch; split-K with beta. */
+            shape big = {37, 2 * vw + 5, 29};
+            shape least = {p.tm, p.tiled ? 1 : p.nv * vw, 7};
+            gemm_case g = make_case(ta, tb, big, 1, 3, 0, coeffs[(size_t)v % 3]);
+            check_case(t, ctx, dev, &p, &g, seed++);
+            g = make_case(ta, tb, least, 1, 0, 0, coeffs[(size_t)(v + 1) % 3]);
+            check_case(t, ctx, dev, &p, &g, seed++);
+            g = make_case(ta, tb, (shape){19, 2 * vw + 1, 13}, 2, 1, 7, coeffs[1]);
+            check_case(t, ctx, dev, &p, &g, seed++);
+            porta__gemm_plan sp = p;
+            sp.splits = v % 2 ? 3 : 5;
+            g = make_case(ta, tb, (shape){p.tm + 2, p.tiled ? 3 : p.nv * vw + 1, 2051}, 1, 2, 0,
+                          coeffs[v % 2 ? 1 : 2]);
+            check_case(t, ctx, dev, &sp, &g, seed++);
+        }
+    }
+    /* A plan that cannot run the shape is refused, not run. */
+    porta__gemm_plan p = plans[1];
+    porta_buffer *buf = NULL;
+    porta_status st = porta_buffer_create(ctx, 64 * sizeof(float), &buf);
+    if (!st)
+        st = porta__gemm_planned(ctx, &p, 0, 0, 4, 4, 4, 1.0f, buf, 0, 4, buf, 16, 4, 0.0f, buf, 32,
+                                 4, 1, 0, 0, 0);
+    CHECK(t, st == PORTA_ERROR_UNSUPPORTED, "%s gemm: 8-row plan on 4 rows: got %s", dev,
+          porta_strerror(st));
+    porta_buffer_destroy(ctx, buf);
 }
 
 /* The same call twice gives the same bits. */
@@ -336,6 +400,7 @@ static void check_device(test_state *t, porta_context *ctx, const porta_device_i
 {
     (void)user;
     check_variants(t, ctx, info->spec);
+    check_plans(t, ctx, info->spec);
     check_reproducible(t, ctx, info->spec);
     check_errors(t, ctx, info->spec);
 }

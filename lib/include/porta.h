@@ -447,8 +447,11 @@ porta_status porta_scheduler_destroy(porta_context *ctx, porta_scheduler *s);
  *
  * beta == 0 does not read C: whatever C held (NaN included) is overwritten.
  * k == 0 scales C by beta. m, n or batch == 0 is a no-op. Each element's
- * products are added in ascending k, so a device gives the same bits on
- * every run. Every range must lie inside its buffer (and below 2^31
+ * products are added in a fixed order (ascending k; for a single product
+ * with a small C and a long k, ascending k within a few K slices whose sums
+ * are then added in order), never with atomics, so a device gives the same
+ * bits on every run. Such split-K problems keep their partial sums in a
+ * scratch buffer the context allocates on first need and keeps. Every range must lie inside its buffer (and below 2^31
  * elements); otherwise PORTA_ERROR_INVALID_ARGUMENT, naming the argument. */
 porta_status porta_gemm(porta_context *ctx, int transpose_a, int transpose_b, size_t m, size_t n,
                         size_t k, float alpha, porta_buffer *a, size_t a_off, size_t lda,
