@@ -31,10 +31,36 @@ porta_status porta_graph_create(porta_context *ctx, uint64_t seed, porta_graph *
     return PORTA_OK;
 }
 
+/* The $PORTA_GRAPH_PROFILE summary: milliseconds per training step. */
+static void print_profile(const porta_graph *g)
+{
+    static const char *const names[] = {"linear",        "matmul",    "conv2d",    "pool",
+                                        "activation",    "add",       "layernorm", "embedding",
+                                        "dropout",       "attention", "reshape",   "cross_entropy",
+                                        "optimizer step"};
+    const double steps = (double)g->profile_steps;
+    double total = 0.0;
+    for (int d = 0; d < 2; d++)
+        for (int k = 0; k <= OP_CROSS_ENTROPY + 1; k++)
+            total += g->profile_seconds[d][k];
+    fprintf(stderr,
+            "porta graph profile: %.1f ms per training step (%llu steps, waiting after "
+            "every op)\n",
+            1e3 * total / steps, (unsigned long long)g->profile_steps);
+    for (int k = 0; k <= OP_CROSS_ENTROPY + 1; k++) {
+        const double f = g->profile_seconds[0][k], b = g->profile_seconds[1][k];
+        if (f + b > 0.0)
+            fprintf(stderr, "  %-15s forward %8.2f ms  backward %8.2f ms  (%4.1f%%)\n", names[k],
+                    1e3 * f / steps, 1e3 * b / steps, 100.0 * (f + b) / total);
+    }
+}
+
 porta_status porta_graph_destroy(porta_context *ctx, porta_graph *g)
 {
     if (!g)
         return PORTA_OK;
+    if (g->profile && g->profile_steps)
+        print_profile(g);
     porta_status st = PORTA_OK;
     if (ctx) {
         for (size_t i = 1; i < g->n_tensors; i++) {

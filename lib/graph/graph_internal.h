@@ -101,6 +101,13 @@ struct porta_graph {
     porta_buffer *arena;
     size_t arena_bytes, unplanned_bytes, input_bytes;
     size_t loss_partials;
+
+    /* $PORTA_GRAPH_PROFILE: wait after every op and add up where the time
+     * goes (forward [0] and backward [1] per op kind, then the optimizer
+     * step); printed to stderr when the graph is destroyed. */
+    int profile;
+    double profile_seconds[2][OP_CROSS_ENTROPY + 2];
+    uint64_t profile_steps;
 };
 
 /* Where a tensor's value / gradient lives (after compile). */

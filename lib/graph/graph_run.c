@@ -1,6 +1,8 @@
 /* graph_run.c: running a compiled graph: inputs, training steps,
  * evaluation, and access to its tensors and parameters. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "graph/graph_internal.h"
 
@@ -34,25 +36,59 @@ porta_status porta_graph_set_input(porta_context *ctx, porta_graph *g, porta_ten
     return porta_buffer_write(ctx, t->buffer, 0, bytes, data);
 }
 
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Profiling only: wait for the device and charge the time since *t to
+ * (direction, slot). */
+static porta_status profile_mark(porta_context *ctx, porta_graph *g, int direction, int slot,
+                                 double *t)
+{
+    porta_status st = porta_finish(ctx);
+    const double now = now_seconds();
+    g->profile_seconds[direction][slot] += now - *t;
+    *t = now;
+    return st;
+}
+
 static porta_status forward(porta_context *ctx, porta_graph *g, int training)
 {
     porta_status st = PORTA_OK;
-    for (size_t k = 0; k < g->n_ops && !st; k++)
+    double t = now_seconds();
+    for (size_t k = 0; k < g->n_ops && !st; k++) {
         st = graph_op_forward(ctx, g, &g->ops[k], training);
+        if (!st && g->profile && training)
+            st = profile_mark(ctx, g, 0, (int)g->ops[k].kind, &t);
+    }
     return st;
 }
 
 porta_status porta_graph_train_step(porta_context *ctx, porta_graph *g)
 {
     porta_status st = check_compiled(ctx, g, "porta_graph_train_step");
+    if (!st && g->profile)
+        st = porta_finish(ctx);
     if (!st)
         st = forward(ctx, g, 1);
-    for (size_t k = g->n_ops; k-- > 0 && !st;)
-        if (g->ops[k].has_backward)
-            st = graph_op_backward(ctx, g, &g->ops[k]);
+    double t = now_seconds();
+    for (size_t k = g->n_ops; k-- > 0 && !st;) {
+        if (!g->ops[k].has_backward)
+            continue;
+        st = graph_op_backward(ctx, g, &g->ops[k]);
+        if (!st && g->profile)
+            st = profile_mark(ctx, g, 1, (int)g->ops[k].kind, &t);
+    }
     if (!st)
         st = porta_optimizer_step(ctx, g->opt, graph_tensor_get(g, g->loss)->buffer, 0,
                                   g->loss_partials, 1.0f / (float)g->loss_rows);
+    if (!st && g->profile) {
+        st = profile_mark(ctx, g, 1, OP_CROSS_ENTROPY + 1, &t);
+        g->profile_steps++;
+    }
     if (!st)
         st = porta_submit(ctx);
     return st;
