@@ -2,6 +2,7 @@
  *
  *   porta-bench optimizer [--params N] [--steps K] [--device SPEC] [--json]
  *   porta-bench gemm [--device SPEC] [--json] [--large] [--time S]   (bench_gemm.c)
+ *   porta-bench train [--workload W] [--device SPEC] [--json]         (bench_train.c)
  *
  * optimizer: a flat model of N parameters (default 16M) with AdamW +
  * GreedyLR. For each device (or the one --device names): milliseconds per
@@ -22,6 +23,7 @@
 #include <time.h>
 
 #include "bench_gemm.h"
+#include "bench_train.h"
 #include "cli.h"
 
 typedef struct bench_options {
@@ -197,11 +199,16 @@ int main(int argc, char **argv)
     porta_cli_prepare_environment();
     if (argc >= 2 && strcmp(argv[1], "gemm") == 0)
         return porta_bench_gemm(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "train") == 0)
+        return porta_bench_train(argc - 1, argv + 1);
     bench_options o;
     if (parse(argc, argv, &o) != 0) {
-        fprintf(stderr, "usage: porta-bench optimizer [--params N] [--steps K] "
-                        "[--device SPEC] [--json]\n"
-                        "       porta-bench gemm [--device SPEC] [--json] [--large] [--time S]\n");
+        fprintf(stderr,
+                "usage: porta-bench optimizer [--params N] [--steps K] "
+                "[--device SPEC] [--json]\n"
+                "       porta-bench gemm [--device SPEC] [--json] [--large] [--time S]\n"
+                "       porta-bench train [--workload NAME|all] [--device SPEC] [--steps N] "
+                "[--json] [--torch-device cpu|cuda]\n");
         return 2;
     }
     if (o.device)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_train.sh: the training programs end to end, on small generated data.
 #
-#   test_train.sh PORTA_TRAIN MAKE_FIXTURE CHECK_CHECKPOINT
+#   test_train.sh PORTA_TRAIN MAKE_FIXTURE CHECK_CHECKPOINT PORTA_SAMPLE
 #
 # - vision: a CNN trains on an MNIST-format fixture and writes metrics.jsonl,
 #   curves.svg and checkpoint.safetensors; a run stopped after epoch 1 and
@@ -10,12 +10,13 @@
 #   refused with a message naming the file;
 # - killing the program at random moments (checkpoints every few steps)
 #   never leaves a checkpoint that fails to load;
-# - text: a small GPT trains on a text fixture, then fine-tunes from its
+# - text: a small GPT trains on a text fixture, porta-sample generates from
+#   its checkpoint, then it fine-tunes from its
 #   checkpoint on another text: it starts at the checkpoint's loss on the
 #   old text (the weights are loaded) and lowers the new text's loss.
 # Devices: $PORTA_TEST_DEVICE (default opencl:0, else the default device).
 set -u
-train=$1 fixture=$2 check=$3
+train=$1 fixture=$2 check=$3 sample=$4
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -107,6 +108,9 @@ first=$(sed -n 's/^step 0: validation loss \([0-9.]*\).*/\1/p' "$work/t.log")
 last=$(sed -n 's/^final validation loss \([0-9.]*\).*/\1/p' "$work/t.log")
 check_that 'awk -v a="$first" -v b="$last" "BEGIN{exit !(b < a - 1.0)}"' "text: loss $first -> $last"
 check_that 'grep -q val_bpb "$work/t/metrics.jsonl"' "text: val_bpb logged"
+run "$sample" "$work/t" --prompt "the lord " --tokens 30 --seed 3 "${dev[@]}" >"$work/s.txt" 2>"$work/s.log"
+check_that '[ $? -eq 0 ] && [ "$(head -c 9 "$work/s.txt")" = "the lord " ] && [ "$(wc -c <"$work/s.txt")" -ge 40 ]' \
+  "porta-sample: 30 bytes after the prompt ($(head -c 60 "$work/s.txt"))"
 run "$train" text --text "$work/a.txt" "${gpt[@]}" --steps 1 --max-steps 0 --init-from "$work/t" --out "$work/u0" >"$work/u0.log" 2>&1
 again=$(sed -n 's/^step 0: validation loss \([0-9.]*\).*/\1/p' "$work/u0.log")
 check_that '[ -n "$again" ] && [ "$again" = "$last" ]' "fine-tune: the loaded weights give the checkpoint's loss ($again vs $last)"
