@@ -156,14 +156,19 @@ static int contains_nocase(const char *hay, const char *needle)
     return n == 0;
 }
 
-/* Does device d match the text part of a spec? lavapipe is the Vulkan
- * driver users know by that name although it calls itself llvmpipe. */
+/* Does device d match the text part of a spec? Two names users know are
+ * not in what the drivers report: lavapipe, the Vulkan driver that calls
+ * itself llvmpipe, and pocl, whose platform is "Portable Computing
+ * Language". */
 static int matches_text(const porta_device_caps *d, const char *text)
 {
     if (contains_nocase(d->name, text) || contains_nocase(d->vendor, text) ||
         contains_nocase(d->platform, text) || contains_nocase(d->driver, text))
         return 1;
-    return d->api == PORTA_API_VULKAN && contains_nocase("lavapipe", text) &&
+    if (d->api == PORTA_API_OPENCL && *text && contains_nocase("pocl", text) &&
+        contains_nocase(d->platform, "Portable Computing Language"))
+        return 1;
+    return d->api == PORTA_API_VULKAN && *text && contains_nocase("lavapipe", text) &&
            contains_nocase(d->platform, "llvmpipe");
 }
 
