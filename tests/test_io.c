@@ -229,7 +229,8 @@ static void test_json(test_state *t)
         s.len = 0;
         porta__text_json_number(&s, nums[i].v);
         CHECK(t, s.data && strcmp(s.data, nums[i].text) == 0,
-              "json: number %.17g as '%s', got '%s'", nums[i].v, nums[i].text, s.data ? s.data : "(null)");
+              "json: number %.17g as '%s', got '%s'", nums[i].v, nums[i].text,
+              s.data ? s.data : "(null)");
     }
     porta__text_free(&s);
 }
