@@ -95,12 +95,17 @@ static size_t pad_floats(const rows_pad *p)
     return p->planes * p->hp * p->wp;
 }
 
+/* Whether conv2d_pad.kc can make the copy: wp loop iterations per row. */
+static int pad_fits(const rows_pad *p)
+{
+    return p->wp <= ROWS_LOOP_BUDGET;
+}
+
 static porta_status pad_launch(porta_context *ctx, const rows_pad *pd, porta_buffer *src,
                                size_t src_off, porta_buffer *dst, size_t dst_off)
 {
-    const uint32_t per = porta__elements_per_invocation(ctx);
-    const size_t total = pad_floats(pd), block = (size_t)ctx->variant.local_size * per;
-    porta_params_conv2d_pad p = {.total = (uint32_t)total,
+    const size_t rows = pd->planes * pd->hp;
+    porta_params_conv2d_pad p = {.rows = (uint32_t)rows,
                                  .hp = (uint32_t)pd->hp,
                                  .wp = (uint32_t)pd->wp,
                                  .h = (uint32_t)pd->h,
@@ -109,9 +114,9 @@ static porta_status pad_launch(porta_context *ctx, const rows_pad *pd, porta_buf
                                  .left = (uint32_t)pd->left,
                                  .src_off = (uint32_t)src_off,
                                  .dst_off = (uint32_t)dst_off};
-    const uint32_t spec[PORTA_SPEC_COUNT] = {1, per, 1, 1};
+    const uint32_t spec[PORTA_SPEC_COUNT] = {1, 1, 1, 1};
     uint32_t grid[3];
-    porta__grid_2d(div_up(total, block), grid);
+    grid_xz(div_up(rows, ctx->variant.local_size), 1, grid);
     porta_bbuffer *bufs[] = {src->impl, dst->impl};
     return porta__launch_spec(ctx, PORTA_KERNEL_conv2d_pad, spec, grid, bufs, &p);
 }
@@ -168,7 +173,7 @@ porta_status porta__conv_rows_forward(porta_context *ctx, const conv_rows_shape 
 {
     *done = 0;
     const rows_pad pd = forward_pad(ctx, g);
-    if (!kernel_fits(g) || !scratch_fits(ctx, pad_floats(&pd)))
+    if (!kernel_fits(g) || !pad_fits(&pd) || !scratch_fits(ctx, pad_floats(&pd)))
         return PORTA_OK;
     porta_buffer *xp = NULL;
     porta_status st = scratch_floats(ctx, pad_floats(&pd), &xp);
@@ -223,7 +228,7 @@ porta_status porta__conv_rows_backward_data(porta_context *ctx, const conv_rows_
                          .wp = segs * vw + span_w,
                          .top = span_h - g->ph,
                          .left = span_w - g->pw};
-    if (!scratch_fits(ctx, pad_floats(&pd)))
+    if (!pad_fits(&pd) || !scratch_fits(ctx, pad_floats(&pd)))
         return PORTA_OK;
     porta_buffer *dyp = NULL;
     porta_status st = scratch_floats(ctx, pad_floats(&pd), &dyp);
@@ -291,7 +296,8 @@ porta_status porta__conv_rows_backward_filter(porta_context *ctx, const conv_row
                          .left = 0};
     const size_t part_off = pad_floats(&px) + pad_floats(&py);
     const size_t floats = part_off + splits * g->co * taps_b;
-    if (!kernel_fits(g) || most < 1 || splits > ROWS_LOOP_BUDGET || !scratch_fits(ctx, floats))
+    if (!kernel_fits(g) || most < 1 || !pad_fits(&px) || !pad_fits(&py) ||
+        splits > ROWS_LOOP_BUDGET || !scratch_fits(ctx, floats))
         return PORTA_OK;
     porta_buffer *sc = NULL;
     porta_status st = scratch_floats(ctx, floats, &sc);
