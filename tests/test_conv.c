@@ -47,6 +47,7 @@ static const porta_conv2d_shape conv_shapes[] = {
     {2, 16, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1}, /* CNN conv2 */
     {2, 32, 7, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1},   /* CNN conv3 */
     {2, 3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1},  /* ResNet stem */
+    {1, 2, 18, 5, 3, 17, 2, 1, 1, 0, 1, 1, 1},   /* kernel past the row kernels: general path */
     {2, 16, 32, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1}, /* ResNet down-sampling conv */
     {2, 16, 32, 32, 32, 1, 1, 2, 2, 0, 0, 1, 1}, /* ResNet 1x1 projection */
     {2, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1, 1},   /* ResNet last stage */
