@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "conv_internal.h"
+#include "conv_rows.h"
 #include "internal.h"
 
 /* The kernels' tiles: 4 pixels x 8 channels per invocation (forward and
@@ -95,7 +96,7 @@ porta_status porta_conv2d_output_size(porta_context *ctx, const porta_conv2d_sha
 {
     if (!ctx)
         return PORTA_ERROR_INVALID_ARGUMENT;
-    conv_geom g;
+    conv_geom g = {0};
     porta_status st = conv_geometry(ctx, s, "porta_conv2d_output_size", &g);
     if (!st && (!out_h || !out_w))
         st = porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
@@ -155,6 +156,26 @@ static size_t div_up(size_t a, size_t b)
     return (a + b - 1) / b;
 }
 
+/* The shape as the row kernels take it. */
+static conv_rows_shape rows_shape(const conv_geom *g, const porta_conv2d_shape *s)
+{
+    return (conv_rows_shape){.n = g->n,
+                             .ci = g->ci,
+                             .h = g->h,
+                             .w = g->w,
+                             .co = g->co,
+                             .kh = g->kh,
+                             .kw = g->kw,
+                             .oh = g->oh,
+                             .ow = g->ow,
+                             .sh = s->stride_h,
+                             .sw = s->stride_w,
+                             .ph = s->pad_h,
+                             .pw = s->pad_w,
+                             .dh = s->dilation_h,
+                             .dw = s->dilation_w};
+}
+
 porta_status porta__conv2d_forward_split(porta_context *ctx, const porta_conv2d_shape *s,
                                          porta_buffer *x, size_t x_off, porta_buffer *w,
                                          size_t w_off, porta_buffer *bias, size_t bias_off,
@@ -162,7 +183,7 @@ porta_status porta__conv2d_forward_split(porta_context *ctx, const porta_conv2d_
                                          size_t channels_per_dispatch)
 {
     static const char call[] = "porta_conv2d_forward";
-    conv_geom g;
+    conv_geom g = {0};
     porta_status st = porta__require_device(ctx);
     if (!st)
         st = conv_geometry(ctx, s, call, &g);
@@ -177,7 +198,13 @@ porta_status porta__conv2d_forward_split(porta_context *ctx, const porta_conv2d_
     size_t chunk = 0;
     if (!st)
         st = channel_chunk(ctx, call, &g, channels_per_dispatch, &chunk);
-    if (st)
+    int done = 0;
+    if (!st) {
+        const conv_rows_shape rs = rows_shape(&g, s);
+        st = porta__conv_rows_forward(ctx, &rs, x, x_off, w, w_off, bias, bias_off, y, y_off, chunk,
+                                      &done);
+    }
+    if (st || done)
         return st;
     const size_t pixels = g.n * g.oh * g.ow;
     porta_params_conv2d p = {.pixels = (uint32_t)pixels,
@@ -221,7 +248,7 @@ porta_status porta__conv2d_backward_data_split(porta_context *ctx, const porta_c
                                                int accumulate, size_t channels_per_dispatch)
 {
     static const char call[] = "porta_conv2d_backward_data";
-    conv_geom g;
+    conv_geom g = {0};
     porta_status st = porta__require_device(ctx);
     if (!st)
         st = conv_geometry(ctx, s, call, &g);
@@ -234,7 +261,13 @@ porta_status porta__conv2d_backward_data_split(porta_context *ctx, const porta_c
     size_t chunk = 0;
     if (!st)
         st = channel_chunk(ctx, call, &g, channels_per_dispatch, &chunk);
-    if (st)
+    int done = 0;
+    if (!st) {
+        const conv_rows_shape rs = rows_shape(&g, s);
+        st = porta__conv_rows_backward_data(ctx, &rs, dy, dy_off, w, w_off, dx, dx_off, accumulate,
+                                            chunk, &done);
+    }
+    if (st || done)
         return st;
     const size_t pixels = g.n * g.h * g.w;
     porta_params_conv2d_backward_data p = {.pixels = (uint32_t)pixels,
@@ -277,7 +310,7 @@ porta_status porta__conv2d_backward_filter_split(porta_context *ctx, const porta
                                                  int accumulate, size_t pixels_per_dispatch)
 {
     static const char call[] = "porta_conv2d_backward_filter";
-    conv_geom g;
+    conv_geom g = {0};
     porta_status st = porta__require_device(ctx);
     if (!st)
         st = conv_geometry(ctx, s, call, &g);
@@ -295,7 +328,13 @@ porta_status porta__conv2d_backward_filter_split(porta_context *ctx, const porta
                            "%s: needs %zu bytes of shared memory per workgroup; the device has %zu",
                            call, local * CONV_TILE_CHANNELS * sizeof(float),
                            (size_t)ctx->backend.caps.local_mem_bytes);
-    if (st)
+    int done = 0;
+    if (!st) {
+        const conv_rows_shape rs = rows_shape(&g, s);
+        st = porta__conv_rows_backward_filter(ctx, &rs, x, x_off, dy, dy_off, dw, dw_off, dbias,
+                                              dbias_off, accumulate, pixels_per_dispatch, &done);
+    }
+    if (st || done)
         return st;
     /* The pixel loop's share of the budget; the reduction costs 4 (local + 2). */
     size_t chunk = (CONV_LOOP_BUDGET - 4 * (local + 2)) * local;

@@ -1052,16 +1052,20 @@ porta_status porta_conv2d_output_size(porta_context *ctx, const porta_conv2d_sha
 
 /* y[n][co][oh][ow] = bias[co] + sum_{ci,kh,kw} x[n][ci][ih][iw] * w[co][ci][kh][kw],
  * ih = oh stride_h - pad_h + kh dilation_h (likewise iw), x = 0 outside the
- * input. bias (out_channels floats) may be NULL. Each invocation computes
- * a tile of 4 output pixels x 8 output channels. */
+ * input. bias (out_channels floats) may be NULL. The input is first copied
+ * with its padding into a scratch buffer the context keeps (grown when a
+ * call needs more); each invocation then computes a vector of neighbouring
+ * output pixels of a row x 8 output channels. */
 porta_status porta_conv2d_forward(porta_context *ctx, const porta_conv2d_shape *s, porta_buffer *x,
                                   size_t x_off, porta_buffer *w, size_t w_off, porta_buffer *bias,
                                   size_t bias_off, porta_buffer *y, size_t y_off);
 
 /* dx = the transposed convolution of dy with w (the gradient of
  * porta_conv2d_forward with respect to x): written, or added to dx when
- * accumulate != 0. Each invocation gathers a tile of 4 input pixels x 8
- * input channels. */
+ * accumulate != 0. For stride 1 (padding at most the dilated kernel's span
+ * minus one) this is the forward kernel run on a padded copy of dy with the
+ * flipped kernel; otherwise each invocation gathers a tile of 4 input pixels
+ * x 8 input channels. */
 porta_status porta_conv2d_backward_data(porta_context *ctx, const porta_conv2d_shape *s,
                                         porta_buffer *dy, size_t dy_off, porta_buffer *w,
                                         size_t w_off, porta_buffer *dx, size_t dx_off,
@@ -1069,11 +1073,11 @@ porta_status porta_conv2d_backward_data(porta_context *ctx, const porta_conv2d_s
 
 /* dw[co][ci][kh][kw] = sum_{n,oh,ow} dy[n][co][oh][ow] * x[n][ci][ih][iw] and,
  * when dbias != NULL, dbias[co] = sum_{n,oh,ow} dy[n][co][oh][ow]: written,
- * or added when accumulate != 0. Deterministic without atomics or scratch:
- * a workgroup owns an 8 x 4 block of dw (the bias is a column of ones),
- * its invocations split the pixels and their partial sums are added in a
- * fixed order in shared memory. Very large batches are summed in several
- * dispatches, each adding to dw. */
+ * or added when accumulate != 0. Deterministic without atomics: padded
+ * copies of x and dy go to the context's scratch buffer, each invocation
+ * sums a 4 x 3 block of dw (the bias is a column of ones) over a range of
+ * output rows into partial sums there, and a second pass adds the ranges
+ * in a fixed order. */
 porta_status porta_conv2d_backward_filter(porta_context *ctx, const porta_conv2d_shape *s,
                                           porta_buffer *x, size_t x_off, porta_buffer *dy,
                                           size_t dy_off, porta_buffer *dw, size_t dw_off,
