@@ -100,10 +100,18 @@ static size_t windows_per_input(size_t k, size_t stride, size_t out)
     return n < out ? n : out;
 }
 
+/* 2x2 windows of stride 2, no padding, tiling the input exactly: the
+ * kernel's one-item-per-window path (SPEC3 = 2). */
+static int exact_2x2(const porta_pool_shape *s, const pool_geom *g)
+{
+    return s->kernel_h == 2 && s->kernel_w == 2 && s->stride_h == 2 && s->stride_w == 2 &&
+           s->pad_h == 0 && s->pad_w == 0 && g->h == 2 * g->oh && g->w == 2 * g->ow;
+}
+
 /* One dispatch: `total` items, each costing about `cost` loop iterations. */
 static porta_status launch(porta_context *ctx, const char *call, porta_pool_kind kind,
                            uint32_t pass, size_t total, size_t cost, porta_bbuffer *const *bufs,
-                           const porta_params_pool *p)
+                           const porta_params_pool *p, int fast)
 {
     if (cost > POOL_LOOP_BUDGET)
         return porta_msg_set(&ctx->msg, PORTA_ERROR_UNSUPPORTED,
@@ -113,7 +121,8 @@ static porta_status launch(porta_context *ctx, const char *call, porta_pool_kind
     size_t per = porta__elements_per_invocation(ctx);
     if (per * cost > POOL_LOOP_BUDGET)
         per = POOL_LOOP_BUDGET / cost;
-    const uint32_t spec[PORTA_SPEC_COUNT] = {(uint32_t)kind, pass, (uint32_t)per, 1};
+    const uint32_t spec[PORTA_SPEC_COUNT] = {(uint32_t)kind, pass, (uint32_t)per,
+                                             fast ? 2u : 1u};
     const size_t block = (size_t)ctx->variant.local_size * per;
     uint32_t grid[3];
     porta__grid_2d((total + block - 1) / block, grid);
@@ -156,7 +165,7 @@ porta_status porta_pool_forward(porta_context *ctx, porta_pool_kind kind, const 
     p.y_off = (uint32_t)y_off;
     const size_t cost = 3 + (size_t)s->kernel_h * (1 + s->kernel_w);
     porta_bbuffer *bufs[] = {x->impl, x->impl, y->impl};
-    return launch(ctx, call, kind, 0, g.y_elems, cost, bufs, &p);
+    return launch(ctx, call, kind, 0, g.y_elems, cost, bufs, &p, exact_2x2(s, &g));
 }
 
 porta_status porta_pool_backward(porta_context *ctx, porta_pool_kind kind,
@@ -190,5 +199,9 @@ porta_status porta_pool_backward(porta_context *ctx, porta_pool_kind kind,
     const size_t window = kind == PORTA_POOL_MAX ? 1 + (size_t)s->kernel_h * (1 + s->kernel_w) : 0;
     const size_t cost = 3 + wh * (1 + ww * (1 + window));
     porta_bbuffer *bufs[] = {kind == PORTA_POOL_MAX ? x->impl : dy->impl, dy->impl, dx->impl};
-    return launch(ctx, call, kind, 1, g.x_elems, cost, bufs, &p);
+    if (exact_2x2(s, &g)) { /* one item per window */
+        p.total = (uint32_t)g.y_elems;
+        return launch(ctx, call, kind, 1, g.y_elems, 8, bufs, &p, 1);
+    }
+    return launch(ctx, call, kind, 1, g.x_elems, cost, bufs, &p, 0);
 }
