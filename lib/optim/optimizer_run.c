@@ -17,29 +17,89 @@ static porta_status require_ready(porta_context *ctx, porta_optimizer *opt, cons
     return PORTA_OK;
 }
 
-/* Enqueue the fused kernel. mode 0: training step; 1: observe only. */
-static porta_status launch_step(porta_context *ctx, porta_optimizer *opt, porta_buffer *loss,
-                                uint32_t loss_off, uint32_t loss_count, float scale,
-                                uint32_t norm_count, uint32_t mode)
+/* The optimizer variant of optim_step (its SPEC0): 0 SGD, 1 AdamW, 2 SGD
+ * with momentum, 3 SGD with Nesterov momentum. */
+static uint32_t step_variant(const porta_optimizer *opt)
 {
+    if (opt->dev.kind == 1u)
+        return 1u;
+    if (opt->dev.momentum == 0.0f)
+        return 0u;
+    return opt->dev.nesterov ? 3u : 2u;
+}
+
+/* Where optim_step finds the step's scalars (its SPEC3): 1, a gradient
+ * norm to finish: every workgroup computes them into shared memory; else
+ * from the buffer optim_scalars wrote, read before a barrier (2) on OpenCL
+ * devices other than llvmpipe, or with none (0). The barrier costs PoCL
+ * nothing and lets it vectorise the element loop (values loaded before a
+ * barrier are no longer loads from a buffer the loop stores to); llvmpipe
+ * (Rusticl, lavapipe) pays dearly for any barrier. */
+static uint32_t scalars_variant(const porta_context *ctx, uint32_t norm_count)
+{
+    if (norm_count > 0)
+        return 1u;
+    if (ctx->backend.caps.api == PORTA_API_OPENCL &&
+        strstr(ctx->backend.caps.name, "llvmpipe") == NULL)
+        return 2u;
+    return 0u;
+}
+
+/* Enqueue the scalar pass (optim_scalars, one workgroup). mode 0: a
+ * training step without a gradient norm; 1: observe only. */
+static porta_status launch_scalars(porta_context *ctx, porta_optimizer *opt, porta_buffer *loss,
+                                   uint32_t loss_off, uint32_t loss_count, float scale,
+                                   uint32_t mode)
+{
+    porta_params_optim_scalars p = {.loss_off = loss_off,
+                                    .loss_count = loss_count,
+                                    .loss_scale = scale,
+                                    .norm_count = 0,
+                                    .mode = mode,
+                                    .state_half = (uint32_t)(opt->steps & 1u),
+                                    .sched_half = (uint32_t)(opt->sched_advances & 1u)};
+    porta_bbuffer *bufs[] = {opt->ocfg->impl, opt->ost->impl,    opt->scfg->impl,
+                             opt->sst->impl,  loss->impl,        opt->norm_partials->impl,
+                             opt->ring->impl, opt->scalars->impl};
+    return porta__launch(ctx, PORTA_KERNEL_optim_scalars, 1, bufs, &p);
+}
+
+/* Enqueue the element update (optim_step). norm_count > 0: the variant
+ * that finishes the gradient norm itself (SPEC3 = 1) from the partials of
+ * the norm pass; 0: the one that reads what optim_scalars wrote. */
+static porta_status launch_update(porta_context *ctx, porta_optimizer *opt, porta_buffer *loss,
+                                  uint32_t loss_off, uint32_t loss_count, float scale,
+                                  uint32_t norm_count)
+{
+    const uint32_t n_groups = opt->dev.n_groups;
+    uint32_t start[PORTA_MAX_PARAM_GROUPS] = {0};
+    for (uint32_t g = 1; g < n_groups; g++)
+        start[g] = opt->dev.group_end[g - 1];
     porta_params_optim_step p = {.n = (uint32_t)opt->elements,
+                                 .start1 = start[1],
+                                 .start2 = start[2],
+                                 .start3 = start[3],
+                                 .start4 = start[4],
+                                 .start5 = start[5],
+                                 .start6 = start[6],
+                                 .start7 = start[7],
                                  .loss_off = loss_off,
                                  .loss_count = loss_count,
                                  .loss_scale = scale,
                                  .norm_count = norm_count,
-                                 .mode = mode,
+                                 .mode = 0,
                                  .state_half = (uint32_t)(opt->steps & 1u),
                                  .sched_half = (uint32_t)(opt->sched_advances & 1u)};
-    porta_bbuffer *bufs[] = {
-        opt->params->impl, opt->grads->impl,         opt->m1->impl,   opt->m2->impl,
-        opt->ocfg->impl,   opt->ost->impl,           opt->scfg->impl, opt->sst->impl,
-        loss->impl,        opt->norm_partials->impl, opt->ring->impl};
-    /* An observation only needs workgroup 0. */
+    porta_bbuffer *bufs[] = {opt->params->impl, opt->grads->impl,         opt->m1->impl,
+                             opt->m2->impl,     opt->scalars->impl,       opt->ocfg->impl,
+                             opt->ost->impl,    opt->scfg->impl,          opt->sst->impl,
+                             loss->impl,        opt->norm_partials->impl, opt->ring->impl};
     const uint32_t per = porta__elements_per_invocation(ctx);
     const size_t block = (size_t)ctx->variant.local_size * per;
     uint32_t grid[3];
-    porta__grid_2d(mode == 0 ? (opt->elements + block - 1) / block : 1, grid);
-    const uint32_t spec[PORTA_SPEC_COUNT] = {opt->dev.kind, per, 1, 1};
+    porta__grid_2d((opt->elements + block - 1) / block, grid);
+    const uint32_t spec[PORTA_SPEC_COUNT] = {step_variant(opt), per, n_groups,
+                                             scalars_variant(ctx, norm_count)};
     return porta__launch_spec(ctx, PORTA_KERNEL_optim_step, spec, grid, bufs, &p);
 }
 
@@ -68,11 +128,18 @@ porta_status porta_optimizer_step(porta_context *ctx, porta_optimizer *opt, port
     if (loss_count == 0)
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
                              "porta_optimizer_step: loss_count is 0");
+    /* Two dispatches either way: the gradient-norm pass and the update
+     * that finishes the norm in every workgroup, or the scalar pass and
+     * the update that only reads the scalars. */
     uint32_t norm_count = 0;
-    if (opt->check_norm && opt->elements > 0 && (st = norm_pass(ctx, opt, &norm_count)))
-        return st;
-    st = launch_step(ctx, opt, loss, (uint32_t)loss_off, (uint32_t)loss_count, loss_scale,
-                     norm_count, 0);
+    if (opt->check_norm && opt->elements > 0)
+        st = norm_pass(ctx, opt, &norm_count);
+    else
+        st =
+            launch_scalars(ctx, opt, loss, (uint32_t)loss_off, (uint32_t)loss_count, loss_scale, 0);
+    if (!st)
+        st = launch_update(ctx, opt, loss, (uint32_t)loss_off, (uint32_t)loss_count, loss_scale,
+                           norm_count);
     if (!st) {
         opt->steps++;
         opt->sched_advances += opt->dev.sched_on_loss;
@@ -95,7 +162,7 @@ porta_status porta_optimizer_observe(porta_context *ctx, porta_optimizer *opt, f
                              "(create it with observe_eval = 1 to feed evaluation metrics)");
     st = porta_buffer_write(ctx, opt->metric, 0, sizeof(metric), &metric);
     if (!st)
-        st = launch_step(ctx, opt, opt->metric, 0, 1, 1.0f, 0, 1);
+        st = launch_scalars(ctx, opt, opt->metric, 0, 1, 1.0f, 1);
     if (!st)
         opt->sched_advances++;
     return st;
