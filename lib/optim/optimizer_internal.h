@@ -1,5 +1,6 @@
 /* optimizer_internal.h: the optimizer object and the device blocks of the
- * fused step (shaders/optim_step.kc). lib-internal. */
+ * fused step (shaders/optim_common.kh, optim_scalars.kc, optim_step.kc).
+ * lib-internal. */
 #ifndef PORTA_OPTIMIZER_INTERNAL_H
 #define PORTA_OPTIMIZER_INTERNAL_H
 
