@@ -89,7 +89,13 @@ static porta_status launch_update(porta_context *ctx, porta_optimizer *opt, port
                                  .norm_count = norm_count,
                                  .mode = 0,
                                  .state_half = (uint32_t)(opt->steps & 1u),
-                                 .sched_half = (uint32_t)(opt->sched_advances & 1u)};
+                                 .sched_half = (uint32_t)(opt->sched_advances & 1u),
+                                 .beta2 = opt->dev.beta2,
+                                 .one_minus_beta1 = 1.0f - opt->dev.beta1,
+                                 .one_minus_beta2 = 1.0f - opt->dev.beta2,
+                                 .eps = opt->dev.eps,
+                                 .momentum = opt->dev.momentum,
+                                 .one_minus_dampening = 1.0f - opt->dev.dampening};
     porta_bbuffer *bufs[] = {opt->params->impl, opt->grads->impl,         opt->m1->impl,
                              opt->m2->impl,     opt->scalars->impl,       opt->ocfg->impl,
                              opt->ost->impl,    opt->scfg->impl,          opt->sst->impl,
