@@ -196,6 +196,82 @@ static void check_against_reference(test_state *t, porta_context *ctx, const cha
     model_destroy(ctx, &m);
 }
 
+/* Eight parameter groups (the most), one tensor each, registered in
+ * reverse group order: every group boundary of the element update, with
+ * and without the gradient-norm pass, against the reference. */
+static void check_many_groups(test_state *t, porta_context *ctx, const char *spec,
+                              int check_gradients)
+{
+    enum { G = 8, STEPS = 10 };
+    static const size_t n[G] = {5, 64, 1, 130, 7, 300, 2, 33};
+    porta_optimizer_config c = porta_optimizer_config_default(PORTA_OPTIMIZER_ADAMW);
+    c.n_groups = G;
+    c.check_gradients = check_gradients;
+    for (unsigned g = 0; g < G; g++)
+        c.groups[g] = (porta_param_group){.lr = 0.001f * (float)(g + 1),
+                                          .min_lr = 1e-6f,
+                                          .max_lr = 1.0f,
+                                          .weight_decay = g % 2 ? 0.0f : 0.05f * (float)(g + 1)};
+    porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_CONSTANT);
+    porta_optimizer *opt = NULL;
+    porta_buffer *params = NULL, *grads = NULL, *loss = NULL;
+    size_t off[G], elements = 0;
+    porta_status st = porta_optimizer_create(ctx, &c, &sc, &opt);
+    for (unsigned g = G; g-- > 0 && !st;)
+        st = porta_optimizer_add_tensor(ctx, opt, n[g], g, NULL);
+    if (!st)
+        st = porta_optimizer_finalize(ctx, opt);
+    for (unsigned g = 0; g < G && !st; g++)
+        st = porta_optimizer_tensor_offset(ctx, opt, G - 1 - g, &off[g]);
+    if (!st)
+        st = porta_optimizer_arenas(ctx, opt, &params, &grads, &elements);
+    if (!st)
+        st = porta_buffer_create(ctx, sizeof(float), &loss);
+    float one = 1.0f;
+    if (!st)
+        st = porta_buffer_write(ctx, loss, 0, sizeof(one), &one);
+    CHECK_OK(t, ctx, st, "many groups: setup");
+    float *want = calloc(elements ? elements : 1, sizeof(float));
+    float *g = calloc(elements ? elements : 1, sizeof(float));
+    float *mom = calloc(elements ? elements : 1, sizeof(float));
+    float *vel = calloc(elements ? elements : 1, sizeof(float));
+    float *got = calloc(elements ? elements : 1, sizeof(float));
+    for (unsigned q = 0; q < G; q++)
+        for (size_t i = 0; i < n[q]; i++)
+            want[off[q] + i] = noise(5, 0, q * 1000 + (uint32_t)i);
+    if (!st)
+        st = porta_buffer_write(ctx, params, 0, elements * sizeof(float), want);
+    for (uint32_t s = 0; s < STEPS && !st; s++) {
+        for (unsigned q = 0; q < G; q++)
+            for (size_t i = 0; i < n[q]; i++)
+                g[off[q] + i] = noise(6, s, q * 1000 + (uint32_t)i);
+        st = porta_buffer_write(ctx, grads, 0, elements * sizeof(float), g);
+        if (!st)
+            st = porta_optimizer_step(ctx, opt, loss, 0, 1, 1.0f);
+        for (unsigned q = 0; q < G; q++)
+            porta_ref_adamw_step(want + off[q], g + off[q], mom + off[q], vel + off[q], n[q],
+                                 c.groups[q].lr, c.groups[q].weight_decay, c.beta1, c.beta2, c.eps,
+                                 s + 1, 1.0f);
+    }
+    if (!st)
+        st = porta_buffer_read(ctx, params, 0, elements * sizeof(float), got);
+    CHECK_OK(t, ctx, st, "many groups: steps");
+    double worst = 0.0;
+    for (unsigned q = 0; q < G && !st; q++)
+        for (size_t i = 0; i < n[q]; i++)
+            worst = fmax(worst, param_diff(got[off[q] + i], want[off[q] + i]));
+    CHECK(t, !st && worst <= 1e-6,
+          "%s: 8 groups (%s norm pass): %d steps differ from the reference by %.3g relative", spec,
+          check_gradients ? "with" : "without", STEPS, worst);
+    free(want);
+    free(g);
+    free(mom);
+    free(vel);
+    free(got);
+    porta_buffer_destroy(ctx, loss);
+    porta_optimizer_destroy(ctx, opt);
+}
+
 /* ---- no synchronisation per step ---------------------------------------- */
 
 static void check_zero_sync(test_state *t, porta_context *ctx, const char *spec)
@@ -592,6 +668,8 @@ static void check_device(test_state *t, porta_context *ctx, const porta_device_i
     check_against_reference(t, ctx, info->spec, &sgd_none, "SGD without momentum or norm pass");
     porta_optimizer_config sgd_none_norm = two_groups(PORTA_OPTIMIZER_SGD);
     check_against_reference(t, ctx, info->spec, &sgd_none_norm, "SGD without momentum");
+    check_many_groups(t, ctx, info->spec, 0);
+    check_many_groups(t, ctx, info->spec, 1);
     check_zero_sync(t, ctx, info->spec);
     check_zero_sync_without_norm(t, ctx, info->spec);
     check_skip(t, ctx, info->spec);
