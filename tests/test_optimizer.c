@@ -315,7 +315,8 @@ static void check_zero_sync(test_state *t, porta_context *ctx, const char *spec)
 }
 
 /* Without a gradient-norm pass (check_gradients 0, no clipping) a step is
- * the scalar pass and the element update: two dispatches, no waits. */
+ * the scalar pass and the element update, or (PoCL) the update alone: at
+ * most two dispatches, no waits. */
 static void check_zero_sync_without_norm(test_state *t, porta_context *ctx, const char *spec)
 {
     porta_optimizer_config c = two_groups(PORTA_OPTIMIZER_ADAMW);
@@ -338,8 +339,9 @@ static void check_zero_sync_without_norm(test_state *t, porta_context *ctx, cons
           "%s: 10 steps without a norm synchronised: %llu waits, %llu reads", spec,
           (unsigned long long)(after.host_waits - before.host_waits),
           (unsigned long long)(after.device_reads - before.device_reads));
-    CHECK(t, after.dispatches - before.dispatches == 20,
-          "%s: 10 steps without a norm took %llu dispatches, expected 2 per step", spec,
+    CHECK(t,
+          after.dispatches - before.dispatches >= 10 && after.dispatches - before.dispatches <= 20,
+          "%s: 10 steps without a norm took %llu dispatches, expected 1 or 2 per step", spec,
           (unsigned long long)(after.dispatches - before.dispatches));
     model_destroy(ctx, &m);
 }

@@ -28,33 +28,30 @@ static uint32_t step_variant(const porta_optimizer *opt)
     return opt->dev.nesterov ? 3u : 2u;
 }
 
-/* Where optim_step finds the step's scalars (its SPEC3): 1, a gradient
- * norm to finish: every workgroup computes them into shared memory; else
- * from the buffer optim_scalars wrote, read before a barrier (2) on OpenCL
- * devices other than llvmpipe, or with none (0). The barrier costs PoCL
- * nothing and lets it vectorise the element loop (values loaded before a
- * barrier are no longer loads from a buffer the loop stores to); llvmpipe
- * (Rusticl, lavapipe) pays dearly for any barrier. */
+/* Where optim_step finds the step's scalars (its SPEC3). 1: every
+ * workgroup computes them into shared memory (with a gradient norm to
+ * finish, and always on OpenCL devices other than llvmpipe: PoCL pays
+ * little for the barrier, vectorises the loop behind it, and measured
+ * slower with the separate scalar pass when many steps are queued); else
+ * 0: from the buffer the scalar pass wrote, without any barrier (llvmpipe:
+ * Rusticl and lavapipe, which pay dearly for every barrier; Vulkan). */
 static uint32_t scalars_variant(const porta_context *ctx, uint32_t norm_count)
 {
-    if (norm_count > 0)
+    if (norm_count > 0 || (ctx->backend.caps.api == PORTA_API_OPENCL &&
+                           strstr(ctx->backend.caps.name, "llvmpipe") == NULL))
         return 1u;
-    if (ctx->backend.caps.api == PORTA_API_OPENCL &&
-        strstr(ctx->backend.caps.name, "llvmpipe") == NULL)
-        return 2u;
     return 0u;
 }
 
 /* Elements each invocation of optim_step updates (its SPEC1). Without a
- * per-workgroup preamble (SPEC3 0 or 2) one per invocation, the layout in
- * which the stream kernel is fastest on PoCL and lavapipe, and with which
- * PoCL vectorises the loop over work-items; except on Rusticl, whose
+ * per-workgroup preamble (SPEC3 = 0) one per invocation, the layout in
+ * which the stream kernel is fastest on lavapipe; except on Rusticl, whose
  * buffer loads of the step's scalars are gathers per invocation batch
  * (lavapipe's are not): there, and to amortise the preamble of SPEC3 = 1,
- * the device's preset for blocked elementwise kernels. porta-bench
- * optimizer measured (4M parameters, step time against the fastest stream
- * layout): PoCL 1: ~0.95, 4: ~0.75; lavapipe 1: ~1.05, 64: ~0.65;
- * Rusticl 1: ~0.5, 64: ~0.65. */
+ * the device's preset for blocked elementwise kernels. Measured with
+ * porta-bench optimizer-like runs (step time against the fastest stream
+ * layout, 2-4M parameters): lavapipe 1: ~1.05, 64: ~0.65; Rusticl 1:
+ * ~0.5, 64: ~0.65-0.85. */
 static uint32_t elements_per_invocation(const porta_context *ctx, uint32_t variant)
 {
     if (variant == 1u || (ctx->backend.caps.api == PORTA_API_OPENCL &&
@@ -152,13 +149,13 @@ porta_status porta_optimizer_step(porta_context *ctx, porta_optimizer *opt, port
     if (loss_count == 0)
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
                              "porta_optimizer_step: loss_count is 0");
-    /* Two dispatches either way: the gradient-norm pass and the update
-     * that finishes the norm in every workgroup, or the scalar pass and
-     * the update that only reads the scalars. */
+    /* At most two dispatches: the gradient-norm pass and the update that
+     * finishes the scalars in every workgroup, or the scalar pass and the
+     * update that only reads them, or (PoCL, no norm) that update alone. */
     uint32_t norm_count = 0;
     if (opt->check_norm && opt->elements > 0)
         st = norm_pass(ctx, opt, &norm_count);
-    else
+    else if (scalars_variant(ctx, 0) == 0u)
         st =
             launch_scalars(ctx, opt, loss, (uint32_t)loss_off, (uint32_t)loss_count, loss_scale, 0);
     if (!st)
