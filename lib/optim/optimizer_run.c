@@ -79,9 +79,11 @@ static porta_status launch_scalars(porta_context *ctx, porta_optimizer *opt, por
     return porta__launch(ctx, PORTA_KERNEL_optim_scalars, 1, bufs, &p);
 }
 
-/* Enqueue the element update (optim_step). norm_count > 0: the variant
- * that finishes the gradient norm itself (SPEC3 = 1) from the partials of
- * the norm pass; 0: the one that reads what optim_scalars wrote. */
+/* Enqueue the element update (optim_step), in the variant
+ * scalars_variant() picks: the one that computes the scalars per
+ * workgroup (finishing the gradient norm from the partials of the norm
+ * pass when norm_count > 0), or the one that reads what optim_scalars
+ * wrote. */
 static porta_status launch_update(porta_context *ctx, porta_optimizer *opt, porta_buffer *loss,
                                   uint32_t loss_off, uint32_t loss_count, float scale,
                                   uint32_t norm_count)
