@@ -196,6 +196,82 @@ static void check_against_reference(test_state *t, porta_context *ctx, const cha
     model_destroy(ctx, &m);
 }
 
+/* Eight parameter groups (the most), one tensor each, registered in
+ * reverse group order: every group boundary of the element update, with
+ * and without the gradient-norm pass, against the reference. */
+static void check_many_groups(test_state *t, porta_context *ctx, const char *spec,
+                              int check_gradients)
+{
+    enum { G = 8, STEPS = 10 };
+    static const size_t n[G] = {5, 64, 1, 130, 7, 300, 2, 33};
+    porta_optimizer_config c = porta_optimizer_config_default(PORTA_OPTIMIZER_ADAMW);
+    c.n_groups = G;
+    c.check_gradients = check_gradients;
+    for (unsigned g = 0; g < G; g++)
+        c.groups[g] = (porta_param_group){.lr = 0.001f * (float)(g + 1),
+                                          .min_lr = 1e-6f,
+                                          .max_lr = 1.0f,
+                                          .weight_decay = g % 2 ? 0.0f : 0.05f * (float)(g + 1)};
+    porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_CONSTANT);
+    porta_optimizer *opt = NULL;
+    porta_buffer *params = NULL, *grads = NULL, *loss = NULL;
+    size_t off[G], elements = 0;
+    porta_status st = porta_optimizer_create(ctx, &c, &sc, &opt);
+    for (unsigned g = G; g-- > 0 && !st;)
+        st = porta_optimizer_add_tensor(ctx, opt, n[g], g, NULL);
+    if (!st)
+        st = porta_optimizer_finalize(ctx, opt);
+    for (unsigned g = 0; g < G && !st; g++)
+        st = porta_optimizer_tensor_offset(ctx, opt, G - 1 - g, &off[g]);
+    if (!st)
+        st = porta_optimizer_arenas(ctx, opt, &params, &grads, &elements);
+    if (!st)
+        st = porta_buffer_create(ctx, sizeof(float), &loss);
+    float one = 1.0f;
+    if (!st)
+        st = porta_buffer_write(ctx, loss, 0, sizeof(one), &one);
+    CHECK_OK(t, ctx, st, "many groups: setup");
+    float *want = calloc(elements ? elements : 1, sizeof(float));
+    float *g = calloc(elements ? elements : 1, sizeof(float));
+    float *mom = calloc(elements ? elements : 1, sizeof(float));
+    float *vel = calloc(elements ? elements : 1, sizeof(float));
+    float *got = calloc(elements ? elements : 1, sizeof(float));
+    for (unsigned q = 0; q < G; q++)
+        for (size_t i = 0; i < n[q]; i++)
+            want[off[q] + i] = noise(5, 0, q * 1000 + (uint32_t)i);
+    if (!st)
+        st = porta_buffer_write(ctx, params, 0, elements * sizeof(float), want);
+    for (uint32_t s = 0; s < STEPS && !st; s++) {
+        for (unsigned q = 0; q < G; q++)
+            for (size_t i = 0; i < n[q]; i++)
+                g[off[q] + i] = noise(6, s, q * 1000 + (uint32_t)i);
+        st = porta_buffer_write(ctx, grads, 0, elements * sizeof(float), g);
+        if (!st)
+            st = porta_optimizer_step(ctx, opt, loss, 0, 1, 1.0f);
+        for (unsigned q = 0; q < G; q++)
+            porta_ref_adamw_step(want + off[q], g + off[q], mom + off[q], vel + off[q], n[q],
+                                 c.groups[q].lr, c.groups[q].weight_decay, c.beta1, c.beta2, c.eps,
+                                 s + 1, 1.0f);
+    }
+    if (!st)
+        st = porta_buffer_read(ctx, params, 0, elements * sizeof(float), got);
+    CHECK_OK(t, ctx, st, "many groups: steps");
+    double worst = 0.0;
+    for (unsigned q = 0; q < G && !st; q++)
+        for (size_t i = 0; i < n[q]; i++)
+            worst = fmax(worst, param_diff(got[off[q] + i], want[off[q] + i]));
+    CHECK(t, !st && worst <= 1e-6,
+          "%s: 8 groups (%s norm pass): %d steps differ from the reference by %.3g relative", spec,
+          check_gradients ? "with" : "without", STEPS, worst);
+    free(want);
+    free(g);
+    free(mom);
+    free(vel);
+    free(got);
+    porta_buffer_destroy(ctx, loss);
+    porta_optimizer_destroy(ctx, opt);
+}
+
 /* ---- no synchronisation per step ---------------------------------------- */
 
 static void check_zero_sync(test_state *t, porta_context *ctx, const char *spec)
@@ -235,6 +311,38 @@ static void check_zero_sync(test_state *t, porta_context *ctx, const char *spec)
         CHECK(t, ms[i].step == i && !ms[i].skipped && ms[i].grad_norm > 0.0f,
               "%s: ring entry %zu: step %llu skipped %d norm %g", spec, i,
               (unsigned long long)ms[i].step, ms[i].skipped, ms[i].grad_norm);
+    model_destroy(ctx, &m);
+}
+
+/* Without a gradient-norm pass (check_gradients 0, no clipping) a step is
+ * the scalar pass and the element update, or (PoCL) the update alone: at
+ * most two dispatches, no waits. */
+static void check_zero_sync_without_norm(test_state *t, porta_context *ctx, const char *spec)
+{
+    porta_optimizer_config c = two_groups(PORTA_OPTIMIZER_ADAMW);
+    c.check_gradients = 0;
+    porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_GREEDYLR);
+    model m;
+    porta_status st = model_create(ctx, &c, &sc, &m);
+    CHECK_OK(t, ctx, st, "zero-sync model without norm");
+    if (!st)
+        st = porta_finish(ctx);
+    porta_counters before, after;
+    porta_counters_get(ctx, &before);
+    for (uint32_t s = 0; s < 10 && !st; s++)
+        st = model_step(ctx, &m, s, 2.0f - 0.01f * (float)s);
+    if (!st)
+        st = porta_submit(ctx);
+    porta_counters_get(ctx, &after);
+    CHECK_OK(t, ctx, st, "zero-sync steps without norm");
+    CHECK(t, after.host_waits == before.host_waits && after.device_reads == before.device_reads,
+          "%s: 10 steps without a norm synchronised: %llu waits, %llu reads", spec,
+          (unsigned long long)(after.host_waits - before.host_waits),
+          (unsigned long long)(after.device_reads - before.device_reads));
+    CHECK(t,
+          after.dispatches - before.dispatches >= 10 && after.dispatches - before.dispatches <= 20,
+          "%s: 10 steps without a norm took %llu dispatches, expected 1 or 2 per step", spec,
+          (unsigned long long)(after.dispatches - before.dispatches));
     model_destroy(ctx, &m);
 }
 
@@ -286,6 +394,73 @@ static void check_skip(test_state *t, porta_context *ctx, const char *spec)
     free(before);
     free(after);
     free(later);
+    model_destroy(ctx, &m);
+}
+
+/* Without a gradient-norm pass only the loss can skip a step: a NaN loss
+ * leaves every parameter and moment bit for bit (the save file holds them
+ * all), and the step is counted as skipped. */
+static void check_skip_without_norm(test_state *t, porta_context *ctx, const char *spec,
+                                    porta_optimizer_kind kind)
+{
+    porta_optimizer_config c = two_groups(kind);
+    c.check_gradients = 0;
+    c.momentum = kind == PORTA_OPTIMIZER_SGD ? 0.9f : c.momentum;
+    porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_CONSTANT);
+    char path[2][256];
+    for (int i = 0; i < 2; i++)
+        snprintf(path[i], sizeof(path[i]), "%s/porta-test-skip%d-%ld.bin",
+                 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", i, (long)getpid());
+    model m;
+    porta_status st = model_create(ctx, &c, &sc, &m);
+    for (uint32_t s = 0; s < 3 && !st; s++)
+        st = model_step(ctx, &m, s, 1.0f);
+    float *before = st ? NULL : read_params(ctx, &m);
+    /* Steps 1-3 only touch params and moments, as does a skipped step: the
+     * saved state before and after the skip differ only in the counters. */
+    if (!st)
+        st = porta_optimizer_save(ctx, m.opt, path[0]);
+    if (!st)
+        st = model_step(ctx, &m, 3, NAN);
+    if (!st)
+        st = porta_optimizer_save(ctx, m.opt, path[1]);
+    CHECK_OK(t, ctx, st, "skip without norm");
+    float *after = st ? NULL : read_params(ctx, &m);
+    if (before && after)
+        CHECK(t, memcmp(before, after, m.elements * sizeof(float)) == 0,
+              "%s: a NaN loss without a norm pass changed the parameters", spec);
+    /* The moments: the tail of both save files (params, m1, m2). */
+    long size[2] = {0, 0};
+    unsigned char *bytes[2] = {NULL, NULL};
+    for (int i = 0; i < 2; i++) {
+        FILE *f = fopen(path[i], "rb");
+        if (f) {
+            fseek(f, 0, SEEK_END);
+            size[i] = ftell(f);
+            fseek(f, 0, SEEK_SET);
+            bytes[i] = malloc((size_t)size[i]);
+            if (fread(bytes[i], 1, (size_t)size[i], f) != (size_t)size[i])
+                size[i] = -1;
+            fclose(f);
+        }
+        unlink(path[i]);
+    }
+    /* SGD's m2 is a 4-byte stand-in. */
+    const size_t moments =
+        kind == PORTA_OPTIMIZER_ADAMW ? 2 * m.elements * sizeof(float) : (m.elements + 1) * 4;
+    CHECK(t,
+          bytes[0] && bytes[1] && size[0] == size[1] && (size_t)size[0] > moments &&
+              memcmp(bytes[0] + size[0] - moments, bytes[1] + size[1] - moments, moments) == 0,
+          "%s: a NaN loss without a norm pass changed the moments", spec);
+    free(bytes[0]);
+    free(bytes[1]);
+    porta_optimizer_status os;
+    st = porta_optimizer_status_get(ctx, m.opt, &os);
+    CHECK_OK(t, ctx, st, "status");
+    CHECK(t, os.steps == 4 && os.skipped == 1, "%s: steps %llu skipped %llu, expected 4 and 1",
+          spec, (unsigned long long)os.steps, (unsigned long long)os.skipped);
+    free(before);
+    free(after);
     model_destroy(ctx, &m);
 }
 
@@ -481,8 +656,27 @@ static void check_device(test_state *t, porta_context *ctx, const porta_device_i
     sgd_plain.momentum = 0.5f;
     sgd_plain.dampening = 0.1f;
     check_against_reference(t, ctx, info->spec, &sgd_plain, "SGD+dampening");
+    /* The same without the gradient-norm pass (the scalar-pass path). */
+    porta_optimizer_config adamw_plain = two_groups(PORTA_OPTIMIZER_ADAMW);
+    adamw_plain.check_gradients = 0;
+    check_against_reference(t, ctx, info->spec, &adamw_plain, "AdamW without norm pass");
+    porta_optimizer_config sgd_nesterov = two_groups(PORTA_OPTIMIZER_SGD);
+    sgd_nesterov.check_gradients = 0;
+    sgd_nesterov.momentum = 0.9f;
+    sgd_nesterov.nesterov = 1;
+    check_against_reference(t, ctx, info->spec, &sgd_nesterov, "SGD+Nesterov without norm pass");
+    porta_optimizer_config sgd_none = two_groups(PORTA_OPTIMIZER_SGD);
+    sgd_none.check_gradients = 0;
+    check_against_reference(t, ctx, info->spec, &sgd_none, "SGD without momentum or norm pass");
+    porta_optimizer_config sgd_none_norm = two_groups(PORTA_OPTIMIZER_SGD);
+    check_against_reference(t, ctx, info->spec, &sgd_none_norm, "SGD without momentum");
+    check_many_groups(t, ctx, info->spec, 0);
+    check_many_groups(t, ctx, info->spec, 1);
     check_zero_sync(t, ctx, info->spec);
+    check_zero_sync_without_norm(t, ctx, info->spec);
     check_skip(t, ctx, info->spec);
+    check_skip_without_norm(t, ctx, info->spec, PORTA_OPTIMIZER_ADAMW);
+    check_skip_without_norm(t, ctx, info->spec, PORTA_OPTIMIZER_SGD);
     check_greedy_fused(t, ctx, info->spec, 0);
     check_greedy_fused(t, ctx, info->spec, 1);
     check_restore(t, ctx, info->spec);

@@ -220,12 +220,15 @@ porta_status porta_self_test(porta_context *ctx);
  * porta_optimizer_finalize() and placed group by group (group 0 first), so
  * each parameter group is one contiguous range.
  *
- * porta_optimizer_step() is one fused dispatch (plus, when the gradient
- * norm is needed, one reduction dispatch before it): it reads the training
- * loss where the forward pass left it on the device, decides the learning
- * rate of every group with the scheduler, skips the update if the loss or
- * the gradient norm is not finite, clips, updates every parameter of every
- * group, and appends (step, loss, norm, lr per group, skipped) to a device
+ * porta_optimizer_step() is at most two dispatches, and one of them
+ * updates every parameter: a one-workgroup scalar pass and the element
+ * update, or, when the gradient norm is needed, the norm's reduction pass
+ * and an update that finishes the scalars itself (on some devices that
+ * update alone, without a norm). Together they read the training
+ * loss where the forward pass left it on the device, decide the learning
+ * rate of every group with the scheduler, skip the update if the loss or
+ * the gradient norm is not finite, clip, update every parameter of every
+ * group, and append (step, loss, norm, lr per group, skipped) to a device
  * metrics ring. The host never waits and never reads during a step;
  * porta_optimizer_metrics() drains the ring when the caller wants it. */
 

@@ -146,6 +146,8 @@ porta_status porta_optimizer_finalize(porta_context *ctx, porta_optimizer *opt)
     if (!st)
         st = alloc_zeroed(ctx, sizeof(float), &opt->metric);
     if (!st)
+        st = alloc_zeroed(ctx, PORTA_OPTIM_SCALAR_WORDS * 4, &opt->scalars);
+    if (!st)
         st = upload_state(ctx, opt);
     if (st)
         return st; /* buffers made so far are released by porta_optimizer_destroy */
@@ -192,9 +194,9 @@ porta_status porta_optimizer_destroy(porta_context *ctx, porta_optimizer *opt)
     porta_status st = porta__require_device(ctx);
     if (st)
         return st;
-    porta_buffer *all[] = {opt->params,        opt->grads, opt->m1,    opt->m2,
-                           opt->ocfg,          opt->ost,   opt->scfg,  opt->sst,
-                           opt->norm_partials, opt->ring,  opt->metric};
+    porta_buffer *all[] = {opt->params,        opt->grads, opt->m1,     opt->m2,
+                           opt->ocfg,          opt->ost,   opt->scfg,   opt->sst,
+                           opt->norm_partials, opt->ring,  opt->metric, opt->scalars};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         porta_buffer_destroy(ctx, all[i]);
     free(opt->tensors);

@@ -1,5 +1,6 @@
 /* optimizer_internal.h: the optimizer object and the device blocks of the
- * fused step (shaders/optim_step.kc). lib-internal. */
+ * fused step (shaders/optim_common.kh, optim_scalars.kc, optim_step.kc).
+ * lib-internal. */
 #ifndef PORTA_OPTIMIZER_INTERNAL_H
 #define PORTA_OPTIMIZER_INTERNAL_H
 
@@ -7,7 +8,7 @@
 #include "optim/sched_device.h"
 #include "optim/scheduler.h"
 
-/* Mirror of optim_config in shaders/optim_step.kc: the same 28 words. */
+/* Mirror of optim_config in shaders/optim_common.kh: the same 28 words. */
 typedef struct porta_optim_config_dev {
     uint32_t kind; /* 0 SGD, 1 AdamW */
     float momentum;
@@ -34,6 +35,10 @@ typedef struct porta_optim_state_dev {
     float grad_norm;
 } porta_optim_state_dev;
 _Static_assert(sizeof(porta_optim_state_dev) == 4 * 4, "optim_state: 4 words");
+
+/* Words of step_scalars (shaders/optim_common.kh): the per-step scalars
+ * the scalar pass writes and the element update reads. */
+#define PORTA_OPTIM_SCALAR_WORDS 44u
 
 /* A metrics ring entry: step, loss bits, norm bits, flags, lr[8]. */
 #define PORTA_RING_WORDS 12u
@@ -67,6 +72,7 @@ struct porta_optimizer {
     porta_buffer *params, *grads, *m1, *m2;
     porta_buffer *ocfg, *ost, *scfg, *sst;
     porta_buffer *norm_partials, *ring, *metric;
+    porta_buffer *scalars; /* this step's step_scalars (written by optim_scalars) */
 
     uint64_t steps;          /* training steps enqueued: half = steps & 1 */
     uint64_t sched_advances; /* scheduler advances enqueued: sched half = this & 1 */

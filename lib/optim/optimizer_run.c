@@ -17,29 +17,112 @@ static porta_status require_ready(porta_context *ctx, porta_optimizer *opt, cons
     return PORTA_OK;
 }
 
-/* Enqueue the fused kernel. mode 0: training step; 1: observe only. */
-static porta_status launch_step(porta_context *ctx, porta_optimizer *opt, porta_buffer *loss,
-                                uint32_t loss_off, uint32_t loss_count, float scale,
-                                uint32_t norm_count, uint32_t mode)
+/* The optimizer variant of optim_step (its SPEC0): 0 SGD, 1 AdamW, 2 SGD
+ * with momentum, 3 SGD with Nesterov momentum. */
+static uint32_t step_variant(const porta_optimizer *opt)
 {
+    if (opt->dev.kind == 1u)
+        return 1u;
+    if (opt->dev.momentum == 0.0f)
+        return 0u;
+    return opt->dev.nesterov ? 3u : 2u;
+}
+
+/* Where optim_step finds the step's scalars (its SPEC3). 1: every
+ * workgroup computes them into shared memory (with a gradient norm to
+ * finish, and always on OpenCL devices other than llvmpipe: PoCL pays
+ * little for the barrier, vectorises the loop behind it, and measured
+ * slower with the separate scalar pass when many steps are queued); else
+ * 0: from the buffer the scalar pass wrote, without any barrier (llvmpipe:
+ * Rusticl and lavapipe, which pay dearly for every barrier; Vulkan). */
+static uint32_t scalars_variant(const porta_context *ctx, uint32_t norm_count)
+{
+    if (norm_count > 0 || (ctx->backend.caps.api == PORTA_API_OPENCL &&
+                           strstr(ctx->backend.caps.name, "llvmpipe") == NULL))
+        return 1u;
+    return 0u;
+}
+
+/* Elements each invocation of optim_step updates (its SPEC1). Without a
+ * per-workgroup preamble (SPEC3 = 0) one per invocation, the layout in
+ * which the stream kernel is fastest on lavapipe; except on Rusticl, whose
+ * buffer loads of the step's scalars are gathers per invocation batch
+ * (lavapipe's are not): there, and to amortise the preamble of SPEC3 = 1,
+ * the device's preset for blocked elementwise kernels. Measured with
+ * porta-bench optimizer-like runs (step time against the fastest stream
+ * layout, 2-4M parameters): lavapipe 1: ~1.05, 64: ~0.65; Rusticl 1:
+ * ~0.5, 64: ~0.65-0.85. */
+static uint32_t elements_per_invocation(const porta_context *ctx, uint32_t variant)
+{
+    if (variant == 1u || (ctx->backend.caps.api == PORTA_API_OPENCL &&
+                          strstr(ctx->backend.caps.name, "llvmpipe") != NULL))
+        return porta__elements_per_invocation(ctx);
+    return 1u;
+}
+
+/* Enqueue the scalar pass (optim_scalars, one workgroup). mode 0: a
+ * training step without a gradient norm; 1: observe only. */
+static porta_status launch_scalars(porta_context *ctx, porta_optimizer *opt, porta_buffer *loss,
+                                   uint32_t loss_off, uint32_t loss_count, float scale,
+                                   uint32_t mode)
+{
+    porta_params_optim_scalars p = {.loss_off = loss_off,
+                                    .loss_count = loss_count,
+                                    .loss_scale = scale,
+                                    .norm_count = 0,
+                                    .mode = mode,
+                                    .state_half = (uint32_t)(opt->steps & 1u),
+                                    .sched_half = (uint32_t)(opt->sched_advances & 1u)};
+    porta_bbuffer *bufs[] = {opt->ocfg->impl, opt->ost->impl,    opt->scfg->impl,
+                             opt->sst->impl,  loss->impl,        opt->norm_partials->impl,
+                             opt->ring->impl, opt->scalars->impl};
+    return porta__launch(ctx, PORTA_KERNEL_optim_scalars, 1, bufs, &p);
+}
+
+/* Enqueue the element update (optim_step), in the variant
+ * scalars_variant() picks: the one that computes the scalars per
+ * workgroup (finishing the gradient norm from the partials of the norm
+ * pass when norm_count > 0), or the one that reads what optim_scalars
+ * wrote. */
+static porta_status launch_update(porta_context *ctx, porta_optimizer *opt, porta_buffer *loss,
+                                  uint32_t loss_off, uint32_t loss_count, float scale,
+                                  uint32_t norm_count)
+{
+    const uint32_t n_groups = opt->dev.n_groups;
+    uint32_t start[PORTA_MAX_PARAM_GROUPS] = {0};
+    for (uint32_t g = 1; g < n_groups; g++)
+        start[g] = opt->dev.group_end[g - 1];
     porta_params_optim_step p = {.n = (uint32_t)opt->elements,
+                                 .start1 = start[1],
+                                 .start2 = start[2],
+                                 .start3 = start[3],
+                                 .start4 = start[4],
+                                 .start5 = start[5],
+                                 .start6 = start[6],
+                                 .start7 = start[7],
                                  .loss_off = loss_off,
                                  .loss_count = loss_count,
                                  .loss_scale = scale,
                                  .norm_count = norm_count,
-                                 .mode = mode,
+                                 .mode = 0,
                                  .state_half = (uint32_t)(opt->steps & 1u),
-                                 .sched_half = (uint32_t)(opt->sched_advances & 1u)};
-    porta_bbuffer *bufs[] = {
-        opt->params->impl, opt->grads->impl,         opt->m1->impl,   opt->m2->impl,
-        opt->ocfg->impl,   opt->ost->impl,           opt->scfg->impl, opt->sst->impl,
-        loss->impl,        opt->norm_partials->impl, opt->ring->impl};
-    /* An observation only needs workgroup 0. */
-    const uint32_t per = porta__elements_per_invocation(ctx);
+                                 .sched_half = (uint32_t)(opt->sched_advances & 1u),
+                                 .beta2 = opt->dev.beta2,
+                                 .one_minus_beta1 = 1.0f - opt->dev.beta1,
+                                 .one_minus_beta2 = 1.0f - opt->dev.beta2,
+                                 .eps = opt->dev.eps,
+                                 .momentum = opt->dev.momentum,
+                                 .one_minus_dampening = 1.0f - opt->dev.dampening};
+    porta_bbuffer *bufs[] = {opt->params->impl, opt->grads->impl,         opt->m1->impl,
+                             opt->m2->impl,     opt->scalars->impl,       opt->ocfg->impl,
+                             opt->ost->impl,    opt->scfg->impl,          opt->sst->impl,
+                             loss->impl,        opt->norm_partials->impl, opt->ring->impl};
+    const uint32_t variant = scalars_variant(ctx, norm_count);
+    const uint32_t per = elements_per_invocation(ctx, variant);
     const size_t block = (size_t)ctx->variant.local_size * per;
     uint32_t grid[3];
-    porta__grid_2d(mode == 0 ? (opt->elements + block - 1) / block : 1, grid);
-    const uint32_t spec[PORTA_SPEC_COUNT] = {opt->dev.kind, per, 1, 1};
+    porta__grid_2d((opt->elements + block - 1) / block, grid);
+    const uint32_t spec[PORTA_SPEC_COUNT] = {step_variant(opt), per, n_groups, variant};
     return porta__launch_spec(ctx, PORTA_KERNEL_optim_step, spec, grid, bufs, &p);
 }
 
@@ -68,11 +151,18 @@ porta_status porta_optimizer_step(porta_context *ctx, porta_optimizer *opt, port
     if (loss_count == 0)
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
                              "porta_optimizer_step: loss_count is 0");
+    /* At most two dispatches: the gradient-norm pass and the update that
+     * finishes the scalars in every workgroup, or the scalar pass and the
+     * update that only reads them, or (PoCL, no norm) that update alone. */
     uint32_t norm_count = 0;
-    if (opt->check_norm && opt->elements > 0 && (st = norm_pass(ctx, opt, &norm_count)))
-        return st;
-    st = launch_step(ctx, opt, loss, (uint32_t)loss_off, (uint32_t)loss_count, loss_scale,
-                     norm_count, 0);
+    if (opt->check_norm && opt->elements > 0)
+        st = norm_pass(ctx, opt, &norm_count);
+    else if (scalars_variant(ctx, 0) == 0u)
+        st =
+            launch_scalars(ctx, opt, loss, (uint32_t)loss_off, (uint32_t)loss_count, loss_scale, 0);
+    if (!st)
+        st = launch_update(ctx, opt, loss, (uint32_t)loss_off, (uint32_t)loss_count, loss_scale,
+                           norm_count);
     if (!st) {
         opt->steps++;
         opt->sched_advances += opt->dev.sched_on_loss;
@@ -95,7 +185,7 @@ porta_status porta_optimizer_observe(porta_context *ctx, porta_optimizer *opt, f
                              "(create it with observe_eval = 1 to feed evaluation metrics)");
     st = porta_buffer_write(ctx, opt->metric, 0, sizeof(metric), &metric);
     if (!st)
-        st = launch_step(ctx, opt, opt->metric, 0, 1, 1.0f, 0, 1);
+        st = launch_scalars(ctx, opt, opt->metric, 0, 1, 1.0f, 1);
     if (!st)
         opt->sched_advances++;
     return st;
