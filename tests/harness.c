@@ -73,11 +73,17 @@ void test_for_each_device(test_state *t, test_device_fn fn, void *user)
         st = porta_device_count(ctx, &count);
     CHECK_OK(t, ctx, st, "enumerating devices");
     CHECK(t, count > 0, "no device found: %s", porta_context_message(ctx));
+    size_t ran = 0;
     for (size_t i = 0; i < count; i++) {
         porta_device_info info;
-        if (porta_device_get_info(ctx, i, &info) == PORTA_OK && selected(&info))
+        if (porta_device_get_info(ctx, i, &info) == PORTA_OK && selected(&info)) {
             run_device(t, &info, fn, user);
+            ran++;
+        }
     }
+    /* a PORTA_TEST_DEVICE that names no device tests nothing: a failure */
+    CHECK(t, ran > 0, "PORTA_TEST_DEVICE=%s matches none of the %zu devices found",
+          getenv("PORTA_TEST_DEVICE") ? getenv("PORTA_TEST_DEVICE") : "", count);
     porta_context_destroy(ctx);
 }
 
