@@ -1,6 +1,7 @@
 /* attention.c: attention probabilities from scores with an optional causal
- * mask, forward and backward (shaders/attention_softmax.kc), one workgroup
- * per row of T scores.
+ * mask, forward and backward (shaders/attention_softmax.kc): one invocation
+ * per row of T scores on CPU devices (T up to ATT_ROW_MAX_T), one workgroup
+ * per row otherwise.
  */
 #include <math.h>
 #include <stdint.h>

@@ -1,7 +1,9 @@
 /* normalization.c: layer normalisation and softmax, forward and backward
  * (shaders/layernorm.kc, layernorm_backward.kc, softmax.kc).
  *
- * Row-wise kernels run one workgroup per row on a 2-D grid. dgamma and
+ * Row-wise layer-norm kernels run one invocation per row on CPU devices
+ * (rows up to ROW_PER_INVOCATION_MAX_COLS) and one workgroup per row
+ * otherwise (softmax: always), on a 2-D grid. dgamma and
  * dbeta are deterministic without atomics or scratch: one invocation per
  * column sums its column over rows in ascending order, the rows split into
  * chunks (one dispatch each, the later ones adding to the first) that keep
