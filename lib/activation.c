@@ -13,12 +13,14 @@ static porta_status check_fn(porta_context *ctx, porta_activation fn, const char
 }
 
 /* One dispatch of activation.kc: SPEC0 the function, SPEC1 the pass,
- * SPEC2 elements per invocation, on a 2-D grid of blocks. */
+ * SPEC2 elements per invocation, SPEC3 accumulate, on a 2-D grid of
+ * blocks. */
 static porta_status launch(porta_context *ctx, porta_activation fn, uint32_t pass,
-                           porta_bbuffer *const *bufs, const porta_params_activation *p)
+                           uint32_t accumulate, porta_bbuffer *const *bufs,
+                           const porta_params_activation *p)
 {
     const uint32_t per = porta__elements_per_invocation(ctx);
-    const uint32_t spec[PORTA_SPEC_COUNT] = {(uint32_t)fn, pass, per, 1};
+    const uint32_t spec[PORTA_SPEC_COUNT] = {(uint32_t)fn, pass, per, accumulate};
     const size_t block = (size_t)ctx->variant.local_size * per;
     uint32_t grid[3];
     porta__grid_2d((p->n + block - 1) / block, grid);
@@ -38,7 +40,7 @@ porta_status porta_activation_forward(porta_context *ctx, porta_activation fn, p
     porta_params_activation p = {
         .n = (uint32_t)n, .x_off = (uint32_t)x_off, .dy_off = 0, .y_off = (uint32_t)y_off};
     porta_bbuffer *bufs[] = {x->impl, x->impl, y->impl};
-    return launch(ctx, fn, 0, bufs, &p);
+    return launch(ctx, fn, 0, 0, bufs, &p);
 }
 
 porta_status porta_activation_backward(porta_context *ctx, porta_activation fn, porta_buffer *x,
@@ -57,8 +59,7 @@ porta_status porta_activation_backward(porta_context *ctx, porta_activation fn, 
     porta_params_activation p = {.n = (uint32_t)n,
                                  .x_off = (uint32_t)x_off,
                                  .dy_off = (uint32_t)dy_off,
-                                 .y_off = (uint32_t)dx_off,
-                                 .accumulate = accumulate ? 1u : 0u};
+                                 .y_off = (uint32_t)dx_off};
     porta_bbuffer *bufs[] = {x->impl, dy->impl, dx->impl};
-    return launch(ctx, fn, 1, bufs, &p);
+    return launch(ctx, fn, 1, accumulate ? 1u : 0u, bufs, &p);
 }

@@ -1,12 +1,18 @@
 /* attention.c: attention probabilities from scores with an optional causal
- * mask, forward and backward (shaders/attention_softmax.kc), one workgroup
- * per row of T scores.
+ * mask, forward and backward (shaders/attention_softmax.kc): one invocation
+ * per row of T scores on CPU devices (T up to ATT_ROW_MAX_T), one workgroup
+ * per row otherwise.
  */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "internal.h"
+
+/* The longest row one invocation reduces alone on a CPU device (three
+ * loops over the row stay far under llvmpipe's 65535 iterations); longer
+ * rows amortise a workgroup's barriers and take one workgroup each. */
+#define ATT_ROW_MAX_T 1024u
 
 /* A device, a finite scale, T >= 1 (with rows) and no overflow of
  * batch_heads * T * T elements. */
@@ -38,13 +44,18 @@ static porta_status check_arg(porta_context *ctx, const porta_buffer *b, size_t 
     return porta__check_range(ctx, b, off, n, what);
 }
 
-/* One attention_softmax.kc dispatch over the rows: SPEC0 = pass. */
-static porta_status launch(porta_context *ctx, uint32_t pass, size_t rows,
+/* One attention_softmax.kc dispatch over the rows: SPEC0 = pass, SPEC1 =
+ * one invocation per row (CPU devices, rows up to ATT_ROW_MAX_T) or one
+ * workgroup per row. */
+static porta_status launch(porta_context *ctx, uint32_t pass, size_t rows, size_t T,
                            porta_bbuffer *const *bufs, const porta_params_attention_softmax *p)
 {
-    const uint32_t spec[PORTA_SPEC_COUNT] = {pass, 1, 1, 1};
+    const uint32_t per_invocation =
+        ctx->backend.caps.type == PORTA_DEVICE_TYPE_CPU && T <= ATT_ROW_MAX_T ? 1u : 0u;
+    const uint32_t spec[PORTA_SPEC_COUNT] = {pass, per_invocation, 1, 1};
+    const size_t local = ctx->variant.local_size;
     uint32_t grid[3];
-    porta__grid_2d(rows, grid); /* one workgroup per row */
+    porta__grid_2d(per_invocation ? (rows + local - 1) / local : rows, grid);
     return porta__launch_spec(ctx, PORTA_KERNEL_attention_softmax, spec, grid, bufs, p);
 }
 
@@ -69,7 +80,7 @@ porta_status porta_attention_softmax_forward(porta_context *ctx, size_t batch_he
                                         .b_off = (uint32_t)x_off,
                                         .z_off = (uint32_t)y_off};
     porta_bbuffer *bufs[] = {x->impl, x->impl, y->impl};
-    return launch(ctx, 0, batch_heads * T, bufs, &p);
+    return launch(ctx, 0, batch_heads * T, T, bufs, &p);
 }
 
 porta_status porta_attention_softmax_backward(porta_context *ctx, size_t batch_heads, size_t T,
@@ -96,5 +107,5 @@ porta_status porta_attention_softmax_backward(porta_context *ctx, size_t batch_h
                                         .z_off = (uint32_t)dx_off,
                                         .accumulate = accumulate ? 1u : 0u};
     porta_bbuffer *bufs[] = {y->impl, dy->impl, dx->impl};
-    return launch(ctx, 1, batch_heads * T, bufs, &p);
+    return launch(ctx, 1, batch_heads * T, T, bufs, &p);
 }

@@ -8,11 +8,25 @@
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "internal.h"
 
-/* Tokens per embedding_backward dispatch (one loop iteration each). */
-#define EMB_TOKEN_CHUNK 16384u
+/* Loop iterations per invocation and embedding_backward dispatch: a token
+ * costs one for the scan and one per column of the invocation's block. */
+#define EMB_LOOP_BUDGET 16384u
+
+/* Columns per embedding_backward invocation: a power of two up to 32 (8
+ * on llvmpipe), no wider than dim needs. Every token is read once per
+ * column block, so wider blocks read the token list fewer times. */
+static uint32_t emb_columns(const porta_context *ctx, size_t dim)
+{
+    const uint32_t most = strstr(ctx->backend.caps.name, "llvmpipe") != NULL ? 8u : 32u;
+    uint32_t cols = 1;
+    while (cols < dim && cols < most)
+        cols *= 2;
+    return cols;
+}
 
 /* A device, vocab and dim >= 1, and the tokens, table and n_tokens x dim
  * ranges inside their buffers. */
@@ -77,32 +91,28 @@ porta_status porta_embedding_backward(porta_context *ctx, porta_buffer *tokens, 
                                  dtable, dtable_off, "dtable", vocab, dim, dy, dy_off, "dy");
     if (st)
         return st;
-    /* A workgroup: block_cols columns (a power of two covering narrow
-     * tables, dividing the power-of-two local size) of local / block_cols
-     * vocabulary rows. */
-    const uint32_t local = ctx->variant.local_size;
-    uint32_t block_cols = 1;
-    while (block_cols < dim && block_cols < local)
-        block_cols *= 2;
-    const size_t col_blocks = (dim + block_cols - 1) / block_cols;
-    const size_t row_blocks = (vocab + local / block_cols - 1) / (local / block_cols);
+    /* SPEC0 columns per invocation, fewer on llvmpipe, whose loop limit
+     * counts the inner column loop once per token. */
+    const uint32_t cols = emb_columns(ctx, dim);
+    const size_t col_blocks = (dim + cols - 1) / cols;
+    const size_t chunk = EMB_LOOP_BUDGET / (cols + 1);
     porta_params_embedding_backward p = {.vocab = (uint32_t)vocab,
                                          .dim = (uint32_t)dim,
-                                         .block_cols = block_cols,
                                          .col_blocks = (uint32_t)col_blocks,
                                          .tokens_off = (uint32_t)tokens_off,
                                          .dy_off = (uint32_t)dy_off,
                                          .dtable_off = (uint32_t)dtable_off};
     porta_bbuffer *bufs[] = {tokens->impl, dy->impl, dtable->impl};
-    const uint32_t spec[PORTA_SPEC_COUNT] = {1, 1, 1, 1};
+    const uint32_t spec[PORTA_SPEC_COUNT] = {cols, 1, 1, 1};
+    const size_t local = ctx->variant.local_size;
     uint32_t grid[3];
-    porta__grid_2d(col_blocks * row_blocks, grid);
+    porta__grid_2d((vocab * col_blocks + local - 1) / local, grid);
     /* Token chunks in ascending order, the later ones adding; at least one
      * dispatch, so that 0 tokens writes zeros. */
     size_t i0 = 0;
     do {
         p.i0 = (uint32_t)i0;
-        p.count = (uint32_t)porta__min_size(n_tokens - i0, EMB_TOKEN_CHUNK);
+        p.count = (uint32_t)porta__min_size(n_tokens - i0, chunk);
         p.accumulate = (accumulate || i0 > 0) ? 1u : 0u;
         st = porta__launch_spec(ctx, PORTA_KERNEL_embedding_backward, spec, grid, bufs, &p);
         i0 += p.count;

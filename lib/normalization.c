@@ -1,7 +1,9 @@
 /* normalization.c: layer normalisation and softmax, forward and backward
  * (shaders/layernorm.kc, layernorm_backward.kc, softmax.kc).
  *
- * Row-wise kernels run one workgroup per row on a 2-D grid. dgamma and
+ * Row-wise layer-norm kernels run one invocation per row on CPU devices
+ * (rows up to ROW_PER_INVOCATION_MAX_COLS) and one workgroup per row
+ * otherwise (softmax: always), on a 2-D grid. dgamma and
  * dbeta are deterministic without atomics or scratch: one invocation per
  * column sums its column over rows in ascending order, the rows split into
  * chunks (one dispatch each, the later ones adding to the first) that keep
@@ -15,6 +17,30 @@
 
 /* Rows per dgamma/dbeta dispatch: one loop iteration each. */
 #define LN_ROW_CHUNK 16384u
+
+/* The longest row one invocation reduces alone on a CPU device (a few
+ * loops over the row stay far under llvmpipe's 65535 iterations); longer
+ * rows amortise a workgroup's barriers and take one workgroup each. */
+#define ROW_PER_INVOCATION_MAX_COLS 1024u
+
+/* 1 when rows of cols elements take one invocation each (CPU devices:
+ * PoCL runs a workgroup as a loop over its invocations, cut at every
+ * barrier; llvmpipe switches coroutines there), 0 for one workgroup each. */
+static uint32_t row_per_invocation(const porta_context *ctx, size_t cols)
+{
+    return ctx->backend.caps.type == PORTA_DEVICE_TYPE_CPU && cols <= ROW_PER_INVOCATION_MAX_COLS
+               ? 1u
+               : 0u;
+}
+
+/* The grid of a row-wise kernel: a workgroup per row, or per LOCAL_SIZE
+ * rows when each invocation takes a row. */
+static void row_grid(const porta_context *ctx, size_t rows, uint32_t per_invocation,
+                     uint32_t grid[3])
+{
+    const size_t local = ctx->variant.local_size;
+    porta__grid_2d(per_invocation ? (rows + local - 1) / local : rows, grid);
+}
 
 /* A device and a well-formed rows x cols matrix size (rows * cols
  * elements must not overflow; cols >= 1 unless rows == 0). */
@@ -77,9 +103,10 @@ porta_status porta_layernorm_forward(porta_context *ctx, size_t rows, size_t col
                                 .rstd_off = (uint32_t)rstd_off,
                                 .eps = eps};
     porta_bbuffer *bufs[] = {x->impl, gamma->impl, beta->impl, y->impl, mean->impl, rstd->impl};
-    const uint32_t spec[PORTA_SPEC_COUNT] = {1, 1, 1, 1};
+    const uint32_t mode = row_per_invocation(ctx, cols);
+    const uint32_t spec[PORTA_SPEC_COUNT] = {mode, 1, 1, 1};
     uint32_t grid[3];
-    porta__grid_2d(rows, grid); /* one workgroup per row */
+    row_grid(ctx, rows, mode, grid);
     return porta__launch_spec(ctx, PORTA_KERNEL_layernorm, spec, grid, bufs, &p);
 }
 
@@ -125,12 +152,14 @@ porta_status porta_layernorm_backward(porta_context *ctx, size_t rows, size_t co
     porta_bbuffer *bufs[8];
     for (size_t i = 0; i < 8; i++)
         bufs[i] = b[i]->impl;
-    uint32_t spec[PORTA_SPEC_COUNT] = {0, 1, 1, 1};
+    const uint32_t mode = row_per_invocation(ctx, cols);
+    uint32_t spec[PORTA_SPEC_COUNT] = {0, mode, 1, 1};
     uint32_t grid[3];
-    porta__grid_2d(rows, grid); /* one workgroup per row */
+    row_grid(ctx, rows, mode, grid);
     st = porta__launch_spec(ctx, PORTA_KERNEL_layernorm_backward, spec, grid, bufs, &p);
     /* dgamma, dbeta: row chunks in ascending order, the later ones adding. */
     spec[0] = 1;
+    spec[1] = 1;
     const size_t local = ctx->variant.local_size;
     porta__grid_2d((cols + local - 1) / local, grid);
     for (size_t r0 = 0; !st && r0 < rows; r0 += LN_ROW_CHUNK) {

@@ -7,6 +7,16 @@
 
 #define GATHER_MAX_DIMS 6u
 
+/* Elements of a row one invocation copies at most: llvmpipe wants long
+ * invocations (porta__elements_per_invocation), PoCL a few more than its
+ * streaming preset, since each invocation first spends up to five integer
+ * divisions finding its row. */
+static uint32_t gather_elements(const porta_context *ctx)
+{
+    const uint32_t per = porta__elements_per_invocation(ctx);
+    return per < 16u ? 16u : per;
+}
+
 porta_status porta_tensor_gather(porta_context *ctx, unsigned ndim, const size_t *shape,
                                  const size_t *x_strides, porta_buffer *x, size_t x_off,
                                  porta_buffer *y, size_t y_off, int accumulate)
@@ -48,39 +58,60 @@ porta_status porta_tensor_gather(porta_context *ctx, unsigned ndim, const size_t
         st = porta__check_range(ctx, y, y_off, n, "porta_tensor_gather y");
     if (st || n == 0)
         return st;
-    /* Pad to six dimensions with leading extents of 1 (stride 0). Strides
-     * of extent-1 dimensions are never used: 0 keeps them in 32 bits. */
-    uint32_t ext[GATHER_MAX_DIMS], str[GATHER_MAX_DIMS];
-    for (unsigned d = 0; d < GATHER_MAX_DIMS; d++) {
-        ext[d] = 1;
-        str[d] = 0;
-    }
+    /* Drop extents of 1 and merge each dimension into the one outside it
+     * when they are contiguous in x (stride[d] == shape[d + 1] *
+     * stride[d + 1]): the same copy with fewer index divisions and longer
+     * rows. Then pad to six dimensions with leading extents of 1. */
+    size_t ext[GATHER_MAX_DIMS], str[GATHER_MAX_DIMS];
+    unsigned m = 0;
     for (unsigned d = 0; d < ndim; d++) {
-        const unsigned to = GATHER_MAX_DIMS - ndim + d;
-        ext[to] = (uint32_t)shape[d];
-        str[to] = shape[d] > 1 ? (uint32_t)x_strides[d] : 0u;
+        if (shape[d] == 1)
+            continue;
+        if (m > 0 && str[m - 1] == shape[d] * x_strides[d]) {
+            ext[m - 1] *= shape[d];
+            str[m - 1] = x_strides[d];
+        } else {
+            ext[m] = shape[d];
+            str[m] = x_strides[d];
+            m++;
+        }
     }
-    porta_params_tensor_gather p = {.n = (uint32_t)n,
+    uint32_t e6[GATHER_MAX_DIMS], s6[GATHER_MAX_DIMS];
+    for (unsigned d = 0; d < GATHER_MAX_DIMS; d++) {
+        e6[d] = 1;
+        s6[d] = 0;
+    }
+    for (unsigned d = 0; d < m; d++) {
+        e6[GATHER_MAX_DIMS - m + d] = (uint32_t)ext[d];
+        s6[GATHER_MAX_DIMS - m + d] = (uint32_t)str[d];
+    }
+    /* SPEC0 elements of a row per invocation: a power of two up to the
+     * device's preset, no longer than the row needs. */
+    const uint32_t cols = e6[GATHER_MAX_DIMS - 1];
+    uint32_t per = 1;
+    while (per < cols && per < gather_elements(ctx))
+        per *= 2;
+    const size_t chunks = (cols + per - 1) / per, rows = n / cols;
+    porta_params_tensor_gather p = {.rows = (uint32_t)rows,
+                                    .chunks = (uint32_t)chunks,
                                     .x_off = (uint32_t)x_off,
                                     .y_off = (uint32_t)y_off,
                                     .accumulate = accumulate ? 1u : 0u,
-                                    .shape0 = ext[0],
-                                    .shape1 = ext[1],
-                                    .shape2 = ext[2],
-                                    .shape3 = ext[3],
-                                    .shape4 = ext[4],
-                                    .shape5 = ext[5],
-                                    .stride0 = str[0],
-                                    .stride1 = str[1],
-                                    .stride2 = str[2],
-                                    .stride3 = str[3],
-                                    .stride4 = str[4],
-                                    .stride5 = str[5]};
+                                    .shape1 = e6[1],
+                                    .shape2 = e6[2],
+                                    .shape3 = e6[3],
+                                    .shape4 = e6[4],
+                                    .shape5 = e6[5],
+                                    .stride0 = s6[0],
+                                    .stride1 = s6[1],
+                                    .stride2 = s6[2],
+                                    .stride3 = s6[3],
+                                    .stride4 = s6[4],
+                                    .stride5 = s6[5]};
     porta_bbuffer *bufs[] = {x->impl, y->impl};
-    const uint32_t per = porta__elements_per_invocation(ctx);
     const uint32_t spec[PORTA_SPEC_COUNT] = {per, 1, 1, 1};
-    const size_t block = (size_t)ctx->variant.local_size * per;
+    const size_t local = ctx->variant.local_size;
     uint32_t grid[3];
-    porta__grid_2d((n + block - 1) / block, grid);
+    porta__grid_2d((rows * chunks + local - 1) / local, grid);
     return porta__launch_spec(ctx, PORTA_KERNEL_tensor_gather, spec, grid, bufs, &p);
 }
