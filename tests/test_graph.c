@@ -352,20 +352,30 @@ static porta_status compile_adamw_greedy(porta_context *ctx, model *m, float lr)
     return porta_graph_compile(ctx, m->g, &oc, &sc);
 }
 
-/* Train `steps` steps of the small CNN (fresh data each step), losses from
- * the metrics ring. */
-static porta_status train_cnn(porta_context *ctx, model *m, int steps, float *losses)
+/* Train `steps` steps of the small CNN (a new batch uploaded each step),
+ * losses from the metrics ring; *syncs: host waits and reads during the
+ * steps. */
+static porta_status train_cnn(porta_context *ctx, model *m, int steps, float *losses,
+                              uint64_t *syncs)
 {
     porta_status st = porta_graph_create(ctx, 42, &m->g);
     if (!st)
         st = build_cnn(ctx, m, 8);
     if (!st)
         st = compile_adamw_greedy(ctx, m, 3e-3f);
+    porta_counters before, after;
+    if (!st)
+        st = porta_counters_get(ctx, &before);
     for (int s = 0; s < steps && !st; s++) {
         st = set_inputs(ctx, m, 100u + (uint32_t)(s % 2), 0);
         if (!st)
             st = porta_graph_train_step(ctx, m->g);
     }
+    if (!st)
+        st = porta_counters_get(ctx, &after);
+    if (!st)
+        *syncs =
+            (after.host_waits - before.host_waits) + (after.device_reads - before.device_reads);
     porta_optimizer *opt = NULL;
     if (!st)
         st = porta_graph_optimizer(ctx, m->g, &opt);
@@ -434,9 +444,12 @@ static void training_checks(test_state *t, porta_context *ctx, const porta_devic
     /* the same seed twice: the same bits */
     float a[AGREE_STEPS], b[20];
     model m1 = {0}, m2 = {0};
-    st = train_cnn(ctx, &m1, AGREE_STEPS, a);
+    uint64_t syncs = 1, syncs2 = 1;
+    st = train_cnn(ctx, &m1, AGREE_STEPS, a, &syncs);
     CHECK_OK(t, ctx, st, "CNN 100 steps");
-    porta_status st2 = train_cnn(ctx, &m2, 20, b);
+    CHECK(t, syncs == 0, "CNN: %llu host waits and reads in 100 training steps (batches uploaded)",
+          (unsigned long long)syncs);
+    porta_status st2 = train_cnn(ctx, &m2, 20, b, &syncs2);
     CHECK_OK(t, ctx, st2, "CNN 20 steps again");
     CHECK(t, !st && !st2 && memcmp(a, b, sizeof b) == 0, "same seed, same device: same losses");
     CHECK(t, !st && a[AGREE_STEPS - 1] < a[0], "CNN loss %.4f -> %.4f", (double)a[0],
