@@ -9,7 +9,8 @@
  *  - training steps enqueue only: zero host waits and zero reads;
  *  - the same seed on the same device gives the same bits, twice;
  *  - training lowers the loss; memory planning shares memory;
- *  - 100 AdamW + GreedyLR steps of a small CNN give losses within 1e-4
+ *  - 100 AdamW + GreedyLR steps of a small CNN, and 50 of the transformer
+ *    block, give losses within 1e-4
  *    relative on every pair of devices (OpenCL and Vulkan);
  *  - impossible graphs are refused with a clear message.
  */
@@ -20,13 +21,15 @@
 #include "harness.h"
 
 #define AGREE_STEPS 100
+#define GPT_AGREE_STEPS 50
 #define MAX_DEVICES 8
 
 typedef struct run_log {
     int n;
     char spec[MAX_DEVICES][32];
     char api[MAX_DEVICES][16];
-    float loss[MAX_DEVICES][AGREE_STEPS];
+    float loss[MAX_DEVICES][AGREE_STEPS];    /* the small CNN */
+    float gpt[MAX_DEVICES][GPT_AGREE_STEPS]; /* the transformer block */
 } run_log;
 
 static uint32_t hash32(uint32_t x)
@@ -390,6 +393,40 @@ static porta_status train_cnn(porta_context *ctx, model *m, int steps, float *lo
     return st;
 }
 
+static porta_status set_positions(porta_context *ctx, model *m, size_t batch, size_t T);
+
+/* `steps` AdamW + GreedyLR steps of the transformer block on two batches
+ * in turn; losses from the metrics ring. */
+static porta_status train_transformer(porta_context *ctx, int steps, float *losses)
+{
+    model m = {0};
+    porta_status st = porta_graph_create(ctx, 43, &m.g);
+    if (!st)
+        st = build_transformer(ctx, &m, 2, 5);
+    if (!st)
+        st = compile_adamw_greedy(ctx, &m, 3e-3f);
+    for (int s = 0; s < steps && !st; s++) {
+        st = set_inputs(ctx, &m, 200u + (uint32_t)(s % 2), VOCAB);
+        if (!st)
+            st = set_positions(ctx, &m, 2, 5);
+        if (!st)
+            st = porta_graph_train_step(ctx, m.g);
+    }
+    porta_optimizer *opt = NULL;
+    porta_step_metrics metrics[GPT_AGREE_STEPS];
+    size_t n = 0, lost = 0;
+    if (!st)
+        st = porta_graph_optimizer(ctx, m.g, &opt);
+    if (!st)
+        st = porta_optimizer_metrics(ctx, opt, metrics, GPT_AGREE_STEPS, &n, &lost);
+    if (!st && (n != (size_t)steps || lost))
+        st = PORTA_ERROR_MISMATCH;
+    for (size_t i = 0; !st && i < n; i++)
+        losses[i] = metrics[i].loss;
+    porta_graph_destroy(ctx, m.g);
+    return st;
+}
+
 static void training_checks(test_state *t, porta_context *ctx, const porta_device_info *info,
                             run_log *log)
 {
@@ -456,10 +493,16 @@ static void training_checks(test_state *t, porta_context *ctx, const porta_devic
           (double)a[AGREE_STEPS - 1]);
     porta_graph_destroy(ctx, m1.g);
     porta_graph_destroy(ctx, m2.g);
-    if (!st && log->n < MAX_DEVICES) {
+    float g[GPT_AGREE_STEPS];
+    st2 = train_transformer(ctx, GPT_AGREE_STEPS, g);
+    CHECK_OK(t, ctx, st2, "transformer block 50 steps");
+    CHECK(t, !st2 && g[GPT_AGREE_STEPS - 1] < g[0], "transformer loss %.4f -> %.4f", (double)g[0],
+          (double)g[GPT_AGREE_STEPS - 1]);
+    if (!st && !st2 && log->n < MAX_DEVICES) {
         snprintf(log->spec[log->n], sizeof log->spec[0], "%s", info->spec);
         snprintf(log->api[log->n], sizeof log->api[0], "%s", info->api);
         memcpy(log->loss[log->n], a, sizeof a);
+        memcpy(log->gpt[log->n], g, sizeof g);
         log->n++;
     }
 }
@@ -526,33 +569,39 @@ static void check_device(test_state *t, porta_context *ctx, const porta_device_i
     error_checks(t, ctx);
 }
 
+/* Device i's losses against device j's, step by step: within 1e-4 relative. */
+static void compare_runs(test_state *t, const run_log *log, int i, int j, const char *what,
+                         const float *a, const float *b, int steps)
+{
+    double worst = 0.0;
+    int at = 0;
+    for (int s = 0; s < steps; s++) {
+        const double rel = fabs((double)a[s] - b[s]) / fmax(fabs((double)a[s]), 1e-30);
+        if (!(rel <= worst)) {
+            worst = rel;
+            at = s;
+        }
+    }
+    CHECK(t, worst <= 1e-4,
+          "%s: %s vs %s: %d steps, largest relative loss difference %.3g at step %d", what,
+          log->spec[i], log->spec[j], steps, worst, at);
+    printf("%s: %s vs %s: largest relative loss difference over %d steps: %.3g\n", what,
+           log->spec[i], log->spec[j], steps, worst);
+}
+
 int main(void)
 {
     test_state t = {0, 0};
     run_log *log = calloc(1, sizeof *log);
     test_init();
     test_for_each_device(&t, check_device, log);
-    /* every OpenCL device against every Vulkan device, step by step */
+    /* every OpenCL device against every Vulkan device */
     for (int i = 0; i < log->n; i++) {
         for (int j = i + 1; j < log->n; j++) {
             if (strcmp(log->api[i], log->api[j]) == 0)
                 continue;
-            double worst = 0.0;
-            int at = 0;
-            for (int s = 0; s < AGREE_STEPS; s++) {
-                const double a = log->loss[i][s], b = log->loss[j][s];
-                const double rel = fabs(a - b) / fmax(fabs(a), 1e-30);
-                if (!(rel <= worst)) {
-                    worst = rel;
-                    at = s;
-                }
-            }
-            CHECK(&t, worst <= 1e-4,
-                  "%s vs %s: %d steps, largest relative loss difference %.3g "
-                  "at step %d",
-                  log->spec[i], log->spec[j], AGREE_STEPS, worst, at);
-            printf("%s vs %s: largest relative loss difference over %d steps: %.3g\n", log->spec[i],
-                   log->spec[j], AGREE_STEPS, worst);
+            compare_runs(&t, log, i, j, "CNN", log->loss[i], log->loss[j], AGREE_STEPS);
+            compare_runs(&t, log, i, j, "transformer", log->gpt[i], log->gpt[j], GPT_AGREE_STEPS);
         }
     }
     free(log);
