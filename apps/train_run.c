@@ -135,6 +135,12 @@ porta_status train_run_drain(train_run *r)
     }
 }
 
+const char *train_run_fields(const train_run *r, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "loss %.4f lr %.3g", r->loss_recent, (double)r->last_lr);
+    return buf;
+}
+
 porta_status train_run_log_eval(train_run *r, uint64_t step, int64_t epoch, const char *const *keys,
                                 const double *values, int n)
 {

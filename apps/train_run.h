@@ -38,6 +38,9 @@ int train_run_open(train_run *r, const char *program, porta_context *ctx, porta_
  * "step", ["epoch",] "loss", "lr" (group 0), "lr_1"... and "skipped". */
 porta_status train_run_drain(train_run *r);
 
+/* The progress-line fields of the latest drain: "loss 0.4312 lr 0.001". */
+const char *train_run_fields(const train_run *r, char *buf, size_t cap);
+
 /* An evaluation line: {"step": s, ["epoch": e,] k[0]: v[0], ...}. */
 porta_status train_run_log_eval(train_run *r, uint64_t step, int64_t epoch, const char *const *keys,
                                 const double *values, int n);

@@ -286,8 +286,7 @@ int train_text_main(int argc, char **argv)
         if (!st && (step % (uint64_t)o.c.log_every == 0 || step == (uint64_t)o.steps)) {
             st = train_run_drain(&s.run);
             char fields[96];
-            snprintf(fields, sizeof fields, "loss %.4f lr %.3g", s.run.loss_recent,
-                     (double)s.run.last_lr);
+            train_run_fields(&s.run, fields, sizeof fields);
             progress_tick(&bar, stderr, step, fields);
         }
         if (!st && o.c.eval_every && step % (uint64_t)o.c.eval_every == 0) {
@@ -317,11 +316,9 @@ int train_text_main(int argc, char **argv)
         return fail(&s, "training", st);
     const double seconds = progress_now() - t0;
     char fields[96];
-    snprintf(fields, sizeof fields, "loss %.4f lr %.3g", s.run.loss_recent, (double)s.run.last_lr);
+    train_run_fields(&s.run, fields, sizeof fields);
     progress_done(&bar, stderr, step, fields);
     if (steps_run && (o.c.eval_every == 0 || step % (uint64_t)o.c.eval_every != 0)) {
-        const double v[2] = {0, 0};
-        (void)v;
         if ((st = validate(&s, &o, &m, &val)))
             return fail(&s, "validation", st);
         const double w[2] = {val, val / log(2.0)};

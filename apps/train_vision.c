@@ -289,8 +289,7 @@ int train_vision_main(int argc, char **argv)
             if (!st && ((step + 1) % (uint64_t)o.c.log_every == 0 || b + 1 == per_epoch)) {
                 st = train_run_drain(&s.run);
                 char fields[96];
-                snprintf(fields, sizeof fields, "loss %.4f lr %.3g", s.run.loss_recent,
-                         (double)s.run.last_lr);
+                train_run_fields(&s.run, fields, sizeof fields);
                 progress_tick(&bar, stderr, b + 1, fields);
             }
             if (!st && o.c.eval_every && (step + 1) % (uint64_t)o.c.eval_every == 0) {
@@ -308,8 +307,7 @@ int train_vision_main(int argc, char **argv)
         if (st)
             return fail(&s, "training", st);
         char fields[96];
-        snprintf(fields, sizeof fields, "loss %.4f lr %.3g", s.run.loss_recent,
-                 (double)s.run.last_lr);
+        train_run_fields(&s.run, fields, sizeof fields);
         progress_done(&bar, stderr, b, fields);
         const double epoch_s = progress_now() - epoch_t0;
         if ((st = evaluate(s.ctx, s.g, &m, &s.test, batch, lc.mean, lc.std, s.images, s.labels,

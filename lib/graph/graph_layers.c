@@ -25,6 +25,18 @@ static porta_status aux(porta_context *ctx, porta_graph *g, const char *what, gr
     return st;
 }
 
+/* The end of every constructor: if all went well, append the op and hand
+ * out its output. */
+static porta_status add_op(porta_context *ctx, porta_graph *g, const graph_op *op, porta_status st,
+                           porta_tensor *y)
+{
+    if (!st)
+        st = graph_op_add(ctx, g, op);
+    if (!st)
+        *y = op->out;
+    return st;
+}
+
 static porta_status start(porta_context *ctx, porta_graph *g, porta_tensor x, porta_tensor *y,
                           const char *what)
 {
@@ -88,11 +100,7 @@ porta_status porta_graph_linear(porta_context *ctx, porta_graph *g, porta_tensor
     }
     if (!st)
         st = matrix_out(ctx, g, graph_tensor_get(g, x), out_features, "linear", &op.out);
-    if (!st)
-        st = graph_op_add(ctx, g, &op);
-    if (!st)
-        *y = op.out;
-    return st;
+    return add_op(ctx, g, &op, st, y);
 }
 
 porta_status porta_graph_matmul(porta_context *ctx, porta_graph *g, porta_tensor x, porta_tensor w,
@@ -112,11 +120,7 @@ porta_status porta_graph_matmul(porta_context *ctx, porta_graph *g, porta_tensor
                              transpose_w ? "n, k" : "k, n", k);
     graph_op op = {.kind = OP_MATMUL, .in = {x, w}, .iarg = {transpose_w != 0}};
     st = matrix_out(ctx, g, xt, wt->shape[transpose_w ? 0 : 1], "matmul", &op.out);
-    if (!st)
-        st = graph_op_add(ctx, g, &op);
-    if (!st)
-        *y = op.out;
-    return st;
+    return add_op(ctx, g, &op, st, y);
 }
 
 static porta_status check_nchw(porta_context *ctx, const graph_tensor *x, const char *what)
@@ -180,11 +184,7 @@ porta_status porta_graph_conv2d(porta_context *ctx, porta_graph *g, porta_tensor
     const size_t yshape[4] = {xt->shape[0], out_channels, oh, ow};
     if (!st)
         st = activation(ctx, g, "conv2d", 4, yshape, &op.out);
-    if (!st)
-        st = graph_op_add(ctx, g, &op);
-    if (!st)
-        *y = op.out;
-    return st;
+    return add_op(ctx, g, &op, st, y);
 }
 
 porta_status porta_graph_pool(porta_context *ctx, porta_graph *g, porta_pool_kind kind,
@@ -218,11 +218,7 @@ porta_status porta_graph_pool(porta_context *ctx, porta_graph *g, porta_pool_kin
         .kind = OP_POOL, .in = {x}, .iarg = {(int)kind, (int)kernel, (int)stride, (int)padding}};
     const size_t yshape[4] = {xt->shape[0], xt->shape[1], oh, ow};
     st = activation(ctx, g, kind == PORTA_POOL_MAX ? "maxpool" : "avgpool", 4, yshape, &op.out);
-    if (!st)
-        st = graph_op_add(ctx, g, &op);
-    if (!st)
-        *y = op.out;
-    return st;
+    return add_op(ctx, g, &op, st, y);
 }
 
 porta_status porta_graph_global_avg_pool(porta_context *ctx, porta_graph *g, porta_tensor x,
@@ -261,11 +257,7 @@ porta_status porta_graph_activation(porta_context *ctx, porta_graph *g, porta_ac
     const graph_tensor *xt = graph_tensor_get(g, x);
     graph_op op = {.kind = OP_ACTIVATION, .in = {x}, .iarg = {(int)fn}};
     st = activation(ctx, g, names[fn], xt->ndim, xt->shape, &op.out);
-    if (!st)
-        st = graph_op_add(ctx, g, &op);
-    if (!st)
-        *y = op.out;
-    return st;
+    return add_op(ctx, g, &op, st, y);
 }
 
 static int same_shape(const graph_tensor *a, const graph_tensor *b)
@@ -288,11 +280,7 @@ porta_status porta_graph_add(porta_context *ctx, porta_graph *g, porta_tensor a,
                              "%s: '%s' and '%s' differ in shape", what, at->name, bt->name);
     graph_op op = {.kind = OP_ADD, .in = {a, b}};
     st = activation(ctx, g, "add", at->ndim, at->shape, &op.out);
-    if (!st)
-        st = graph_op_add(ctx, g, &op);
-    if (!st)
-        *y = op.out;
-    return st;
+    return add_op(ctx, g, &op, st, y);
 }
 
 porta_status porta_graph_layernorm(porta_context *ctx, porta_graph *g, porta_tensor x, float eps,
@@ -327,11 +315,7 @@ porta_status porta_graph_layernorm(porta_context *ctx, porta_graph *g, porta_ten
     const graph_tensor *xt = graph_tensor_get(g, x);
     if (!st)
         st = activation(ctx, g, "layernorm", xt->ndim, xt->shape, &op.out);
-    if (!st)
-        st = graph_op_add(ctx, g, &op);
-    if (!st)
-        *y = op.out;
-    return st;
+    return add_op(ctx, g, &op, st, y);
 }
 
 porta_status porta_graph_embedding(porta_context *ctx, porta_graph *g, porta_tensor tokens,
@@ -385,11 +369,7 @@ porta_status porta_graph_dropout(porta_context *ctx, porta_graph *g, porta_tenso
     const graph_tensor *xt = graph_tensor_get(g, x);
     graph_op op = {.kind = OP_DROPOUT, .in = {x}, .farg = {p}};
     st = activation(ctx, g, "dropout", xt->ndim, xt->shape, &op.out);
-    if (!st)
-        st = graph_op_add(ctx, g, &op);
-    if (!st)
-        *y = op.out;
-    return st;
+    return add_op(ctx, g, &op, st, y);
 }
 
 porta_status porta_graph_attention(porta_context *ctx, porta_graph *g, porta_tensor qkv,
@@ -427,11 +407,7 @@ porta_status porta_graph_attention(porta_context *ctx, porta_graph *g, porta_ten
         st = aux(ctx, g, "attn_d_scores", AUX_BACKWARD, 4, probs_shape, &op.aux[7]);
     if (!st)
         st = activation(ctx, g, "attention", 3, yshape, &op.out);
-    if (!st)
-        st = graph_op_add(ctx, g, &op);
-    if (!st)
-        *y = op.out;
-    return st;
+    return add_op(ctx, g, &op, st, y);
 }
 
 porta_status porta_graph_reshape(porta_context *ctx, porta_graph *g, porta_tensor x, unsigned ndim,
