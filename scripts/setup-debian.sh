@@ -5,7 +5,9 @@
 #   scripts/setup-debian.sh          install what is missing (uses sudo if not root)
 #   scripts/setup-debian.sh --check  only report what is missing (exit 1 if any)
 #   scripts/setup-debian.sh --optional [--check]  also CLBlast and OpenBLAS, which
-#                                    porta-bench gemm compares with when present
+#                                    porta-bench gemm compares with, and PyTorch
+#                                    (python3-torch, CPU), which porta-bench train
+#                                    compares with, when present
 #
 # Last step: the plain-text King James Bible for the GPT demo, written once to
 #   $PORTA_KJV_TEXT, default ${XDG_CACHE_HOME:-$HOME/.cache}/porta/kjv.txt
@@ -29,9 +31,10 @@ packages=(
   zlib1g-dev dataset-fashion-mnist bible-kjv
 )
 
-# Optional: comparisons in porta-bench gemm (CMake finds them if present;
-# nothing fails without them). Installed only with --optional.
-optional=(libclblast-dev libopenblas-dev)
+# Optional: comparisons in porta-bench gemm (CMake finds them if present)
+# and porta-bench train (python3 -c 'import torch'); nothing fails without
+# them. Installed only with --optional.
+optional=(libclblast-dev libopenblas-dev python3-torch)
 if [ "${1:-}" = "--optional" ]; then
   packages+=("${optional[@]}")
   shift
