@@ -1,6 +1,8 @@
 /* gemm.c: strided batched matrix multiplication (shaders/gemm.kc, and
  * shaders/gemm_reduce.kc for split-K): argument checks, then the plan
- * (gemm_plan.c) cut into dispatches.
+ * (gemm_plan.c) cut into dispatches. porta_gemm_bias_act (gemm_epilogue.c)
+ * runs through here too: its epilogue goes to the one dispatch that
+ * finishes C (the last K chunk, or the split-K reduction).
  *
  * Split-K scratch: the context's scratch buffer (ctx->scratch, which
  * porta_vec_sum's partials also use: both only use it within their own
