@@ -1,6 +1,8 @@
 /* gemm.c: strided batched matrix multiplication (shaders/gemm.kc, and
  * shaders/gemm_reduce.kc for split-K): argument checks, then the plan
- * (gemm_plan.c) cut into dispatches.
+ * (gemm_plan.c) cut into dispatches. porta_gemm_bias_act (gemm_epilogue.c)
+ * runs through here too: its epilogue goes to the one dispatch that
+ * finishes C (the last K chunk, or the split-K reduction).
  *
  * Split-K scratch: the context's scratch buffer (ctx->scratch, which
  * porta_vec_sum's partials also use: both only use it within their own
@@ -16,6 +18,7 @@
 #define GEMM_INDEX_LIMIT 0x7fffffffu
 
 typedef struct gemm_args {
+    const char *call; /* the public function, for messages */
     int ta, tb;
     size_t m, n, k, batch;
     float alpha, beta;
@@ -23,6 +26,11 @@ typedef struct gemm_args {
     size_t a_off, b_off, c_off;
     size_t lda, ldb, ldc;
     size_t stride_a, stride_b, stride_c;
+    /* the epilogue (gemm_epilogue.c): SPEC0 bits 4..8 of gemm.kc, applied
+     * by the dispatch that finishes C; unused buffers are C */
+    uint32_t epilogue;
+    porta_buffer *bias, *pre;
+    size_t bias_off, pre_off;
 } gemm_args;
 
 /* Elements spanned by a rows x cols row-major matrix with leading dimension
@@ -44,60 +52,101 @@ static int batch_span(size_t rows, size_t cols, size_t ld, size_t batch, size_t 
 
 /* Check one operand: a leading dimension at least its stored row length
  * (and below 2^31), then its whole batch range inside the buffer. */
-static porta_status check_operand(porta_context *ctx, const char *name, const porta_buffer *buf,
-                                  size_t off, size_t rows, size_t cols, size_t ld, size_t batch,
-                                  size_t stride)
+static porta_status check_operand(porta_context *ctx, const char *call, const char *name,
+                                  const porta_buffer *buf, size_t off, size_t rows, size_t cols,
+                                  size_t ld, size_t batch, size_t stride)
 {
     size_t min_ld = cols > 1 ? cols : 1;
     if (ld < min_ld)
-        return porta_msg_set(
-            &ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-            "porta_gemm ld%s: %zu is less than %zu, the row length of %s as stored", name, ld,
-            min_ld, name);
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                             "%s ld%s: %zu is less than %zu, the row length of %s as stored", call,
+                             name, ld, min_ld, name);
     if (ld > GEMM_INDEX_LIMIT)
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "porta_gemm ld%s: %zu is beyond the 2^31 elements kernels index", name,
+                             "%s ld%s: %zu is beyond the 2^31 elements kernels index", call, name,
                              ld);
     size_t span;
     if (!batch_span(rows, cols, ld, batch, stride, &span))
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "porta_gemm %s: the batch range overflows (stride_%s %zu)", name, name,
+                             "%s %s: the batch range overflows (stride_%s %zu)", call, name, name,
                              stride);
-    char what[32];
-    snprintf(what, sizeof(what), "porta_gemm %s", name);
+    char what[64];
+    snprintf(what, sizeof(what), "%s %s", call, name);
     return porta__check_range(ctx, buf, off, span, what);
+}
+
+/* Whether [o1, o1 + n1) of b1 and [o2, o2 + n2) of b2 share an element. */
+static int ranges_overlap(const porta_buffer *b1, size_t o1, size_t n1, const porta_buffer *b2,
+                          size_t o2, size_t n2)
+{
+    return b1 == b2 && n1 > 0 && n2 > 0 && o1 < o2 + n2 && o2 < o1 + n1;
+}
+
+/* The epilogue's buffers (batch 1): bias n floats, pre laid out like C
+ * (c_one elements), neither overlapping C nor each other. */
+static porta_status validate_epilogue(porta_context *ctx, const gemm_args *g, size_t c_one)
+{
+    const int bias = (g->epilogue & PORTA_GEMM_EPI_BIAS) != 0;
+    const int pre = (g->epilogue & PORTA_GEMM_EPI_PRE) != 0;
+    char what[64];
+    porta_status st = PORTA_OK;
+    if (bias) {
+        snprintf(what, sizeof(what), "%s bias", g->call);
+        st = porta__check_range(ctx, g->bias, g->bias_off, g->n, what);
+    }
+    if (!st && pre) {
+        snprintf(what, sizeof(what), "%s pre", g->call);
+        st = porta__check_range(ctx, g->pre, g->pre_off, c_one, what);
+    }
+    if (st)
+        return st;
+    if (pre && ranges_overlap(g->pre, g->pre_off, c_one, g->c, g->c_off, c_one))
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                             "%s pre: its range overlaps c's (pre_off %zu, c_off %zu)", g->call,
+                             g->pre_off, g->c_off);
+    if (bias && ranges_overlap(g->bias, g->bias_off, g->n, g->c, g->c_off, c_one))
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                             "%s bias: its range overlaps c's (bias_off %zu, c_off %zu)", g->call,
+                             g->bias_off, g->c_off);
+    if (bias && pre && ranges_overlap(g->bias, g->bias_off, g->n, g->pre, g->pre_off, c_one))
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                             "%s bias: its range overlaps pre's (bias_off %zu, pre_off %zu)",
+                             g->call, g->bias_off, g->pre_off);
+    return PORTA_OK;
 }
 
 static porta_status validate(porta_context *ctx, const gemm_args *g)
 {
     porta_status st = porta__require_device(ctx);
     if (!st)
-        st = check_operand(ctx, "a", g->a, g->a_off, g->ta ? g->k : g->m, g->ta ? g->m : g->k,
-                           g->lda, g->batch, g->stride_a);
+        st = check_operand(ctx, g->call, "a", g->a, g->a_off, g->ta ? g->k : g->m,
+                           g->ta ? g->m : g->k, g->lda, g->batch, g->stride_a);
     if (!st)
-        st = check_operand(ctx, "b", g->b, g->b_off, g->tb ? g->n : g->k, g->tb ? g->k : g->n,
-                           g->ldb, g->batch, g->stride_b);
+        st = check_operand(ctx, g->call, "b", g->b, g->b_off, g->tb ? g->n : g->k,
+                           g->tb ? g->k : g->n, g->ldb, g->batch, g->stride_b);
     if (!st)
-        st = check_operand(ctx, "c", g->c, g->c_off, g->m, g->n, g->ldc, g->batch, g->stride_c);
+        st = check_operand(ctx, g->call, "c", g->c, g->c_off, g->m, g->n, g->ldc, g->batch,
+                           g->stride_c);
     if (st)
         return st;
     size_t c_one = g->m && g->n ? (g->m - 1) * g->ldc + g->n : 0;
     if (g->batch > 1 && g->stride_c < c_one)
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "porta_gemm stride_c: %zu is less than %zu, the span of one C, so "
+                             "%s stride_c: %zu is less than %zu, the span of one C, so "
                              "batches would overwrite each other",
-                             g->stride_c, c_one);
-    return PORTA_OK;
+                             g->call, g->stride_c, c_one);
+    return g->epilogue ? validate_epilogue(ctx, g, c_one) : PORTA_OK;
 }
 
-/* Enqueue shaders/gemm.kc as `plan` says on a grid, then a barrier. */
+/* Enqueue shaders/gemm.kc as `plan` says on a grid, then a barrier.
+ * bufs: A, B, C, bias, pre; `epilogue` the bits this dispatch applies. */
 static porta_status dispatch_gemm(porta_context *ctx, const porta__gemm_plan *plan,
-                                  const gemm_args *g, const uint32_t grid[3],
+                                  const gemm_args *g, uint32_t epilogue, const uint32_t grid[3],
                                   porta_bbuffer *const *bufs, const porta_params_gemm *p)
 {
     porta_backend *be = &ctx->backend;
-    const uint32_t flags =
-        (g->ta ? 1u : 0u) | (g->tb ? 2u : 0u) | (plan->tiled ? 4u : 0u) | (plan->fma ? 8u : 0u);
+    const uint32_t flags = (g->ta ? 1u : 0u) | (g->tb ? 2u : 0u) | (plan->tiled ? 4u : 0u) |
+                           (plan->fma ? 8u : 0u) | epilogue;
     porta_kernel_variant v = {.local_size = plan->local_size, .spec = {flags, 1u, 1u, 1u}};
     if (!plan->tiled) {
         v.spec[1] = plan->tm;
@@ -153,17 +202,22 @@ static porta_status launch_block(porta_context *ctx, const porta__gemm_plan *pla
         .stride_c = (uint32_t)(blk->nb > 1 ? g->stride_c : 0),
         .alpha = g->alpha,
         .beta = blk->k0 == 0 ? g->beta : 1.0f,
+        .bias_off = (uint32_t)(g->bias_off + blk->j0),
+        .pre_off = (uint32_t)(g->pre_off + blk->b0 * g->stride_c + blk->i0 * g->ldc + blk->j0),
     };
     size_t rows, cols;
     block_extent(ctx, plan, &rows, &cols);
     const uint32_t grid[3] = {(uint32_t)((blk->nj + cols - 1) / cols),
                               (uint32_t)((blk->mi + rows - 1) / rows), (uint32_t)blk->nb};
-    porta_bbuffer *bufs[] = {g->a->impl, g->b->impl, g->c->impl};
-    return dispatch_gemm(ctx, plan, g, grid, bufs, &p);
+    porta_bbuffer *bufs[] = {g->a->impl, g->b->impl, g->c->impl, g->bias->impl, g->pre->impl};
+    /* the epilogue once, on the dispatch that finishes C (its last K chunk) */
+    const uint32_t epilogue = blk->k0 + blk->kk == g->k ? g->epilogue : 0u;
+    return dispatch_gemm(ctx, plan, g, epilogue, grid, bufs, &p);
 }
 
 /* The K chunks of one output block, in ascending k (the first applies beta,
- * the others add to C). k == 0 is one dispatch that scales C by beta. */
+ * the others add to C, the last applies the epilogue). k == 0 is one
+ * dispatch that scales C by beta (and applies the epilogue). */
 static porta_status launch_k_chunks(porta_context *ctx, const porta__gemm_plan *plan,
                                     const gemm_args *g, gemm_block blk)
 {
@@ -227,9 +281,9 @@ static porta_status gemm_scratch(porta_context *ctx, size_t floats, porta_buffer
 }
 
 /* Split-K (batch 1): slice q of `splits` multiplies K range [q kc, ...)
- * into scratch slice q (alpha 1, beta 0), all slices in one dispatch (the
- * grid's z); then gemm_reduce sums the slices in ascending q into C with
- * alpha and beta. */
+ * into scratch slice q (alpha 1, beta 0, no epilogue), all slices in one
+ * dispatch (the grid's z); then gemm_reduce sums the slices in ascending q
+ * into C with alpha, beta and the epilogue. */
 static porta_status launch_split_k(porta_context *ctx, const porta__gemm_plan *plan,
                                    const gemm_args *g)
 {
@@ -261,13 +315,15 @@ static porta_status launch_split_k(porta_context *ctx, const porta__gemm_plan *p
         .stride_c = (uint32_t)mn,
         .alpha = 1.0f,
         .beta = 0.0f,
+        .bias_off = 0,
+        .pre_off = 0,
     };
     size_t rows, cols;
     block_extent(ctx, plan, &rows, &cols);
     const uint32_t grid[3] = {(uint32_t)((g->n + cols - 1) / cols),
                               (uint32_t)((g->m + rows - 1) / rows), (uint32_t)splits};
-    porta_bbuffer *bufs[] = {g->a->impl, g->b->impl, part->impl};
-    st = dispatch_gemm(ctx, plan, g, grid, bufs, &p);
+    porta_bbuffer *bufs[] = {g->a->impl, g->b->impl, part->impl, part->impl, part->impl};
+    st = dispatch_gemm(ctx, plan, g, 0u, grid, bufs, &p);
     if (st)
         return st;
     porta_params_gemm_reduce r = {
@@ -279,11 +335,13 @@ static porta_status launch_split_k(porta_context *ctx, const porta__gemm_plan *p
         .part_off = 0,
         .alpha = g->alpha,
         .beta = g->beta,
+        .bias_off = (uint32_t)g->bias_off,
+        .pre_off = (uint32_t)g->pre_off,
     };
     uint32_t rgrid[3];
     porta__grid_2d((mn + ctx->variant.local_size - 1) / ctx->variant.local_size, rgrid);
-    const uint32_t spec[PORTA_SPEC_COUNT] = {1u, 1u, 1u, 1u};
-    porta_bbuffer *rbufs[] = {part->impl, g->c->impl};
+    const uint32_t spec[PORTA_SPEC_COUNT] = {1u | g->epilogue, 1u, 1u, 1u};
+    porta_bbuffer *rbufs[] = {part->impl, g->c->impl, g->bias->impl, g->pre->impl};
     return porta__launch_spec(ctx, PORTA_KERNEL_gemm_reduce, spec, rgrid, rbufs, &r);
 }
 
@@ -301,33 +359,47 @@ static int use_split_k(const porta_context *ctx, const porta__gemm_plan *plan, c
            (g->m + rows - 1) / rows <= GEMM_MAX_GROUPS;
 }
 
-porta_status porta__gemm_planned(porta_context *ctx, const porta__gemm_plan *plan, int transpose_a,
-                                 int transpose_b, size_t m, size_t n, size_t k, float alpha,
-                                 porta_buffer *a, size_t a_off, size_t lda, porta_buffer *b,
-                                 size_t b_off, size_t ldb, float beta, porta_buffer *c,
-                                 size_t c_off, size_t ldc, size_t batch, size_t stride_a,
-                                 size_t stride_b, size_t stride_c)
+porta_status porta__gemm_run(porta_context *ctx, const porta__gemm_plan *plan, const char *call,
+                             int transpose_a, int transpose_b, size_t m, size_t n, size_t k,
+                             float alpha, porta_buffer *a, size_t a_off, size_t lda,
+                             porta_buffer *b, size_t b_off, size_t ldb, float beta, porta_buffer *c,
+                             size_t c_off, size_t ldc, size_t batch, size_t stride_a,
+                             size_t stride_b, size_t stride_c, const porta__gemm_epilogue *epi)
 {
-    const gemm_args g = {.ta = transpose_a != 0,
-                         .tb = transpose_b != 0,
-                         .m = m,
-                         .n = n,
-                         .k = k,
-                         .batch = batch,
-                         .alpha = alpha,
-                         .beta = beta,
-                         .a = a,
-                         .b = b,
-                         .c = c,
-                         .a_off = a_off,
-                         .b_off = b_off,
-                         .c_off = c_off,
-                         .lda = lda,
-                         .ldb = ldb,
-                         .ldc = ldc,
-                         .stride_a = stride_a,
-                         .stride_b = stride_b,
-                         .stride_c = stride_c};
+    gemm_args g = {.call = call,
+                   .ta = transpose_a != 0,
+                   .tb = transpose_b != 0,
+                   .m = m,
+                   .n = n,
+                   .k = k,
+                   .batch = batch,
+                   .alpha = alpha,
+                   .beta = beta,
+                   .a = a,
+                   .b = b,
+                   .c = c,
+                   .a_off = a_off,
+                   .b_off = b_off,
+                   .c_off = c_off,
+                   .lda = lda,
+                   .ldb = ldb,
+                   .ldc = ldc,
+                   .stride_a = stride_a,
+                   .stride_b = stride_b,
+                   .stride_c = stride_c,
+                   .bias = c,
+                   .pre = c};
+    if (epi) {
+        g.epilogue = epi->flags;
+        if (epi->bias) {
+            g.bias = epi->bias;
+            g.bias_off = epi->bias_off;
+        }
+        if (epi->pre) {
+            g.pre = epi->pre;
+            g.pre_off = epi->pre_off;
+        }
+    }
     porta_status st = validate(ctx, &g);
     if (st || m == 0 || n == 0 || batch == 0)
         return st;
@@ -340,6 +412,18 @@ porta_status porta__gemm_planned(porta_context *ctx, const porta__gemm_plan *pla
     if (st)
         return st;
     return use_split_k(ctx, plan, &g) ? launch_split_k(ctx, plan, &g) : launch_all(ctx, plan, &g);
+}
+
+porta_status porta__gemm_planned(porta_context *ctx, const porta__gemm_plan *plan, int transpose_a,
+                                 int transpose_b, size_t m, size_t n, size_t k, float alpha,
+                                 porta_buffer *a, size_t a_off, size_t lda, porta_buffer *b,
+                                 size_t b_off, size_t ldb, float beta, porta_buffer *c,
+                                 size_t c_off, size_t ldc, size_t batch, size_t stride_a,
+                                 size_t stride_b, size_t stride_c)
+{
+    return porta__gemm_run(ctx, plan, "porta_gemm", transpose_a, transpose_b, m, n, k, alpha, a,
+                           a_off, lda, b, b_off, ldb, beta, c, c_off, ldc, batch, stride_a,
+                           stride_b, stride_c, NULL);
 }
 
 porta_status porta_gemm(porta_context *ctx, int transpose_a, int transpose_b, size_t m, size_t n,

@@ -38,6 +38,42 @@ porta_status porta__gemm_planned(porta_context *ctx, const porta__gemm_plan *pla
                                  size_t c_off, size_t ldc, size_t batch, size_t stride_a,
                                  size_t stride_b, size_t stride_c);
 
+/* The epilogue of shaders/gemm.kc and gemm_reduce.kc: SPEC0 bits. */
+#define PORTA_GEMM_EPI_BIAS 16u /* C += bias[column] */
+#define PORTA_GEMM_EPI_ACT 32u  /* C = f(C), f in bits 6..7 */
+#define PORTA_GEMM_EPI_ACT_SHIFT 6u
+#define PORTA_GEMM_EPI_PRE 256u /* store the value before f to pre */
+
+/* What porta_gemm_bias_act adds to a GEMM (gemm_epilogue.c): flags as
+ * above; bias / pre NULL where the flags do not use them. */
+typedef struct porta__gemm_epilogue {
+    uint32_t flags;
+    porta_buffer *bias;
+    size_t bias_off;
+    porta_buffer *pre;
+    size_t pre_off;
+} porta__gemm_epilogue;
+
+/* Everything porta_gemm and porta_gemm_bias_act share: argument checks
+ * (messages name `call`), the plan (NULL: the preset), the dispatches. The
+ * epilogue (NULL: none) is not checked here: its ranges are the caller's. */
+porta_status porta__gemm_run(porta_context *ctx, const porta__gemm_plan *plan, const char *call,
+                             int transpose_a, int transpose_b, size_t m, size_t n, size_t k,
+                             float alpha, porta_buffer *a, size_t a_off, size_t lda,
+                             porta_buffer *b, size_t b_off, size_t ldb, float beta, porta_buffer *c,
+                             size_t c_off, size_t ldc, size_t batch, size_t stride_a,
+                             size_t stride_b, size_t stride_c, const porta__gemm_epilogue *epi);
+
+/* porta_gemm_bias_act with a given plan (NULL: the preset). */
+porta_status porta__gemm_bias_act_planned(porta_context *ctx, const porta__gemm_plan *plan,
+                                          int transpose_a, int transpose_b, size_t m, size_t n,
+                                          size_t k, float alpha, porta_buffer *a, size_t a_off,
+                                          size_t lda, porta_buffer *b, size_t b_off, size_t ldb,
+                                          float beta, porta_buffer *c, size_t c_off, size_t ldc,
+                                          porta_buffer *bias, size_t bias_off,
+                                          porta_activation activation, porta_buffer *pre,
+                                          size_t pre_off);
+
 /* K per dispatch, and per split-K slice: keeps an invocation under
  * llvmpipe's 65535 loop iterations (see shaders/gemm.kc). */
 #define PORTA_GEMM_K_CHUNK 16384u

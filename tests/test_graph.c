@@ -12,6 +12,8 @@
  *  - 100 AdamW + GreedyLR steps of a small CNN, and 50 of the transformer
  *    block, give losses within 1e-4
  *    relative on every pair of devices (OpenCL and Vulkan);
+ *  - a linear layer and the activation after it (fused into one GEMM)
+ *    leave the same values as the two layers apart would;
  *  - impossible graphs are refused with a clear message.
  */
 #include <math.h>
@@ -19,6 +21,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "ref/ref.h"
 
 #define AGREE_STEPS 100
 #define GPT_AGREE_STEPS 50
@@ -561,9 +564,81 @@ static void error_checks(test_state *t, porta_context *ctx)
     porta_graph_destroy(ctx, g);
 }
 
+/* A linear layer followed by an activation runs as one GEMM with an
+ * epilogue: after a forward pass the linear's output must hold
+ * x W^T + b (within the float summation bound) and the activation's
+ * output f of it (test_activations' bound), for every activation, with and
+ * without a bias. */
+static void fusion_checks(test_state *t, porta_context *ctx)
+{
+    const size_t rows = 7, in = 12, out = 9, xs[2] = {rows, in};
+    const porta_activation fns[] = {PORTA_RELU, PORTA_GELU, PORTA_TANH, PORTA_SIGMOID};
+    for (int f = 0; f < 4; f++) {
+        model m = {0};
+        porta_tensor pre = 0, act = 0, y = 0, loss = 0;
+        const int bias = f != 2;
+        porta_status st = porta_graph_create(ctx, 20 + (uint64_t)f, &m.g);
+        if (!st)
+            st = add_input(ctx, &m, "x", PORTA_F32, 2, xs);
+        if (!st)
+            st = add_input(ctx, &m, "labels", PORTA_U32, 1, &rows);
+        if (!st)
+            st = porta_graph_linear(ctx, m.g, m.inputs[0], out, bias, "fc", &pre);
+        if (!st)
+            st = porta_graph_activation(ctx, m.g, fns[f], pre, &act);
+        if (!st)
+            st = porta_graph_linear(ctx, m.g, act, 3, 1, "head", &y);
+        if (!st)
+            st = porta_graph_cross_entropy(ctx, m.g, y, m.inputs[1], &loss);
+        m.label_classes = 3;
+        if (!st)
+            st = compile_sgd_frozen(ctx, &m);
+        if (!st)
+            st = set_inputs(ctx, &m, 30 + (uint32_t)f, 0);
+        if (!st)
+            st = porta_graph_forward(ctx, m.g);
+        float x[7 * 12], w[9 * 12], b[9] = {0}, got_pre[7 * 9], got_act[7 * 9];
+        for (size_t i = 0; i < rows * in; i++)
+            x[i] = noise(30 + (uint32_t)f, (uint32_t)i); /* as set_inputs wrote it */
+        size_t count = 0;
+        if (!st)
+            st = porta_graph_parameter_count(ctx, m.g, &count);
+        for (size_t i = 0; i < count && !st; i++) {
+            porta_tensor p;
+            const char *name;
+            st = porta_graph_parameter_at(ctx, m.g, i, &p, &name);
+            if (!st && strcmp(name, "fc.weight") == 0)
+                st = porta_graph_parameter_read(ctx, m.g, p, 0, w, out * in);
+            else if (!st && strcmp(name, "fc.bias") == 0)
+                st = porta_graph_parameter_read(ctx, m.g, p, 0, b, out);
+        }
+        if (!st)
+            st = porta_graph_read(ctx, m.g, pre, got_pre, sizeof got_pre);
+        if (!st)
+            st = porta_graph_read(ctx, m.g, act, got_act, sizeof got_act);
+        CHECK_OK(t, ctx, st, "fused linear + activation graph");
+        size_t bad = 0;
+        for (size_t r = 0; r < rows && !st; r++)
+            for (size_t c = 0; c < out; c++) {
+                double v = b[c], mag = fabs(b[c]);
+                for (size_t q = 0; q < in; q++) {
+                    v += (double)x[r * in + q] * w[c * in + q];
+                    mag += fabs((double)x[r * in + q] * w[c * in + q]);
+                }
+                const double p = got_pre[r * out + c], a = got_act[r * out + c];
+                const double want_a = porta_ref_activation((int)fns[f], p);
+                bad += !(fabs(p - v) <= (double)(in + 4) * 0x1p-24 * mag);
+                bad += !(fabs(a - want_a) <= 1e-5 * fabs(want_a) + 4e-6 * (1.0 + fabs(p)));
+            }
+        CHECK(t, bad == 0, "fused linear + %d (bias %d): %zu values wrong", (int)fns[f], bias, bad);
+        porta_graph_destroy(ctx, m.g);
+    }
+}
+
 static void check_device(test_state *t, porta_context *ctx, const porta_device_info *info,
                          void *user)
 {
+    fusion_checks(t, ctx);
     gradient_checks(t, ctx);
     training_checks(t, ctx, info, user);
     error_checks(t, ctx);

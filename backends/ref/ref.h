@@ -146,4 +146,13 @@ void porta_ref_pool_forward(int kind, const porta_pool_shape *s, const float *x,
 void porta_ref_pool_backward(int kind, const porta_pool_shape *s, const float *x, const float *dy,
                              float *dx, int accumulate);
 
+/* GEMM with an epilogue (porta_gemm_bias_act): porta_ref_gemm (batch 1)
+ * into c, then per element v = c + bias[j] (one float addition; bias may
+ * be NULL), pre[i * ldc + j] = v (pre may be NULL), c = f(v) rounded once
+ * (activation: a porta_activation, or < 0 for none). */
+void porta_ref_gemm_bias_act(int transpose_a, int transpose_b, size_t m, size_t n, size_t k,
+                             float alpha, const float *a, size_t lda, const float *b, size_t ldb,
+                             float beta, float *c, size_t ldc, const float *bias, int activation,
+                             float *pre);
+
 #endif

@@ -28,3 +28,21 @@ void porta_ref_gemm(int transpose_a, int transpose_b, size_t m, size_t n, size_t
         }
     }
 }
+
+void porta_ref_gemm_bias_act(int transpose_a, int transpose_b, size_t m, size_t n, size_t k,
+                             float alpha, const float *a, size_t lda, const float *b, size_t ldb,
+                             float beta, float *c, size_t ldc, const float *bias, int activation,
+                             float *pre)
+{
+    porta_ref_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, 1, 0, 0,
+                   0);
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            float v = c[i * ldc + j];
+            if (bias)
+                v = v + bias[j];
+            if (pre)
+                pre[i * ldc + j] = v;
+            c[i * ldc + j] = activation < 0 ? v : (float)porta_ref_activation(activation, v);
+        }
+}

@@ -55,6 +55,25 @@ static void derive_backward(porta_graph *g)
     }
 }
 
+/* A linear op directly followed by an activation of its output computes
+ * the activation in its GEMM's epilogue (graph_internal.h). Safe whatever
+ * else reads the linear's output: it still holds the same values, and the
+ * activation's output comes to life one op earlier (lifetimes()). */
+static void fuse_epilogues(porta_graph *g)
+{
+    for (size_t k = 0; k + 1 < g->n_ops; k++) {
+        graph_op *op = &g->ops[k], *next = &g->ops[k + 1];
+        op->fused_act_out = 0;
+        next->fused_forward = 0;
+        if (op->kind == OP_LINEAR && next->kind == OP_ACTIVATION && next->in[0] == op->out &&
+            graph_root(g, next->out) == graph_tensor_get(g, next->out)) {
+            op->fused_act_out = next->out;
+            op->fused_act_fn = next->iarg[0];
+            next->fused_forward = 1;
+        }
+    }
+}
+
 /* Schedule positions where each root's value and gradient are in use. */
 static void lifetimes(porta_graph *g)
 {
@@ -65,6 +84,8 @@ static void lifetimes(porta_graph *g)
             if (op->in[i])
                 use_value(graph_root(g, op->in[i]), f);
         use_value(graph_root(g, op->out), f);
+        if (op->fused_act_out) /* written by this op's epilogue */
+            use_value(graph_root(g, op->fused_act_out), f);
         for (int a = 0; a < GRAPH_OP_AUX; a++) {
             if (!op->aux[a])
                 continue;
@@ -234,6 +255,7 @@ porta_status porta_graph_compile(porta_context *ctx, porta_graph *g,
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
                              "porta_graph_compile: the loss must be the last layer");
     derive_backward(g);
+    fuse_epilogues(g);
     lifetimes(g);
     st = create_optimizer(ctx, g, optimizer, scheduler);
     if (!st)

@@ -105,6 +105,26 @@ static porta_status attention_forward(porta_context *ctx, porta_graph *g, const 
     return st;
 }
 
+/* y = x W^T + b in one GEMM whose epilogue adds the bias; when an
+ * activation is fused (graph_compile.c), its output gets f(y) from the same
+ * epilogue and y (the pre-activation its backward needs) is stored too. */
+static porta_status linear_forward(porta_context *ctx, porta_graph *g, const graph_op *op)
+{
+    const size_t rows = graph_rows(graph_tensor_get(g, op->in[0]));
+    const size_t k = last_dim(g, op->in[0]), n = last_dim(g, op->out);
+    const graph_ref x = graph_value(g, op->in[0]), w = graph_value(g, op->in[1]),
+                    y = graph_value(g, op->out);
+    const graph_ref b = op->in[2] ? graph_value(g, op->in[2]) : (graph_ref){NULL, 0};
+    if (!op->fused_act_out)
+        return porta_gemm_bias_act(ctx, 0, 1, rows, n, k, 1.0f, x.buf, x.off, k, w.buf, w.off, k,
+                                   0.0f, y.buf, y.off, n, b.buf, b.off, PORTA_ACTIVATION_NONE, NULL,
+                                   0);
+    const graph_ref act = graph_value(g, op->fused_act_out);
+    return porta_gemm_bias_act(ctx, 0, 1, rows, n, k, 1.0f, x.buf, x.off, k, w.buf, w.off, k, 0.0f,
+                               act.buf, act.off, n, b.buf, b.off,
+                               (porta_activation)op->fused_act_fn, y.buf, y.off);
+}
+
 porta_status graph_op_forward(porta_context *ctx, porta_graph *g, const graph_op *op, int training)
 {
     const graph_tensor *x = graph_tensor_get(g, op->in[0]);
@@ -112,13 +132,13 @@ porta_status graph_op_forward(porta_context *ctx, porta_graph *g, const graph_op
     porta_status st = PORTA_OK;
     switch (op->kind) {
     case OP_LINEAR:
+        st = linear_forward(ctx, g, op);
+        break;
     case OP_MATMUL: {
         const size_t rows = graph_rows(x), k = last_dim(g, op->in[0]), n = last_dim(g, op->out);
-        const int transpose = op->kind == OP_LINEAR || op->iarg[0];
+        const int transpose = op->iarg[0];
         st = porta_gemm(ctx, 0, transpose, rows, n, k, 1.0f, V(op->in[0]), k, V(op->in[1]),
                         transpose ? k : n, 0.0f, V(op->out), n, 1, 0, 0, 0);
-        if (!st && op->kind == OP_LINEAR && op->in[2])
-            st = porta_bias_add(ctx, rows, n, V(op->in[2]), V(op->out));
         break;
     }
     case OP_CONV2D: {
@@ -133,6 +153,8 @@ porta_status graph_op_forward(porta_context *ctx, porta_graph *g, const graph_op
         break;
     }
     case OP_ACTIVATION:
+        if (op->fused_forward)
+            break; /* computed by the linear op before it */
         st = porta_activation_forward(ctx, (porta_activation)op->iarg[0], V(op->in[0]), V(op->out),
                                       x->elements);
         break;

@@ -83,6 +83,14 @@ typedef struct graph_op {
     int need_grad[GRAPH_OP_INPUTS];
     int accumulate[GRAPH_OP_INPUTS];
     int has_backward;
+    /* compiled: a linear op followed by an activation of its output runs
+     * both in one GEMM (its epilogue): the linear's output keeps the
+     * pre-activation (the activation's backward reads it), fused_act_out
+     * (0: no fusion) gets fused_act_fn of it, and that activation op has
+     * fused_forward set (its forward pass is done) */
+    porta_tensor fused_act_out;
+    int fused_act_fn;
+    int fused_forward;
 } graph_op;
 
 struct porta_graph {

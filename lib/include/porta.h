@@ -1323,6 +1323,44 @@ porta_status porta_graph_parameter_read(porta_context *ctx, porta_graph *g, port
 porta_status porta_graph_parameter_write(porta_context *ctx, porta_graph *g, porta_tensor t,
                                          const float *src, size_t n);
 
+/* ---- GEMM with a fused epilogue: bias and activation ------------------ */
+
+/* "No activation", for porta_gemm_bias_act (not for the activation
+ * layer's calls, which refuse it). */
+#define PORTA_ACTIVATION_NONE ((porta_activation)-1)
+
+/* One GEMM (as porta_gemm with batch 1) that also adds a bias per column
+ * and applies an activation as it stores C, in the same dispatch:
+ *
+ *   v[i][j] = alpha * (op(A) op(B))[i][j] + beta * C[i][j]  (beta == 0: C not read)
+ *             + bias[bias_off + j]                           (bias != NULL)
+ *   pre[pre_off + i * ldc + j] = v[i][j]                     (pre != NULL)
+ *   C[c_off + i * ldc + j]     = f(v[i][j])                  (f: activation)
+ *
+ * for i < m, j < n. A, B, C, the transposes, leading dimensions and
+ * offsets are as in porta_gemm. bias (NULL: none) holds n floats from
+ * bias_off. activation is a porta_activation (the formulas of
+ * porta_activation_forward) or PORTA_ACTIVATION_NONE (f(v) = v). pre (NULL:
+ * not stored) is laid out like C (leading dimension ldc) and receives the
+ * value before the activation: what porta_activation_backward takes as its
+ * x. pre must not overlap C; bias must overlap neither; A and B must not
+ * overlap C or pre.
+ *
+ * Each element rounds alpha * sum, then + beta * C, then + bias, then f.
+ * The products are summed as in porta_gemm, in a fixed order (on its
+ * split-K path the epilogue runs once, in the final reduction), so a device
+ * gives the same bits on every run. k == 0 gives v = beta * C + bias; m or
+ * n == 0 is a no-op. With no bias, no activation and no pre this is
+ * porta_gemm. Errors: PORTA_ERROR_INVALID_ARGUMENT naming the argument
+ * (porta_gemm's checks, an unknown activation, a range outside its buffer,
+ * overlapping outputs). */
+porta_status porta_gemm_bias_act(porta_context *ctx, int transpose_a, int transpose_b, size_t m,
+                                 size_t n, size_t k, float alpha, porta_buffer *a, size_t a_off,
+                                 size_t lda, porta_buffer *b, size_t b_off, size_t ldb, float beta,
+                                 porta_buffer *c, size_t c_off, size_t ldc, porta_buffer *bias,
+                                 size_t bias_off, porta_activation activation, porta_buffer *pre,
+                                 size_t pre_off);
+
 #ifdef __cplusplus
 }
 #endif
