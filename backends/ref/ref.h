@@ -146,4 +146,8 @@ void porta_ref_pool_forward(int kind, const porta_pool_shape *s, const float *x,
 void porta_ref_pool_backward(int kind, const porta_pool_shape *s, const float *x, const float *dy,
                              float *dx, int accumulate);
 
+/* shaders/stream.kc (porta_vec_stream, the optimizer bench's roofline):
+ * a += alpha * b, c = c * alpha + b, d = d * alpha + b * b. ref_vec.c */
+void porta_ref_stream(float alpha, float *a, const float *b, float *c, float *d, size_t n);
+
 #endif
