@@ -10,7 +10,10 @@
  * params, grads, m, v read, params, m, v written = 28 bytes per parameter,
  * divided by the time), and, in the same run on the same device, the
  * bandwidth of a plain streaming kernel that reads 4 arrays and writes 3
- * (porta_vec_stream): the roofline the step can at best reach. Also the
+ * (porta_vec_stream, its fastest of several layouts): the roofline the
+ * step can at best reach. The step and the stream layouts run in 5
+ * interleaved rounds of --steps / 5 runs each, and each keeps its fastest
+ * round, so other work on the machine disturbs the ratio less. Also the
  * host synchronisations per step (from the backend counters, expected 0)
  * and the time per step when the gradient-norm pass runs too (clipping or
  * non-finite-gradient checks add one reduction dispatch reading the
@@ -47,91 +50,144 @@ typedef struct optimizer_result {
     double host_syncs_per_step;
 } optimizer_result;
 
-/* Time `steps` fused steps of an optimizer over n parameters. */
-static porta_status time_optimizer(porta_context *ctx, size_t n, int steps, int check_norm,
-                                   double *ms, double *syncs)
+/* An optimizer over n parameters with AdamW + GreedyLR, warmed up (built,
+ * every page touched). */
+typedef struct bench_step {
+    porta_optimizer *opt;
+    porta_buffer *loss;
+} bench_step;
+
+static void step_destroy(porta_context *ctx, bench_step *b)
 {
+    porta_buffer_destroy(ctx, b->loss);
+    porta_optimizer_destroy(ctx, b->opt);
+}
+
+static porta_status step_create(porta_context *ctx, size_t n, int check_norm, bench_step *b)
+{
+    *b = (bench_step){NULL, NULL};
     porta_optimizer_config oc = porta_optimizer_config_default(PORTA_OPTIMIZER_ADAMW);
     oc.check_gradients = check_norm;
     porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_GREEDYLR);
-    porta_optimizer *opt = NULL;
-    porta_buffer *loss = NULL, *params = NULL, *grads = NULL;
-    porta_status st = porta_optimizer_create(ctx, &oc, &sc, &opt);
+    porta_buffer *params = NULL, *grads = NULL;
+    porta_status st = porta_optimizer_create(ctx, &oc, &sc, &b->opt);
     if (!st)
-        st = porta_optimizer_add_tensor(ctx, opt, n, 0, NULL);
+        st = porta_optimizer_add_tensor(ctx, b->opt, n, 0, NULL);
     if (!st)
-        st = porta_optimizer_finalize(ctx, opt);
+        st = porta_optimizer_finalize(ctx, b->opt);
     if (!st)
-        st = porta_optimizer_arenas(ctx, opt, &params, &grads, NULL);
+        st = porta_optimizer_arenas(ctx, b->opt, &params, &grads, NULL);
     if (!st)
         st = porta_vec_fill(ctx, grads, 0, n, 1e-3f);
     if (!st)
-        st = porta_buffer_create(ctx, sizeof(float), &loss);
+        st = porta_buffer_create(ctx, sizeof(float), &b->loss);
     float one = 1.0f;
     if (!st)
-        st = porta_buffer_write(ctx, loss, 0, sizeof(one), &one);
+        st = porta_buffer_write(ctx, b->loss, 0, sizeof(one), &one);
     for (int i = 0; i < 3 && !st; i++) /* warm up: build, first touch */
-        st = porta_optimizer_step(ctx, opt, loss, 0, 1, 1.0f);
+        st = porta_optimizer_step(ctx, b->opt, b->loss, 0, 1, 1.0f);
     if (!st)
         st = porta_finish(ctx);
+    return st;
+}
+
+/* Milliseconds per step over `steps` steps, and the host synchronisations
+ * per step (backend counters). */
+static porta_status time_steps(porta_context *ctx, bench_step *b, int steps, double *ms,
+                               double *syncs)
+{
     porta_counters before, after;
     porta_counters_get(ctx, &before);
     double t0 = now_s();
+    porta_status st = PORTA_OK;
     for (int i = 0; i < steps && !st; i++)
-        st = porta_optimizer_step(ctx, opt, loss, 0, 1, 1.0f);
+        st = porta_optimizer_step(ctx, b->opt, b->loss, 0, 1, 1.0f);
     porta_counters_get(ctx, &after);
     if (!st)
         st = porta_finish(ctx);
-    double t1 = now_s();
-    *ms = (t1 - t0) * 1e3 / steps;
-    *syncs = (double)((after.host_waits - before.host_waits) +
-                      (after.device_reads - before.device_reads)) /
-             steps;
-    porta_buffer_destroy(ctx, loss);
-    porta_optimizer_destroy(ctx, opt);
+    *ms = (now_s() - t0) * 1e3 / steps;
+    if (syncs)
+        *syncs = (double)((after.host_waits - before.host_waits) +
+                          (after.device_reads - before.device_reads)) /
+                 steps;
     return st;
 }
 
-/* Time the stream kernel with `per` elements per invocation (0: the
- * device's preset). */
-static porta_status time_stream_layout(porta_context *ctx, size_t n, int steps, unsigned per,
-                                       double *ms)
+/* Milliseconds per stream dispatch with `per` elements per invocation. */
+static porta_status time_stream(porta_context *ctx, porta_buffer *const s[4], size_t n, int steps,
+                                unsigned per, double *ms)
 {
-    porta_buffer *b[4] = {NULL, NULL, NULL, NULL};
-    porta_status st = PORTA_OK;
-    for (int i = 0; i < 4 && !st; i++) {
-        st = porta_buffer_create(ctx, n * sizeof(float), &b[i]);
-        if (!st)
-            st = porta_vec_fill(ctx, b[i], 0, n, 0.25f * (float)i);
-    }
-    for (int i = 0; i < 3 && !st; i++)
-        st = porta_vec_stream(ctx, b[0], b[1], b[2], b[3], n, per);
-    if (!st)
-        st = porta_finish(ctx);
     double t0 = now_s();
+    porta_status st = PORTA_OK;
     for (int i = 0; i < steps && !st; i++)
-        st = porta_vec_stream(ctx, b[0], b[1], b[2], b[3], n, per);
+        st = porta_vec_stream(ctx, s[0], s[1], s[2], s[3], n, per);
     if (!st)
         st = porta_finish(ctx);
     *ms = (now_s() - t0) * 1e3 / steps;
-    for (int i = 0; i < 4; i++)
-        porta_buffer_destroy(ctx, b[i]);
     return st;
 }
 
-/* The roofline: the fastest of the stream kernel's layouts (elements per
- * invocation), so the ratio does not flatter the step with a slow stream. */
-static porta_status time_stream(porta_context *ctx, size_t n, int steps, double *ms)
+/* The stream kernel's layouts (elements per invocation): the roofline is
+ * the fastest, so the ratio does not flatter the step with a slow stream. */
+static const unsigned stream_layouts[] = {1, 4, 16, 64};
+#define STREAM_LAYOUTS (sizeof(stream_layouts) / sizeof(stream_layouts[0]))
+
+/* The step and every stream layout, `steps` runs each, measured in
+ * interleaved rounds, each keeping its fastest round: a machine busy with
+ * other work slows whatever runs at the moment, and the best round of
+ * each is the closest to its undisturbed speed (the step and the
+ * roofline get the same treatment). */
+static porta_status time_step_and_stream(porta_context *ctx, size_t n, int steps,
+                                         optimizer_result *r)
 {
-    static const unsigned layouts[] = {1, 4, 16, 64};
-    porta_status st = PORTA_OK;
-    *ms = 0.0;
-    for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]) && !st; i++) {
-        double t = 0.0;
-        st = time_stream_layout(ctx, n, steps, layouts[i], &t);
-        if (!st && (*ms == 0.0 || t < *ms))
-            *ms = t;
+    const int rounds = steps >= 5 ? 5 : steps;
+    const int per_round = steps / rounds;
+    bench_step b;
+    porta_buffer *s[4] = {NULL, NULL, NULL, NULL};
+    porta_status st = step_create(ctx, n, 0, &b);
+    for (int i = 0; i < 4 && !st; i++) {
+        st = porta_buffer_create(ctx, n * sizeof(float), &s[i]);
+        if (!st)
+            st = porta_vec_fill(ctx, s[i], 0, n, 0.25f * (float)i);
     }
+    for (size_t l = 0; l < STREAM_LAYOUTS && !st; l++) /* warm up: build */
+        st = porta_vec_stream(ctx, s[0], s[1], s[2], s[3], n, stream_layouts[l]);
+    if (!st)
+        st = porta_finish(ctx);
+    double stream_best[STREAM_LAYOUTS];
+    r->ms_per_step = 0.0;
+    r->host_syncs_per_step = 0.0;
+    for (int k = 0; k < rounds && !st; k++) {
+        double ms = 0.0, syncs = 0.0;
+        st = time_steps(ctx, &b, per_round, &ms, &syncs);
+        if (k == 0 || ms < r->ms_per_step)
+            r->ms_per_step = ms;
+        if (syncs > r->host_syncs_per_step)
+            r->host_syncs_per_step = syncs;
+        for (size_t l = 0; l < STREAM_LAYOUTS && !st; l++) {
+            st = time_stream(ctx, s, n, per_round, stream_layouts[l], &ms);
+            if (k == 0 || ms < stream_best[l])
+                stream_best[l] = ms;
+        }
+    }
+    r->stream_ms = 0.0;
+    for (size_t l = 0; l < STREAM_LAYOUTS && !st; l++)
+        if (l == 0 || stream_best[l] < r->stream_ms)
+            r->stream_ms = stream_best[l];
+    for (int i = 0; i < 4; i++)
+        porta_buffer_destroy(ctx, s[i]);
+    step_destroy(ctx, &b);
+    return st;
+}
+
+/* The step with the gradient-norm pass (no roofline: not in the ratio). */
+static porta_status time_step_with_norm(porta_context *ctx, size_t n, int steps, double *ms)
+{
+    bench_step b;
+    porta_status st = step_create(ctx, n, 1, &b);
+    if (!st)
+        st = time_steps(ctx, &b, steps, ms, NULL);
+    step_destroy(ctx, &b);
     return st;
 }
 
@@ -143,13 +199,9 @@ static int bench_optimizer_device(const bench_options *o, const char *spec)
     porta_device_info info;
     porta_device_current(ctx, &info);
     optimizer_result r;
-    double unused;
-    porta_status st =
-        time_optimizer(ctx, o->params, o->steps, 0, &r.ms_per_step, &r.host_syncs_per_step);
+    porta_status st = time_step_and_stream(ctx, o->params, o->steps, &r);
     if (!st)
-        st = time_stream(ctx, o->params, o->steps, &r.stream_ms);
-    if (!st)
-        st = time_optimizer(ctx, o->params, o->steps, 1, &r.ms_per_step_with_norm, &unused);
+        st = time_step_with_norm(ctx, o->params, o->steps, &r.ms_per_step_with_norm);
     if (st) {
         porta_cli_report("porta-bench", ctx, info.spec, st);
         porta_context_destroy(ctx);

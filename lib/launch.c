@@ -31,8 +31,11 @@ void porta__grid_2d(size_t groups, uint32_t grid[3])
     const size_t max_x = 65535;
     if (groups < 1)
         groups = 1;
-    grid[0] = (uint32_t)(groups < max_x ? groups : max_x);
-    grid[1] = (uint32_t)((groups + grid[0] - 1) / grid[0]);
+    /* As few rows as fit, then the rows as short as they can be: fewer
+     * than grid[1] workgroups past `groups` (65536 workgroups as 65535 x 2
+     * would add 65534 idle ones, which cost PoCL ~5 us each). */
+    grid[1] = (uint32_t)((groups + max_x - 1) / max_x);
+    grid[0] = (uint32_t)((groups + grid[1] - 1) / grid[1]);
     grid[2] = 1;
 }
 

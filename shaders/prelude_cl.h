@@ -41,6 +41,14 @@
 #define NUM_GROUPS_Y ((uint)get_num_groups(1))
 #define NUM_GROUPS_Z ((uint)get_num_groups(2))
 
+/* ---- loops ---- */
+/* UNROLL before a loop with a constant trip count (a SPEC value) asks for
+ * it to be unrolled. PoCL vectorises a kernel across work-items only when
+ * no loop is left inside the body: a blocked elementwise loop (SPEC1
+ * elements per invocation) that stays a loop keeps every element scalar,
+ * sqrt and division included. */
+#define UNROLL _Pragma("unroll")
+
 /* ---- synchronisation (never in divergent code) ---- */
 #define BARRIER_SHARED() barrier(CLK_LOCAL_MEM_FENCE)
 #define BARRIER_ALL() barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE)

@@ -42,6 +42,10 @@
 #define NUM_GROUPS_Y (gl_NumWorkGroups.y)
 #define NUM_GROUPS_Z (gl_NumWorkGroups.z)
 
+/* UNROLL: see prelude_cl.h; Mesa and GPU compilers unroll constant-trip
+ * loops by themselves. */
+#define UNROLL
+
 #define BARRIER_SHARED()                                                                           \
     memoryBarrierShared();                                                                         \
     barrier()

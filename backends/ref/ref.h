@@ -155,4 +155,8 @@ void porta_ref_gemm_bias_act(int transpose_a, int transpose_b, size_t m, size_t 
                              float beta, float *c, size_t ldc, const float *bias, int activation,
                              float *pre);
 
+/* shaders/stream.kc (porta_vec_stream, the optimizer bench's roofline):
+ * a += alpha * b, c = c * alpha + b, d = d * alpha + b * b. ref_vec.c */
+void porta_ref_stream(float alpha, float *a, const float *b, float *c, float *d, size_t n);
+
 #endif

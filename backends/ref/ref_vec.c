@@ -62,3 +62,13 @@ double porta_ref_sum_abs(const float *x, size_t n, int squares)
         s += squares ? (double)x[i] * x[i] : fabs(x[i]);
     return s;
 }
+
+void porta_ref_stream(float alpha, float *a, const float *b, float *c, float *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const float va = a[i], vb = b[i], vc = c[i], vd = d[i];
+        a[i] = va + alpha * vb;
+        c[i] = vc * alpha + vb;
+        d[i] = vd * alpha + vb * vb;
+    }
+}

@@ -24,6 +24,8 @@ porta_status porta_optimizer_create(porta_context *ctx, const porta_optimizer_co
     /* The strings are parsed; do not keep the caller's pointers. */
     opt->scheduler.mode = NULL;
     opt->scheduler.threshold_mode = NULL;
+    if (!st)
+        st = porta__optimizer_read_overrides(ctx, opt);
     if (st) {
         free(opt);
         return st;

@@ -67,6 +67,10 @@ struct porta_optimizer {
     size_t elements;
     int finalized;
     int check_norm; /* run the gradient-norm pass before each step */
+    /* Layout overrides read from the environment at creation
+     * (optimizer_run.c): -1 / 0 when unset. */
+    int variant_override;             /* PORTA_OPTIM_VARIANT: 0 scalars-pass, 1 per-workgroup */
+    uint32_t per_invocation_override; /* PORTA_OPTIM_PER_INVOCATION */
 
     /* arenas and state blocks (NULL until finalized) */
     porta_buffer *params, *grads, *m1, *m2;
@@ -91,5 +95,9 @@ porta_status porta__scheduler_configure(porta_context *ctx, const porta_optimize
  * messages name the parameter). Sets a warning message but returns PORTA_OK
  * for valid-but-suspicious configs. optimizer_config.c */
 porta_status porta__optimizer_configure(porta_context *ctx, porta_optimizer *opt);
+
+/* Read PORTA_OPTIM_VARIANT and PORTA_OPTIM_PER_INVOCATION (documented in
+ * optimizer_run.c) into opt's overrides; fails naming a bad value. */
+porta_status porta__optimizer_read_overrides(porta_context *ctx, porta_optimizer *opt);
 
 #endif

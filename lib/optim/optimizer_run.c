@@ -28,34 +28,80 @@ static uint32_t step_variant(const porta_optimizer *opt)
     return opt->dev.nesterov ? 3u : 2u;
 }
 
-/* Where optim_step finds the step's scalars (its SPEC3). 1: every
- * workgroup computes them into shared memory (with a gradient norm to
- * finish, and always on OpenCL devices other than llvmpipe: PoCL pays
- * little for the barrier, vectorises the loop behind it, and measured
- * slower with the separate scalar pass when many steps are queued); else
- * 0: from the buffer the scalar pass wrote, without any barrier (llvmpipe:
- * Rusticl and lavapipe, which pay dearly for every barrier; Vulkan). */
-static uint32_t scalars_variant(const porta_context *ctx, uint32_t norm_count)
+/* Layout overrides, read from the environment when an optimizer is
+ * created (kept in the optimizer, so no global state) to compare variants
+ * on a device without rebuilding:
+ *   PORTA_OPTIM_VARIANT=scalars-pass   optim_scalars, then optim_step with
+ *                                      SPEC3 = 0 (also with a gradient
+ *                                      norm: the scalar pass finishes it);
+ *   PORTA_OPTIM_VARIANT=per-workgroup  optim_step alone with SPEC3 = 1;
+ *   PORTA_OPTIM_PER_INVOCATION=N       optim_step's SPEC1 (1..256).
+ * Unset (or empty): the device's choice below. */
+porta_status porta__optimizer_read_overrides(porta_context *ctx, porta_optimizer *opt)
 {
-    if (norm_count > 0 || (ctx->backend.caps.api == PORTA_API_OPENCL &&
-                           strstr(ctx->backend.caps.name, "llvmpipe") == NULL))
-        return 1u;
-    return 0u;
+    opt->variant_override = -1;
+    opt->per_invocation_override = 0;
+    const char *v = getenv("PORTA_OPTIM_VARIANT");
+    if (v && *v) {
+        if (strcmp(v, "scalars-pass") == 0)
+            opt->variant_override = 0;
+        else if (strcmp(v, "per-workgroup") == 0)
+            opt->variant_override = 1;
+        else
+            return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                                 "PORTA_OPTIM_VARIANT=%s: expected scalars-pass or per-workgroup",
+                                 v);
+    }
+    const char *n = getenv("PORTA_OPTIM_PER_INVOCATION");
+    if (n && *n) {
+        char *end = NULL;
+        const unsigned long per = strtoul(n, &end, 10);
+        if (*end != '\0' || per < 1 || per > 256)
+            return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                                 "PORTA_OPTIM_PER_INVOCATION=%s: expected 1..256", n);
+        opt->per_invocation_override = (uint32_t)per;
+    }
+    return PORTA_OK;
 }
 
-/* Elements each invocation of optim_step updates (its SPEC1). Without a
- * per-workgroup preamble (SPEC3 = 0) one per invocation, the layout in
- * which the stream kernel is fastest on lavapipe; except on Rusticl, whose
- * buffer loads of the step's scalars are gathers per invocation batch
- * (lavapipe's are not): there, and to amortise the preamble of SPEC3 = 1,
- * the device's preset for blocked elementwise kernels. Measured with
- * porta-bench optimizer-like runs (step time against the fastest stream
- * layout, 2-4M parameters): lavapipe 1: ~1.05, 64: ~0.65; Rusticl 1:
- * ~0.5, 64: ~0.65-0.85. */
-static uint32_t elements_per_invocation(const porta_context *ctx, uint32_t variant)
+static int is_llvmpipe(const porta_context *ctx)
 {
-    if (variant == 1u || (ctx->backend.caps.api == PORTA_API_OPENCL &&
-                          strstr(ctx->backend.caps.name, "llvmpipe") != NULL))
+    return strstr(ctx->backend.caps.name, "llvmpipe") != NULL;
+}
+
+/* Where optim_step finds the step's scalars (its SPEC3). 0: from the
+ * buffer the scalar pass (optim_scalars, one workgroup) wrote just before,
+ * without any barrier or per-workgroup preamble: every device, with or
+ * without a gradient norm to finish (the scalar pass finishes it). PoCL
+ * vectorises this update across work-items (8 elements per instruction,
+ * sqrt and division included) but not the one behind a barrier; llvmpipe
+ * (Rusticl and lavapipe) pays dearly for every workgroup's barrier; on a
+ * GPU the per-workgroup variant makes invocation 0 of every workgroup run
+ * a long chain of dependent global loads before its first element. 1:
+ * every workgroup computes the scalars into shared memory and workgroup 0
+ * also does the bookkeeping (one dispatch fewer): kept for comparison
+ * through PORTA_OPTIM_VARIANT. */
+static uint32_t scalars_variant(const porta_optimizer *opt)
+{
+    return opt->variant_override >= 0 ? (uint32_t)opt->variant_override : 0u;
+}
+
+/* Elements each invocation of optim_step updates (its SPEC1). Without the
+ * per-workgroup preamble (SPEC3 = 0) one per invocation, the layout in
+ * which the stream kernel is fastest on PoCL (vectorised: ~1.0 of the
+ * stream's best against ~0.3-0.6 for 2-8 per invocation) and lavapipe
+ * (~0.95), and the simplest one for a GPU; except on Rusticl, whose buffer
+ * loads of the step's scalars are gathers per invocation batch (lavapipe's
+ * are not): there, and to amortise the preamble of SPEC3 = 1, the device's
+ * preset for blocked elementwise kernels. Measured with porta-bench
+ * optimizer-like runs (step time against the fastest stream layout, 4M
+ * parameters). PORTA_OPTIM_PER_INVOCATION overrides. */
+static uint32_t elements_per_invocation(const porta_context *ctx, const porta_optimizer *opt,
+                                        uint32_t variant)
+{
+    if (opt->per_invocation_override)
+        return opt->per_invocation_override;
+    if (variant == 1u || (ctx->backend.caps.api == PORTA_API_OPENCL && is_llvmpipe(ctx)))
         return porta__elements_per_invocation(ctx);
     return 1u;
 }
@@ -64,12 +110,12 @@ static uint32_t elements_per_invocation(const porta_context *ctx, uint32_t varia
  * training step without a gradient norm; 1: observe only. */
 static porta_status launch_scalars(porta_context *ctx, porta_optimizer *opt, porta_buffer *loss,
                                    uint32_t loss_off, uint32_t loss_count, float scale,
-                                   uint32_t mode)
+                                   uint32_t norm_count, uint32_t mode)
 {
     porta_params_optim_scalars p = {.loss_off = loss_off,
                                     .loss_count = loss_count,
                                     .loss_scale = scale,
-                                    .norm_count = 0,
+                                    .norm_count = norm_count,
                                     .mode = mode,
                                     .state_half = (uint32_t)(opt->steps & 1u),
                                     .sched_half = (uint32_t)(opt->sched_advances & 1u)};
@@ -86,7 +132,7 @@ static porta_status launch_scalars(porta_context *ctx, porta_optimizer *opt, por
  * wrote. */
 static porta_status launch_update(porta_context *ctx, porta_optimizer *opt, porta_buffer *loss,
                                   uint32_t loss_off, uint32_t loss_count, float scale,
-                                  uint32_t norm_count)
+                                  uint32_t norm_count, uint32_t variant)
 {
     const uint32_t n_groups = opt->dev.n_groups;
     uint32_t start[PORTA_MAX_PARAM_GROUPS] = {0};
@@ -117,14 +163,16 @@ static porta_status launch_update(porta_context *ctx, porta_optimizer *opt, port
                              opt->m2->impl,     opt->scalars->impl,       opt->ocfg->impl,
                              opt->ost->impl,    opt->scfg->impl,          opt->sst->impl,
                              loss->impl,        opt->norm_partials->impl, opt->ring->impl};
-    const uint32_t variant = scalars_variant(ctx, norm_count);
-    const uint32_t per = elements_per_invocation(ctx, variant);
+    const uint32_t per = elements_per_invocation(ctx, opt, variant);
     const size_t block = (size_t)ctx->variant.local_size * per;
     uint32_t grid[3];
     porta__grid_2d((opt->elements + block - 1) / block, grid);
     const uint32_t spec[PORTA_SPEC_COUNT] = {step_variant(opt), per, n_groups, variant};
     return porta__launch_spec(ctx, PORTA_KERNEL_optim_step, spec, grid, bufs, &p);
 }
+
+/* optim_scalars.kc keeps the norm partials in shared memory. */
+_Static_assert(PORTA_NORM_GROUPS <= 256u, "optim_scalars.kc holds at most 256 norm partials");
 
 /* Partial sums of squares of the gradient arena: PORTA_NORM_GROUPS (or
  * fewer) floats the fused kernel adds up. Returns how many. */
@@ -151,18 +199,19 @@ porta_status porta_optimizer_step(porta_context *ctx, porta_optimizer *opt, port
     if (loss_count == 0)
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
                              "porta_optimizer_step: loss_count is 0");
-    /* At most two dispatches: the gradient-norm pass and the update that
-     * finishes the scalars in every workgroup, or the scalar pass and the
-     * update that only reads them, or (PoCL, no norm) that update alone. */
+    /* The gradient-norm pass when one is needed, then either the update
+     * that finishes the scalars in every workgroup, or the scalar pass and
+     * the update that only reads them. */
     uint32_t norm_count = 0;
     if (opt->check_norm && opt->elements > 0)
         st = norm_pass(ctx, opt, &norm_count);
-    else if (scalars_variant(ctx, 0) == 0u)
-        st =
-            launch_scalars(ctx, opt, loss, (uint32_t)loss_off, (uint32_t)loss_count, loss_scale, 0);
+    const uint32_t variant = scalars_variant(opt);
+    if (!st && variant == 0u)
+        st = launch_scalars(ctx, opt, loss, (uint32_t)loss_off, (uint32_t)loss_count, loss_scale,
+                            norm_count, 0);
     if (!st)
         st = launch_update(ctx, opt, loss, (uint32_t)loss_off, (uint32_t)loss_count, loss_scale,
-                           norm_count);
+                           variant == 0u ? 0u : norm_count, variant);
     if (!st) {
         opt->steps++;
         opt->sched_advances += opt->dev.sched_on_loss;
@@ -185,7 +234,7 @@ porta_status porta_optimizer_observe(porta_context *ctx, porta_optimizer *opt, f
                              "(create it with observe_eval = 1 to feed evaluation metrics)");
     st = porta_buffer_write(ctx, opt->metric, 0, sizeof(metric), &metric);
     if (!st)
-        st = launch_scalars(ctx, opt, opt->metric, 0, 1, 1.0f, 1);
+        st = launch_scalars(ctx, opt, opt->metric, 0, 1, 1.0f, 0, 1);
     if (!st)
         opt->sched_advances++;
     return st;
