@@ -268,8 +268,18 @@ static void print_point(const gemm_options *o, const porta_device_info *info, co
     fflush(stdout);
 }
 
-static int bench_device(const gemm_options *o, const char *spec, double *openblas)
+/* One run over the devices: the options, and OpenBLAS's GFLOP/s per point,
+ * measured on the first device and reused for the others. */
+typedef struct gemm_run {
+    const gemm_options *o;
+    double openblas[N_POINTS];
+} gemm_run;
+
+static int bench_device(const char *spec, void *user)
 {
+    gemm_run *run = user;
+    const gemm_options *o = run->o;
+    double *openblas = run->openblas;
     porta_context *ctx = porta_cli_open_device("porta-bench", spec);
     if (!ctx)
         return 1;
@@ -333,20 +343,6 @@ int porta_bench_gemm(int argc, char **argv)
         fprintf(stderr, "usage: porta-bench gemm [--device SPEC] [--json] [--large] [--time S]\n");
         return 2;
     }
-    double openblas[N_POINTS] = {0};
-    if (o.device)
-        return bench_device(&o, o.device, openblas);
-    porta_context *ctx = NULL;
-    size_t count = 0;
-    porta_status st = porta_context_create(NULL, &ctx);
-    if (!st)
-        st = porta_device_count(ctx, &count);
-    int rc = st || count == 0;
-    for (size_t i = 0; i < count; i++) {
-        porta_device_info d;
-        if (porta_device_get_info(ctx, i, &d) == PORTA_OK)
-            rc |= bench_device(&o, d.spec, openblas);
-    }
-    porta_context_destroy(ctx);
-    return rc;
+    gemm_run run = {&o, {0}};
+    return porta_cli_each_device(o.device, bench_device, &run);
 }

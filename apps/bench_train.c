@@ -172,8 +172,17 @@ static double run_torch(const char *workload, int steps, const char *torch_devic
     return ms;
 }
 
-static int bench_device(const bench_train_options *o, const char *spec, const char *workload)
+/* One workload's run over the devices. */
+typedef struct train_run_of {
+    const bench_train_options *o;
+    const char *workload;
+} train_run_of;
+
+static int bench_device(const char *spec, void *user)
 {
+    const train_run_of *run = user;
+    const bench_train_options *o = run->o;
+    const char *workload = run->workload;
     porta_context *ctx = porta_cli_open_device("porta-bench", spec);
     if (!ctx)
         return 1;
@@ -249,22 +258,10 @@ int porta_bench_train(int argc, char **argv)
         last = first;
     }
     int rc = 0;
-    porta_context *ctx = NULL;
-    size_t count = 0;
-    if (!o.device && (porta_context_create(NULL, &ctx) || porta_device_count(ctx, &count)))
-        rc = 1;
     for (int w = first; w <= last; w++) {
-        if (o.device) {
-            rc |= bench_device(&o, o.device, all[w]);
-            continue;
-        }
-        for (size_t i = 0; i < count; i++) {
-            porta_device_info d;
-            if (porta_device_get_info(ctx, i, &d) == PORTA_OK)
-                rc |= bench_device(&o, d.spec, all[w]);
-        }
+        train_run_of run = {&o, all[w]};
+        rc |= porta_cli_each_device(o.device, bench_device, &run);
     }
-    porta_context_destroy(ctx);
     return rc;
 usage:
     fprintf(stderr, "usage: porta-bench train [--workload fashion-cnn|fashion-mlp|gpt-small|all] "

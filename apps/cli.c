@@ -15,6 +15,25 @@ void porta_cli_report(const char *program, porta_context *ctx, const char *what,
     fprintf(stderr, "%s: %s: %s%s%s\n", program, what, porta_strerror(st), *msg ? ": " : "", msg);
 }
 
+int porta_cli_each_device(const char *spec, int (*fn)(const char *spec, void *user), void *user)
+{
+    if (spec)
+        return fn(spec, user);
+    porta_context *ctx = NULL;
+    size_t count = 0;
+    porta_status st = porta_context_create(NULL, &ctx);
+    if (!st)
+        st = porta_device_count(ctx, &count);
+    int rc = st || count == 0;
+    for (size_t i = 0; i < count; i++) {
+        porta_device_info d;
+        if (porta_device_get_info(ctx, i, &d) == PORTA_OK)
+            rc |= fn(d.spec, user);
+    }
+    porta_context_destroy(ctx);
+    return rc;
+}
+
 porta_context *porta_cli_open_device(const char *program, const char *spec)
 {
     porta_context *ctx = NULL;

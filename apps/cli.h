@@ -15,6 +15,11 @@ void porta_cli_prepare_environment(void);
  * failure prints the reason (with the list of devices) and returns NULL. */
 porta_context *porta_cli_open_device(const char *program, const char *spec);
 
+/* Run fn(spec, user) on the device spec names, or (spec NULL) on every
+ * device found, one after another; returns the OR of fn's results, and 1
+ * when the devices cannot be listed or there are none. */
+int porta_cli_each_device(const char *spec, int (*fn)(const char *spec, void *user), void *user);
+
 /* Print "program: what: status (message)" to stderr. */
 void porta_cli_report(const char *program, porta_context *ctx, const char *what, porta_status st);
 

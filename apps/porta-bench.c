@@ -191,8 +191,9 @@ static porta_status time_step_with_norm(porta_context *ctx, size_t n, int steps,
     return st;
 }
 
-static int bench_optimizer_device(const bench_options *o, const char *spec)
+static int bench_optimizer_device(const char *spec, void *user)
 {
+    const bench_options *o = user;
     porta_context *ctx = porta_cli_open_device("porta-bench", spec);
     if (!ctx)
         return 1;
@@ -263,19 +264,5 @@ int main(int argc, char **argv)
                 "[--json] [--torch-device cpu|cuda]\n");
         return 2;
     }
-    if (o.device)
-        return bench_optimizer_device(&o, o.device);
-    porta_context *ctx = NULL;
-    size_t count = 0;
-    porta_status st = porta_context_create(NULL, &ctx);
-    if (!st)
-        st = porta_device_count(ctx, &count);
-    int rc = st || count == 0;
-    for (size_t i = 0; i < count; i++) {
-        porta_device_info d;
-        if (porta_device_get_info(ctx, i, &d) == PORTA_OK)
-            rc |= bench_optimizer_device(&o, d.spec);
-    }
-    porta_context_destroy(ctx);
-    return rc;
+    return porta_cli_each_device(o.device, bench_optimizer_device, &o);
 }
