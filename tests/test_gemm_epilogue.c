@@ -28,6 +28,7 @@
 
 #include "harness.h"
 #include "gemm_internal.h"
+#include "gemm_plans.h"
 #include "internal.h"
 #include "ref/ref.h"
 
@@ -276,17 +277,12 @@ static void check_plans(test_state *t, porta_context *ctx, const char *dev)
 {
     porta__gemm_plan preset;
     porta__gemm_plan_choose(ctx, 0, 0, 256, 256, 256, 1, &preset);
-    const porta__gemm_plan plans[] = {
-        {.tiled = 1, .tm = 1, .nv = 1, .wx = 1, .local_size = 256, .splits = 1, .preset = "tiled"},
-        {.tiled = 0, .tm = 8, .nv = 2, .wx = 2, .local_size = 16, .splits = 1, .preset = "8x2v"},
-        {.tiled = 0, .tm = 3, .nv = 1, .wx = 4, .local_size = 8, .splits = 1, .preset = "3x1v"},
-        {.tiled = 0, .tm = 1, .nv = 1, .wx = 1, .local_size = 8, .splits = 1, .preset = "1x1v"},
-    };
+    const porta__gemm_plan *plans = gemm_forced_plans;
     porta_device_info info;
     porta_device_current(ctx, &info);
     const size_t vw = porta__gemm_vec_width(ctx);
     uint32_t seed = 700;
-    for (size_t i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) {
+    for (size_t i = 0; i < GEMM_FORCED_PLAN_COUNT; i++) {
         porta__gemm_plan p = plans[i];
         p.fma = preset.fma;
         if (p.tiled && info.max_workgroup_size < 256)
