@@ -27,8 +27,12 @@
 #include "optim/scheduler.h"
 #include "ref/ref.h"
 
-/* Three tensors in two groups: sizes not divisible by anything. */
-static const size_t tensor_n[] = {1000, 7, 333};
+/* Three tensors in two groups: sizes not divisible by anything, the
+ * arena (group 0: 3333 elements, then group 1: 4100) large enough for
+ * whole workgroup blocks on both sides of the group boundary and one
+ * straddling it, in every device's layout (blocks of 256 elements on PoCL
+ * and GPUs, 2048 on llvmpipe), besides the partial last one. */
+static const size_t tensor_n[] = {3000, 4100, 333};
 static const unsigned tensor_group[] = {0, 1, 0};
 #define N_TENSORS 3
 
