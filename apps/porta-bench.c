@@ -11,13 +11,15 @@
  * divided by the time), and, in the same run on the same device, the
  * bandwidth of a plain streaming kernel that reads 4 arrays and writes 3
  * (porta_vec_stream, its fastest of several layouts): the roofline the
- * step can at best reach. The step and the stream layouts run in 5
- * interleaved rounds of --steps / 5 runs each, and each keeps its fastest
- * round, so other work on the machine disturbs the ratio less. Also the
- * host synchronisations per step (from the backend counters, expected 0)
- * and the time per step when the gradient-norm pass runs too (clipping or
- * non-finite-gradient checks add one reduction dispatch reading the
- * gradients again). --json: one JSON object per line.
+ * step can at best reach. The step and the stream layouts run in 7
+ * rounds of --steps / 7 runs each (default 21), each layout right after
+ * the step, and the figures are the median round's for the fastest layout
+ * (time_step_and_stream says why), so other work on the machine disturbs
+ * the ratio less. Also the host synchronisations per step (from the
+ * backend counters, expected 0) and the time per step when the
+ * gradient-norm pass runs too (clipping or non-finite-gradient checks add
+ * one reduction dispatch reading the gradients again). --json: one JSON
+ * object per line.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -113,35 +115,90 @@ static porta_status time_steps(porta_context *ctx, bench_step *b, int steps, dou
     return st;
 }
 
-/* Milliseconds per stream dispatch with `per` elements per invocation. */
+/* A layout of the stream kernel: workgroup size and elements per
+ * invocation (porta_vec_stream's arguments; 0, 0: the optimizer step's). */
+typedef struct stream_layout {
+    unsigned local_size, per_invocation;
+} stream_layout;
+
+/* Milliseconds per stream dispatch in layout `l`. */
 static porta_status time_stream(porta_context *ctx, porta_buffer *const s[4], size_t n, int steps,
-                                unsigned per, double *ms)
+                                stream_layout l, double *ms)
 {
     double t0 = now_s();
     porta_status st = PORTA_OK;
     for (int i = 0; i < steps && !st; i++)
-        st = porta_vec_stream(ctx, s[0], s[1], s[2], s[3], n, per);
+        st = porta_vec_stream(ctx, s[0], s[1], s[2], s[3], n, l.local_size, l.per_invocation);
     if (!st)
         st = porta_finish(ctx);
     *ms = (now_s() - t0) * 1e3 / steps;
     return st;
 }
 
-/* The stream kernel's layouts (elements per invocation): the roofline is
- * the fastest, so the ratio does not flatter the step with a slow stream. */
-static const unsigned stream_layouts[] = {1, 4, 16, 64};
-#define STREAM_LAYOUTS (sizeof(stream_layouts) / sizeof(stream_layouts[0]))
+/* The stream kernel's layouts: the optimizer step's own, the default
+ * workgroup with 1, 4, 16 and 64 elements per invocation, and, where the
+ * device says how wide its subgroups are, workgroups of one subgroup with
+ * 64 per invocation. The roofline is the fastest, so the ratio does not
+ * flatter the step with a slow stream. Returns how many. */
+#define STREAM_LAYOUTS_MAX 6
+static size_t stream_layouts(const porta_device_info *info, stream_layout out[STREAM_LAYOUTS_MAX])
+{
+    static const stream_layout fixed[] = {{0, 0}, {0, 1}, {0, 4}, {0, 16}, {0, 64}};
+    size_t count = 0;
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        out[count++] = fixed[i];
+    const unsigned sub = info->subgroup_max;
+    if (sub > 0 && (sub & (sub - 1)) == 0 && sub <= info->max_workgroup_size)
+        out[count++] = (stream_layout){sub, 64};
+    return count;
+}
 
-/* The step and every stream layout, `steps` runs each, measured in
- * interleaved rounds, each keeping its fastest round: a machine busy with
- * other work slows whatever runs at the moment, and the best round of
- * each is the closest to its undisturbed speed (the step and the
- * roofline get the same treatment). */
+/* The rounds porta-bench optimizer measures (odd: one is the median). */
+#define ROUNDS 7
+
+/* One round's measurement. */
+typedef struct round_result {
+    double step_ms;                       /* ms per fused step */
+    double stream_ms[STREAM_LAYOUTS_MAX]; /* ms per stream dispatch, per layout */
+} round_result;
+
+/* A round's step and one layout's stream, ordered by their ratio. */
+typedef struct round_pair {
+    double step_ms, stream_ms;
+} round_pair;
+
+static int by_ratio(const void *a, const void *b)
+{
+    const round_pair *x = a, *y = b;
+    const double rx = x->stream_ms / x->step_ms, ry = y->stream_ms / y->step_ms;
+    return (rx > ry) - (rx < ry);
+}
+
+/* Layout l's median round by ratio. */
+static round_pair median_round(const round_result *rounds, size_t l)
+{
+    round_pair pairs[ROUNDS];
+    for (int k = 0; k < ROUNDS; k++)
+        pairs[k] = (round_pair){rounds[k].step_ms, rounds[k].stream_ms[l]};
+    qsort(pairs, ROUNDS, sizeof(pairs[0]), by_ratio);
+    return pairs[ROUNDS / 2];
+}
+
+/* The step and every stream layout in ROUNDS rounds of steps / ROUNDS runs
+ * each (at least 1). A round times the step, then each layout right after
+ * it: a moment apart, so whatever else the machine does at that moment
+ * slows both alike. For each layout the median round by ratio (stream time
+ * over step time) stands for it, and the roofline is the layout whose
+ * median is the lowest ratio, the fastest stream. The figures are that
+ * round's (step time, stream time, their ratio). A median, not each
+ * side's fastest round, because the fastest of several noisy samples is
+ * luck: with five layouts the stream would get five draws to the step's
+ * one, and a round that other work disturbed more on one side than the
+ * other moves a median nowhere. */
 static porta_status time_step_and_stream(porta_context *ctx, size_t n, int steps,
                                          optimizer_result *r)
 {
-    const int rounds = steps >= 5 ? 5 : steps;
-    const int per_round = steps / rounds;
+    const int per_round = steps >= ROUNDS ? steps / ROUNDS : 1;
     bench_step b;
     porta_buffer *s[4] = {NULL, NULL, NULL, NULL};
     porta_status st = step_create(ctx, n, 0, &b);
@@ -150,30 +207,33 @@ static porta_status time_step_and_stream(porta_context *ctx, size_t n, int steps
         if (!st)
             st = porta_vec_fill(ctx, s[i], 0, n, 0.25f * (float)i);
     }
-    for (size_t l = 0; l < STREAM_LAYOUTS && !st; l++) /* warm up: build */
-        st = porta_vec_stream(ctx, s[0], s[1], s[2], s[3], n, stream_layouts[l]);
+    porta_device_info info;
+    if (!st)
+        st = porta_device_current(ctx, &info);
+    stream_layout layouts[STREAM_LAYOUTS_MAX];
+    const size_t count = st ? 0 : stream_layouts(&info, layouts);
+    for (size_t l = 0; l < count && !st; l++) /* warm up: build */
+        st = porta_vec_stream(ctx, s[0], s[1], s[2], s[3], n, layouts[l].local_size,
+                              layouts[l].per_invocation);
     if (!st)
         st = porta_finish(ctx);
-    double stream_best[STREAM_LAYOUTS];
-    r->ms_per_step = 0.0;
+    round_result rounds[ROUNDS];
     r->host_syncs_per_step = 0.0;
-    for (int k = 0; k < rounds && !st; k++) {
-        double ms = 0.0, syncs = 0.0;
-        st = time_steps(ctx, &b, per_round, &ms, &syncs);
-        if (k == 0 || ms < r->ms_per_step)
-            r->ms_per_step = ms;
+    for (int k = 0; k < ROUNDS && !st; k++) {
+        double syncs = 0.0;
+        st = time_steps(ctx, &b, per_round, &rounds[k].step_ms, &syncs);
         if (syncs > r->host_syncs_per_step)
             r->host_syncs_per_step = syncs;
-        for (size_t l = 0; l < STREAM_LAYOUTS && !st; l++) {
-            st = time_stream(ctx, s, n, per_round, stream_layouts[l], &ms);
-            if (k == 0 || ms < stream_best[l])
-                stream_best[l] = ms;
+        for (size_t l = 0; l < count && !st; l++)
+            st = time_stream(ctx, s, n, per_round, layouts[l], &rounds[k].stream_ms[l]);
+    }
+    for (size_t l = 0; l < count && !st; l++) {
+        const round_pair m = median_round(rounds, l);
+        if (l == 0 || m.stream_ms / m.step_ms < r->stream_ms / r->ms_per_step) {
+            r->ms_per_step = m.step_ms;
+            r->stream_ms = m.stream_ms;
         }
     }
-    r->stream_ms = 0.0;
-    for (size_t l = 0; l < STREAM_LAYOUTS && !st; l++)
-        if (l == 0 || stream_best[l] < r->stream_ms)
-            r->stream_ms = stream_best[l];
     for (int i = 0; i < 4; i++)
         porta_buffer_destroy(ctx, s[i]);
     step_destroy(ctx, &b);
@@ -229,7 +289,7 @@ static int bench_optimizer_device(const char *spec, void *user)
 
 static int parse(int argc, char **argv, bench_options *o)
 {
-    *o = (bench_options){.params = 16u << 20, .steps = 20, .device = NULL, .json = 0};
+    *o = (bench_options){.params = 16u << 20, .steps = 21, .device = NULL, .json = 0};
     if (argc < 2 || strcmp(argv[1], "optimizer") != 0)
         return -1;
     for (int i = 2; i < argc; i++) {

@@ -9,7 +9,6 @@
  * padding is at most the dilated kernel's span minus one (a convolution
  * of the padded dy with the flipped kernel); the weight gradient the same
  * as the forward pass. */
-#include <string.h>
 
 #include "conv_rows.h"
 
@@ -43,7 +42,7 @@ static size_t vec_width(const porta_context *ctx)
  * where they compile to slow code. */
 static uint32_t use_fma(const porta_context *ctx)
 {
-    return strstr(ctx->backend.caps.name, "llvmpipe") == NULL;
+    return !porta__is_llvmpipe(ctx);
 }
 
 static size_t div_up(size_t a, size_t b)

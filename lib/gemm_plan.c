@@ -14,7 +14,6 @@
  * products into scratch, then gemm_reduce). The numbers come from
  * porta-bench gemm on this project's CPU devices (see the commit notes).
  */
-#include <string.h>
 
 #include "gemm_internal.h"
 
@@ -30,14 +29,9 @@ uint32_t porta__gemm_vec_width(const porta_context *ctx)
     return ctx->backend.caps.api == PORTA_API_OPENCL ? 8u : 4u;
 }
 
-static int is_llvmpipe(const porta_context *ctx)
-{
-    return strstr(ctx->backend.caps.name, "llvmpipe") != NULL;
-}
-
 static int is_cpu(const porta_context *ctx)
 {
-    return ctx->backend.caps.type == PORTA_DEVICE_TYPE_CPU || is_llvmpipe(ctx);
+    return ctx->backend.caps.type == PORTA_DEVICE_TYPE_CPU || porta__is_llvmpipe(ctx);
 }
 
 static size_t div_up(size_t x, size_t y)
@@ -89,7 +83,7 @@ void porta__gemm_plan_choose(const porta_context *ctx, int transpose_a, int tran
                                .local_size = 256,
                                .splits = 1,
                                .preset = cpu ? "tiled (n below the vector width)" : "gpu tiled"};
-    } else if (is_llvmpipe(ctx)) {
+    } else if (porta__is_llvmpipe(ctx)) {
         /* llvmpipe runs 8 invocations in SIMD lanes; each vector is
          * 4 (vec4) or 8 (float8) registers, so small blocks. */
         p.tm = vw == 4 ? 4 : 2;
@@ -120,7 +114,7 @@ void porta__gemm_plan_choose(const porta_context *ctx, int transpose_a, int tran
             s--;
         p.splits = s > 1 ? (uint32_t)s : 1u;
     }
-    p.fma = !is_llvmpipe(ctx);
+    p.fma = !porta__is_llvmpipe(ctx);
     *plan = p;
 }
 

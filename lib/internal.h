@@ -52,14 +52,41 @@ porta_status porta__launch_spec(porta_context *ctx, porta_kernel_id id,
                                 const uint32_t spec[PORTA_SPEC_COUNT], const uint32_t grid[3],
                                 porta_bbuffer *const *bufs, const void *params);
 
+/* porta__launch_spec with local_size invocations per workgroup instead of
+ * the context's default (a power of two the device allows). */
+porta_status porta__launch_spec_local(porta_context *ctx, porta_kernel_id id, uint32_t local_size,
+                                      const uint32_t spec[PORTA_SPEC_COUNT], const uint32_t grid[3],
+                                      porta_bbuffer *const *bufs, const void *params);
+
 /* `groups` workgroups as a 2-D grid no wider than 65535 (every API's
  * minimum limit): grid[0] * grid[1] >= groups. Kernels index with
  * (GROUP_ID_Y * NUM_GROUPS + GROUP_ID). */
 void porta__grid_2d(size_t groups, uint32_t grid[3]);
 
-/* Elements each invocation of a blocked elementwise kernel (optim_step,
- * stream) handles on this device: their SPEC1. */
+/* Elements each invocation of a blocked elementwise kernel (activation,
+ * bias, dropout, ...) handles on this device: their SPEC1. */
 uint32_t porta__elements_per_invocation(const porta_context *ctx);
+
+/* Whether the device is Mesa's llvmpipe (lavapipe, or Rusticl on it). */
+int porta__is_llvmpipe(const porta_context *ctx);
+
+/* How a kernel walks memory as shaders/stream.kc does (optim_step, stream):
+ * workgroups of local_size invocations, each updating per_invocation
+ * elements LOCAL_SIZE apart in one contiguous block per workgroup. */
+typedef struct {
+    uint32_t local_size;
+    uint32_t per_invocation;
+} porta__stream_layout;
+
+/* The device's stream layout (lib/launch.c says why). */
+porta__stream_layout porta__stream_layout_for(const porta_context *ctx);
+
+/* Enqueue stream-shaped kernel `id` over n elements in `layout`, with
+ * SPEC1 = layout.per_invocation and the other SPEC words from spec. */
+porta_status porta__launch_stream(porta_context *ctx, porta_kernel_id id,
+                                  porta__stream_layout layout, size_t n,
+                                  const uint32_t spec[PORTA_SPEC_COUNT], porta_bbuffer *const *bufs,
+                                  const void *params);
 
 /* Workgroups for a grid-stride loop over n elements (at least 1). */
 uint32_t porta__groups_for(const porta_context *ctx, size_t n);

@@ -160,23 +160,31 @@ porta_status porta_vec_sum_squares(porta_context *ctx, porta_buffer *x, size_t x
 }
 
 porta_status porta_vec_stream(porta_context *ctx, porta_buffer *a, porta_buffer *b, porta_buffer *c,
-                              porta_buffer *d, size_t n, unsigned per_invocation)
+                              porta_buffer *d, size_t n, unsigned local_size,
+                              unsigned per_invocation)
 {
     porta_status st = check_xy(ctx, a, 0, b, 0, n, "porta_vec_stream");
     if (!st)
         st = check_xy(ctx, c, 0, d, 0, n, "porta_vec_stream");
     if (st || n == 0)
         return st;
+    porta__stream_layout layout = porta__stream_layout_for(ctx);
+    if (local_size || per_invocation) {
+        layout.local_size = local_size ? local_size : ctx->variant.local_size;
+        layout.per_invocation = per_invocation ? per_invocation : 1u;
+    }
+    if (layout.per_invocation > 256)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                             "porta_vec_stream: %u elements per invocation (at most 256)",
+                             layout.per_invocation);
+    if ((layout.local_size & (layout.local_size - 1)) != 0 ||
+        layout.local_size > ctx->backend.caps.max_workgroup_size)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                             "porta_vec_stream: workgroups of %u invocations (a power of two up "
+                             "to %u)",
+                             layout.local_size, ctx->backend.caps.max_workgroup_size);
     porta_params_stream p = {.n = (uint32_t)n, .alpha = 0.5f};
     porta_bbuffer *bufs[] = {a->impl, b->impl, c->impl, d->impl};
-    const uint32_t per = per_invocation ? per_invocation : porta__elements_per_invocation(ctx);
-    if (per > 256)
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "porta_vec_stream: %u elements per invocation (at most 256)", per);
-    const uint32_t spec[PORTA_SPEC_COUNT] = {1, per, 1, 1};
-    uint32_t grid[3];
-    porta__grid_2d((n + (size_t)ctx->variant.local_size * per - 1) /
-                       ((size_t)ctx->variant.local_size * per),
-                   grid);
-    return porta__launch_spec(ctx, PORTA_KERNEL_stream, spec, grid, bufs, &p);
+    const uint32_t spec[PORTA_SPEC_COUNT] = {1, 0, 1, 1};
+    return porta__launch_stream(ctx, PORTA_KERNEL_stream, layout, n, spec, bufs, &p);
 }

@@ -11,9 +11,10 @@
  *  - save at step 20, restore into a fresh optimizer, continue: the same
  *    bits as the uninterrupted run;
  *  - invalid configurations are refused with a message naming the value;
- *  - the layouts PORTA_OPTIM_VARIANT and PORTA_OPTIM_PER_INVOCATION select
- *    (the per-workgroup scalars, several elements per invocation) give the
- *    same results, and bad values are refused;
+ *  - the layouts PORTA_OPTIM_VARIANT, PORTA_OPTIM_PER_INVOCATION and
+ *    PORTA_OPTIM_LOCAL_SIZE select (the per-workgroup scalars, several
+ *    elements per invocation, small workgroups) give the same results, and
+ *    bad values are refused;
  *  - the streaming kernel porta-bench compares the step with
  *    (porta_vec_stream) against backends/ref, in several layouts.
  */
@@ -657,8 +658,12 @@ static void check_invalid(test_state *t, porta_context *ctx)
 
 /* Set (or with NULL unset) the layout overrides optimizers read at
  * creation. */
-static void set_layout(const char *variant, const char *per)
+static void set_layout(const char *variant, const char *per, const char *local)
 {
+    if (local)
+        setenv("PORTA_OPTIM_LOCAL_SIZE", local, 1);
+    else
+        unsetenv("PORTA_OPTIM_LOCAL_SIZE");
     if (variant)
         setenv("PORTA_OPTIM_VARIANT", variant, 1);
     else
@@ -673,39 +678,49 @@ static void check_layouts(test_state *t, porta_context *ctx, const char *spec)
 {
     /* Few kernels each: PoCL takes seconds to build one. */
     static const struct {
-        const char *variant, *per;
-    } layouts[] = {
-        {"per-workgroup", NULL}, {"per-workgroup", "3"}, {"scalars-pass", "3"}, {NULL, "64"}};
+        const char *variant, *per, *local;
+    } layouts[] = {{"per-workgroup", NULL, NULL},
+                   {"per-workgroup", "3", NULL},
+                   {"scalars-pass", "3", NULL},
+                   {NULL, "64", NULL},
+                   {NULL, "3", "4"},
+                   {"per-workgroup", "5", "2"}};
     for (size_t l = 0; l < sizeof(layouts) / sizeof(layouts[0]); l++) {
         char what[96];
-        set_layout(layouts[l].variant, layouts[l].per);
+        set_layout(layouts[l].variant, layouts[l].per, layouts[l].local);
         porta_optimizer_config adamw = two_groups(PORTA_OPTIMIZER_ADAMW);
-        snprintf(what, sizeof(what), "AdamW (%s, %s per invocation)",
+        snprintf(what, sizeof(what), "AdamW (%s, %s per invocation, workgroup %s)",
                  layouts[l].variant ? layouts[l].variant : "default",
-                 layouts[l].per ? layouts[l].per : "default");
+                 layouts[l].per ? layouts[l].per : "default",
+                 layouts[l].local ? layouts[l].local : "default");
         check_against_reference(t, ctx, spec, &adamw, what);
         porta_optimizer_config sgd = two_groups(PORTA_OPTIMIZER_SGD);
         sgd.check_gradients = 0;
         sgd.momentum = 0.9f;
-        snprintf(what, sizeof(what), "SGD+momentum without norm pass (%s, %s per invocation)",
+        snprintf(what, sizeof(what),
+                 "SGD+momentum without norm pass (%s, %s per invocation, workgroup %s)",
                  layouts[l].variant ? layouts[l].variant : "default",
-                 layouts[l].per ? layouts[l].per : "default");
+                 layouts[l].per ? layouts[l].per : "default",
+                 layouts[l].local ? layouts[l].local : "default");
         check_against_reference(t, ctx, spec, &sgd, what);
     }
     /* The per-workgroup variant: every group boundary, and the scheduler
      * run by workgroup 0. */
-    set_layout("per-workgroup", NULL);
+    set_layout("per-workgroup", NULL, NULL);
     check_many_groups(t, ctx, spec, 1);
     check_greedy_fused(t, ctx, spec, 0);
     check_greedy_fused(t, ctx, spec, 1);
     static const struct {
-        const char *variant, *per, *name;
-    } bad[] = {{"fast", NULL, "PORTA_OPTIM_VARIANT"},
-               {NULL, "0", "PORTA_OPTIM_PER_INVOCATION"},
-               {NULL, "257", "PORTA_OPTIM_PER_INVOCATION"},
-               {NULL, "4x", "PORTA_OPTIM_PER_INVOCATION"}};
+        const char *variant, *per, *local, *name;
+    } bad[] = {{"fast", NULL, NULL, "PORTA_OPTIM_VARIANT"},
+               {NULL, "0", NULL, "PORTA_OPTIM_PER_INVOCATION"},
+               {NULL, "257", NULL, "PORTA_OPTIM_PER_INVOCATION"},
+               {NULL, "4x", NULL, "PORTA_OPTIM_PER_INVOCATION"},
+               {NULL, NULL, "0", "PORTA_OPTIM_LOCAL_SIZE"},
+               {NULL, NULL, "12", "PORTA_OPTIM_LOCAL_SIZE"},
+               {NULL, NULL, "1048576", "PORTA_OPTIM_LOCAL_SIZE"}};
     for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
-        set_layout(bad[b].variant, bad[b].per);
+        set_layout(bad[b].variant, bad[b].per, bad[b].local);
         porta_optimizer_config c = porta_optimizer_config_default(PORTA_OPTIMIZER_ADAMW);
         porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_CONSTANT);
         porta_optimizer *opt = NULL;
@@ -714,11 +729,13 @@ static void check_layouts(test_state *t, porta_context *ctx, const char *spec)
               st == PORTA_ERROR_INVALID_ARGUMENT && opt == NULL &&
                   strstr(porta_context_message(ctx), bad[b].name) != NULL,
               "%s: %s=%s accepted: %s: %s", spec, bad[b].name,
-              bad[b].variant ? bad[b].variant : bad[b].per, porta_strerror(st),
-              porta_context_message(ctx));
+              bad[b].variant ? bad[b].variant
+              : bad[b].per   ? bad[b].per
+                             : bad[b].local,
+              porta_strerror(st), porta_context_message(ctx));
         porta_optimizer_destroy(ctx, opt);
     }
-    set_layout(NULL, NULL);
+    set_layout(NULL, NULL, NULL);
 }
 
 /* ---- the bench's streaming roofline -------------------------------------- */
@@ -729,7 +746,8 @@ static void check_layouts(test_state *t, porta_context *ctx, const char *spec)
 static void check_stream(test_state *t, porta_context *ctx, const char *spec)
 {
     static const size_t sizes[] = {1, 7, 1000, 4099, 70001};
-    static const unsigned pers[] = {0, 1, 3, 64};
+    /* workgroup size, elements per invocation (0, 0: the optimizer's) */
+    static const unsigned layouts[][2] = {{0, 0}, {0, 1}, {0, 3}, {0, 64}, {8, 256}, {4, 3}};
     for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
         const size_t n = sizes[z];
         float *host[4], *want[4];
@@ -741,7 +759,7 @@ static void check_stream(test_state *t, porta_context *ctx, const char *spec)
             for (size_t i = 0; i < n; i++)
                 host[a][i] = noise(20 + (uint32_t)a, (uint32_t)z, (uint32_t)i);
         }
-        for (size_t q = 0; q < sizeof(pers) / sizeof(pers[0]); q++) {
+        for (size_t q = 0; q < sizeof(layouts) / sizeof(layouts[0]); q++) {
             for (int a = 0; a < 4 && !st; a++) {
                 memcpy(want[a], host[a], n * sizeof(float));
                 if (!dev[a])
@@ -750,7 +768,8 @@ static void check_stream(test_state *t, porta_context *ctx, const char *spec)
                     st = porta_buffer_write(ctx, dev[a], 0, n * sizeof(float), host[a]);
             }
             if (!st)
-                st = porta_vec_stream(ctx, dev[0], dev[1], dev[2], dev[3], n, pers[q]);
+                st = porta_vec_stream(ctx, dev[0], dev[1], dev[2], dev[3], n, layouts[q][0],
+                                      layouts[q][1]);
             porta_ref_stream(0.5f, want[0], want[1], want[2], want[3], n);
             double worst = 0.0;
             for (int a = 0; a < 4 && !st; a++) {
@@ -765,8 +784,8 @@ static void check_stream(test_state *t, porta_context *ctx, const char *spec)
             }
             CHECK_OK(t, ctx, st, "stream");
             CHECK(t, worst <= 4.8e-7,
-                  "%s: stream n=%zu, %u per invocation: off by %.3g of the terms", spec, n, pers[q],
-                  worst);
+                  "%s: stream n=%zu, %u x %u per invocation: off by %.3g of the terms", spec, n,
+                  layouts[q][0], layouts[q][1], worst);
         }
         for (int a = 0; a < 4; a++) {
             porta_buffer_destroy(ctx, dev[a]);
@@ -823,7 +842,7 @@ static void check_device(test_state *t, porta_context *ctx, const porta_device_i
 int main(void)
 {
     /* The layouts are the device's own unless check_layouts sets them. */
-    set_layout(NULL, NULL);
+    set_layout(NULL, NULL, NULL);
     test_init();
     test_state t = {0, 0};
     test_for_each_device(&t, check_device, NULL);

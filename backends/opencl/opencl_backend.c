@@ -196,7 +196,28 @@ static void fill_intel_subgroups(porta_device_caps *caps, cl_device_id dev)
     caps->subgroup_max = clamp_u32(hi);
 }
 
-/* Subgroup size from vendor extensions; 0 when the driver does not say. */
+/* llvmpipe (Rusticl) runs invocations in batches as wide as its vectors,
+ * which its device name gives: "llvmpipe (LLVM 15.0.6, 256 bits)" runs 8
+ * 32-bit lanes. lavapipe reports the same width as its subgroup size;
+ * Rusticl has no query for it. 0 when the name does not say. */
+static cl_uint llvmpipe_lanes(const char *name)
+{
+    if (!strstr(name, "llvmpipe"))
+        return 0;
+    const char *end = strstr(name, " bits)");
+    if (!end)
+        return 0;
+    const char *p = end;
+    while (p > name && p[-1] >= '0' && p[-1] <= '9')
+        p--;
+    if (p == end || end - p > 5)
+        return 0;
+    const cl_uint bits = (cl_uint)strtoul(p, NULL, 10);
+    return bits >= 32 && bits % 32 == 0 ? bits / 32 : 0;
+}
+
+/* Subgroup size from vendor extensions (or llvmpipe's name); 0 when the
+ * driver does not say. */
 static void fill_subgroup_caps(porta_device_caps *caps, cl_device_id dev)
 {
     char *ext = device_string(dev, CL_DEVICE_EXTENSIONS);
@@ -207,6 +228,8 @@ static void fill_subgroup_caps(porta_device_caps *caps, cl_device_id dev)
         device_value(dev, 0x4003 /* CL_DEVICE_WARP_SIZE_NV */, &width, sizeof(width));
     else if (has_extension(ext, "cl_amd_device_attribute_query"))
         device_value(dev, 0x4043 /* CL_DEVICE_WAVEFRONT_WIDTH_AMD */, &width, sizeof(width));
+    else
+        width = llvmpipe_lanes(caps->name);
     if (width != 0) {
         caps->subgroup_min = width;
         caps->subgroup_max = width;

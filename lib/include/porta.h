@@ -178,11 +178,13 @@ porta_status porta_vec_sum_squares(porta_context *ctx, porta_buffer *x, size_t x
 
 /* The streaming roofline kernel porta-bench measures beside the optimizer
  * step: for i < n reads a, b, c, d and writes a, c, d (4 arrays in, 3 out,
- * as an AdamW step moves), each invocation handling per_invocation
- * elements (1..256; 0: the device's preset, as the optimizer step uses).
- * Enqueues one dispatch. */
+ * as an AdamW step moves), in workgroups of local_size invocations (a
+ * power of two the device allows; 0: the device's default) each handling
+ * per_invocation elements (1..256; 0: 1). Both 0: the layout the optimizer
+ * step uses on this device. Enqueues one dispatch. */
 porta_status porta_vec_stream(porta_context *ctx, porta_buffer *a, porta_buffer *b, porta_buffer *c,
-                              porta_buffer *d, size_t n, unsigned per_invocation);
+                              porta_buffer *d, size_t n, unsigned local_size,
+                              unsigned per_invocation);
 
 /* ---- execution --------------------------------------------------------- */
 
@@ -454,8 +456,8 @@ porta_status porta_scheduler_destroy(porta_context *ctx, porta_scheduler *s);
  * with a small C and a long k, ascending k within a few K slices whose sums
  * are then added in order), never with atomics, so a device gives the same
  * bits on every run. Such split-K problems keep their partial sums in a
- * scratch buffer the context allocates on first need and keeps. Every range must lie inside its buffer (and below 2^31
- * elements); otherwise PORTA_ERROR_INVALID_ARGUMENT, naming the argument. */
+ * scratch buffer the context allocates on first need and keeps. Every range must lie inside its
+ * buffer (and below 2^31 elements); otherwise PORTA_ERROR_INVALID_ARGUMENT, naming the argument. */
 porta_status porta_gemm(porta_context *ctx, int transpose_a, int transpose_b, size_t m, size_t n,
                         size_t k, float alpha, porta_buffer *a, size_t a_off, size_t lda,
                         porta_buffer *b, size_t b_off, size_t ldb, float beta, porta_buffer *c,
@@ -802,9 +804,9 @@ const char *porta_safetensors_name(const porta_safetensors *f, size_t i);
  * until porta_safetensors_close(). Every output may be NULL. The pointer is
  * aligned to the element size for files porta wrote; for others it may
  * not be (copy with memcpy). An absent name is PORTA_ERROR_NOT_FOUND. */
-porta_status porta_safetensors_get(porta_context *ctx, const porta_safetensors *f,
-                                   const char *name, const char **dtype, size_t *shape,
-                                   unsigned *ndim, const void **data, size_t *bytes);
+porta_status porta_safetensors_get(porta_context *ctx, const porta_safetensors *f, const char *name,
+                                   const char **dtype, size_t *shape, unsigned *ndim,
+                                   const void **data, size_t *bytes);
 
 /* The "__metadata__" value for key, or NULL if absent. Valid until close. */
 const char *porta_safetensors_metadata(const porta_safetensors *f, const char *key);
@@ -863,8 +865,7 @@ porta_status porta_metrics_log_close(porta_context *ctx, porta_metrics_log *log)
  * is not a JSON object, or whose "step" is not a non-negative integer, is
  * PORTA_ERROR_CORRUPT_DATA naming the line, and the file is left as it
  * was. A missing file is not an error (nothing to keep). */
-porta_status porta_metrics_log_truncate_after(porta_context *ctx, const char *path,
-                                              uint64_t step);
+porta_status porta_metrics_log_truncate_after(porta_context *ctx, const char *path, uint64_t step);
 
 /* SVG plots: a title over up to PORTA_PLOT_MAX_PANELS panels stacked
  * vertically that share the x axis (its tick labels under the bottom
@@ -903,8 +904,8 @@ typedef struct porta_plot_panel {
 } porta_plot_panel;
 
 typedef struct porta_plot {
-    const char *title;   /* at the top; may be NULL */
-    const char *x_label; /* under the bottom panel, e.g. "step"; may be NULL */
+    const char *title;     /* at the top; may be NULL */
+    const char *x_label;   /* under the bottom panel, e.g. "step"; may be NULL */
     unsigned width;        /* pixels; 0: 960 */
     unsigned panel_height; /* pixels of each panel's plotting area; 0: 220 */
     unsigned n_panels;     /* 1..PORTA_PLOT_MAX_PANELS */
@@ -953,9 +954,8 @@ porta_status porta_embedding_forward(porta_context *ctx, porta_buffer *tokens, s
 /* dtable[v][:] (+)= sum over i with tokens[i] == v of dy[i][:], added in
  * ascending i: deterministic, no atomics (each output element is one
  * invocation's sum, in registers: one invocation per table row and block
- * of columns scans the tokens, in dispatches of at most 16384 tokens). Written (rows no token hits become 0)
- * or added to dtable when accumulate != 0. A token >= vocab contributes
- * nothing. */
+ * of columns scans the tokens, in dispatches of at most 16384 tokens). Written (rows no token hits
+ * become 0) or added to dtable when accumulate != 0. A token >= vocab contributes nothing. */
 porta_status porta_embedding_backward(porta_context *ctx, porta_buffer *tokens, size_t tokens_off,
                                       size_t n_tokens, porta_buffer *dy, size_t dy_off,
                                       size_t vocab, size_t dim, porta_buffer *dtable,
@@ -1117,9 +1117,10 @@ porta_status porta_pool_forward(porta_context *ctx, porta_pool_kind kind, const 
  * input element gathers over the windows that contain it (no atomics).
  * Written, or added to dx when accumulate != 0. x is not read for avg (it
  * may be NULL then). */
-porta_status porta_pool_backward(porta_context *ctx, porta_pool_kind kind, const porta_pool_shape *s,
-                                 porta_buffer *x, size_t x_off, porta_buffer *dy, size_t dy_off,
-                                 porta_buffer *dx, size_t dx_off, int accumulate);
+porta_status porta_pool_backward(porta_context *ctx, porta_pool_kind kind,
+                                 const porta_pool_shape *s, porta_buffer *x, size_t x_off,
+                                 porta_buffer *dy, size_t dy_off, porta_buffer *dx, size_t dx_off,
+                                 int accumulate);
 
 /* ---- model graphs: build once, plan once, train many steps -------------
  *
@@ -1180,8 +1181,8 @@ porta_status porta_graph_input(porta_context *ctx, porta_graph *g, const char *n
  * puts it in the weight-decayed group 0, else group 1. Names must be unique
  * (they name the tensors of checkpoints). */
 porta_status porta_graph_parameter(porta_context *ctx, porta_graph *g, const char *name,
-                                   unsigned ndim, const size_t *shape, porta_init init,
-                                   float scale, int decay, porta_tensor *out);
+                                   unsigned ndim, const size_t *shape, porta_init init, float scale,
+                                   int decay, porta_tensor *out);
 
 /* The shape of a tensor (shape must hold PORTA_MAX_DIMS sizes). */
 porta_status porta_graph_shape(porta_context *ctx, const porta_graph *g, porta_tensor t,
@@ -1271,13 +1272,13 @@ porta_status porta_graph_compile(porta_context *ctx, porta_graph *g,
                                  const porta_scheduler_config *scheduler);
 
 typedef struct porta_graph_info {
-    size_t tensors;          /* tensors of the graph, inputs and parameters included */
-    size_t forward_ops;      /* layers */
-    size_t backward_ops;     /* layers whose backward runs (some need none) */
-    size_t parameters;       /* trained numbers */
+    size_t tensors;      /* tensors of the graph, inputs and parameters included */
+    size_t forward_ops;  /* layers */
+    size_t backward_ops; /* layers whose backward runs (some need none) */
+    size_t parameters;   /* trained numbers */
     size_t parameter_tensors;
-    size_t arena_bytes;      /* the planned activation and gradient arena */
-    size_t unplanned_bytes;  /* what the same tensors take without sharing */
+    size_t arena_bytes;     /* the planned activation and gradient arena */
+    size_t unplanned_bytes; /* what the same tensors take without sharing */
     size_t input_bytes;
 } porta_graph_info;
 
@@ -1301,8 +1302,8 @@ porta_status porta_graph_forward(porta_context *ctx, porta_graph *g);
  * loss of the first `rows` rows of the batch (0: all; fewer for a last
  * partial batch padded by the caller) and how many of them have their
  * argmax equal to their label (waits). */
-porta_status porta_graph_evaluate(porta_context *ctx, porta_graph *g, size_t rows,
-                                  double *loss_sum, size_t *correct);
+porta_status porta_graph_evaluate(porta_context *ctx, porta_graph *g, size_t rows, double *loss_sum,
+                                  size_t *correct);
 
 /* Read a tensor's current contents (after a forward pass; waits). */
 porta_status porta_graph_read(porta_context *ctx, porta_graph *g, porta_tensor t, void *dst,

@@ -71,6 +71,7 @@ struct porta_optimizer {
      * (optimizer_run.c): -1 / 0 when unset. */
     int variant_override;             /* PORTA_OPTIM_VARIANT: 0 scalars-pass, 1 per-workgroup */
     uint32_t per_invocation_override; /* PORTA_OPTIM_PER_INVOCATION */
+    uint32_t local_size_override;     /* PORTA_OPTIM_LOCAL_SIZE */
 
     /* arenas and state blocks (NULL until finalized) */
     porta_buffer *params, *grads, *m1, *m2;

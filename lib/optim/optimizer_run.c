@@ -35,12 +35,15 @@ static uint32_t step_variant(const porta_optimizer *opt)
  *                                      SPEC3 = 0 (also with a gradient
  *                                      norm: the scalar pass finishes it);
  *   PORTA_OPTIM_VARIANT=per-workgroup  optim_step alone with SPEC3 = 1;
- *   PORTA_OPTIM_PER_INVOCATION=N       optim_step's SPEC1 (1..256).
+ *   PORTA_OPTIM_PER_INVOCATION=N       optim_step's SPEC1 (1..256);
+ *   PORTA_OPTIM_LOCAL_SIZE=N           its workgroup size (a power of two
+ *                                      the device allows).
  * Unset (or empty): the device's choice below. */
 porta_status porta__optimizer_read_overrides(porta_context *ctx, porta_optimizer *opt)
 {
     opt->variant_override = -1;
     opt->per_invocation_override = 0;
+    opt->local_size_override = 0;
     const char *v = getenv("PORTA_OPTIM_VARIANT");
     if (v && *v) {
         if (strcmp(v, "scalars-pass") == 0)
@@ -61,12 +64,18 @@ porta_status porta__optimizer_read_overrides(porta_context *ctx, porta_optimizer
                                  "PORTA_OPTIM_PER_INVOCATION=%s: expected 1..256", n);
         opt->per_invocation_override = (uint32_t)per;
     }
+    const char *l = getenv("PORTA_OPTIM_LOCAL_SIZE");
+    if (l && *l) {
+        char *end = NULL;
+        const unsigned long local = strtoul(l, &end, 10);
+        const unsigned long most = ctx->backend.caps.max_workgroup_size;
+        if (*end != '\0' || local < 1 || local > most || (local & (local - 1)) != 0)
+            return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                                 "PORTA_OPTIM_LOCAL_SIZE=%s: expected a power of two up to %lu", l,
+                                 most);
+        opt->local_size_override = (uint32_t)local;
+    }
     return PORTA_OK;
-}
-
-static int is_llvmpipe(const porta_context *ctx)
-{
-    return strstr(ctx->backend.caps.name, "llvmpipe") != NULL;
 }
 
 /* Where optim_step finds the step's scalars (its SPEC3). 0: from the
@@ -86,28 +95,35 @@ static uint32_t scalars_variant(const porta_optimizer *opt)
     return opt->variant_override >= 0 ? (uint32_t)opt->variant_override : 0u;
 }
 
-/* Elements each invocation of optim_step updates (its SPEC1). Without the
- * per-workgroup preamble (SPEC3 = 0) one per invocation, the layout in
- * which the stream kernel is fastest on PoCL (vectorised: ~1.0 of the
- * stream's best against ~0.3-0.6 for 2-8 per invocation) and lavapipe
- * (~0.95), and the simplest one for a GPU; except on Rusticl, whose buffer
- * loads of the step's scalars are gathers per invocation batch (lavapipe's
- * are not): there, and to amortise the preamble of SPEC3 = 1, the device's
- * preset for blocked elementwise kernels. Measured with porta-bench
- * optimizer-like runs (step time against the fastest stream layout, 4M
- * parameters). PORTA_OPTIM_PER_INVOCATION overrides. */
-static uint32_t elements_per_invocation(const porta_context *ctx, const porta_optimizer *opt,
+/* How optim_step walks the arena: the device's stream layout
+ * (porta__stream_layout_for: on llvmpipe one SIMD batch per workgroup, 256
+ * elements per invocation; elsewhere one element per invocation, the
+ * layout in which PoCL vectorises the update and a GPU reads it
+ * coalesced), so the step walks memory as the roofline does. The
+ * per-workgroup variant (SPEC3 = 1) outside llvmpipe takes the device's
+ * preset for blocked elementwise kernels, to amortise its preamble.
+ * PORTA_OPTIM_PER_INVOCATION and PORTA_OPTIM_LOCAL_SIZE override. */
+static porta__stream_layout step_layout(const porta_context *ctx, const porta_optimizer *opt,
                                         uint32_t variant)
 {
+    porta__stream_layout layout = porta__stream_layout_for(ctx);
+    if (variant == 1u && !porta__is_llvmpipe(ctx))
+        layout.per_invocation = porta__elements_per_invocation(ctx);
     if (opt->per_invocation_override)
-        return opt->per_invocation_override;
-    if (variant == 1u || (ctx->backend.caps.api == PORTA_API_OPENCL && is_llvmpipe(ctx)))
-        return porta__elements_per_invocation(ctx);
-    return 1u;
+        layout.per_invocation = opt->per_invocation_override;
+    if (opt->local_size_override)
+        layout.local_size = opt->local_size_override;
+    return layout;
 }
 
 /* Enqueue the scalar pass (optim_scalars, one workgroup). mode 0: a
- * training step without a gradient norm; 1: observe only. */
+ * training step without a gradient norm; 1: observe only. The workgroup
+ * is as wide as the stream layout's: on llvmpipe one SIMD batch, since
+ * every batch of a wider workgroup runs the serial part too, masked off
+ * (lavapipe, 2048 parameters: 0.80 ms per step with 256 invocations, 0.21
+ * ms with 8; Rusticl spends its ~5 ms elsewhere, rebuilding the kernel's
+ * compute state on every launch); the device's default elsewhere, where
+ * the invocations share out the copies to and from shared memory. */
 static porta_status launch_scalars(porta_context *ctx, porta_optimizer *opt, porta_buffer *loss,
                                    uint32_t loss_off, uint32_t loss_count, float scale,
                                    uint32_t norm_count, uint32_t mode)
@@ -122,7 +138,10 @@ static porta_status launch_scalars(porta_context *ctx, porta_optimizer *opt, por
     porta_bbuffer *bufs[] = {opt->ocfg->impl, opt->ost->impl,    opt->scfg->impl,
                              opt->sst->impl,  loss->impl,        opt->norm_partials->impl,
                              opt->ring->impl, opt->scalars->impl};
-    return porta__launch(ctx, PORTA_KERNEL_optim_scalars, 1, bufs, &p);
+    static const uint32_t spec[PORTA_SPEC_COUNT] = {1u, 1u, 1u, 1u};
+    static const uint32_t grid[3] = {1u, 1u, 1u};
+    return porta__launch_spec_local(ctx, PORTA_KERNEL_optim_scalars,
+                                    porta__stream_layout_for(ctx).local_size, spec, grid, bufs, &p);
 }
 
 /* Enqueue the element update (optim_step), in the variant
@@ -163,12 +182,9 @@ static porta_status launch_update(porta_context *ctx, porta_optimizer *opt, port
                              opt->m2->impl,     opt->scalars->impl,       opt->ocfg->impl,
                              opt->ost->impl,    opt->scfg->impl,          opt->sst->impl,
                              loss->impl,        opt->norm_partials->impl, opt->ring->impl};
-    const uint32_t per = elements_per_invocation(ctx, opt, variant);
-    const size_t block = (size_t)ctx->variant.local_size * per;
-    uint32_t grid[3];
-    porta__grid_2d((opt->elements + block - 1) / block, grid);
-    const uint32_t spec[PORTA_SPEC_COUNT] = {step_variant(opt), per, n_groups, variant};
-    return porta__launch_spec(ctx, PORTA_KERNEL_optim_step, spec, grid, bufs, &p);
+    const uint32_t spec[PORTA_SPEC_COUNT] = {step_variant(opt), 0u, n_groups, variant};
+    return porta__launch_stream(ctx, PORTA_KERNEL_optim_step, step_layout(ctx, opt, variant),
+                                opt->elements, spec, bufs, &p);
 }
 
 /* optim_scalars.kc keeps the norm partials in shared memory. */
