@@ -15,6 +15,7 @@
  *    PORTA_OPTIM_LOCAL_SIZE select (the per-workgroup scalars, several
  *    elements per invocation, small workgroups) give the same results, and
  *    bad values are refused;
+ *  - every scheduler kind on the fused path against the host scheduler;
  *  - the streaming kernel porta-bench compares the step with
  *    (porta_vec_stream) against backends/ref, in several layouts.
  */
@@ -556,6 +557,65 @@ static void check_greedy_fused(test_state *t, porta_context *ctx, const char *sp
     model_destroy(ctx, &m);
 }
 
+/* Every scheduler kind on the fused path against the host scheduler: the
+ * scalar pass compiles only the configured kind's code (optim_scalars.kc,
+ * SPEC0), so each kind's build is checked. The rate step s used (its ring
+ * entry) must be the host's rate after s observed losses. */
+static void check_every_kind_fused(test_state *t, porta_context *ctx, const char *spec)
+{
+    enum { STEPS = 60 };
+    static const porta_scheduler_kind kinds[] = {
+        PORTA_SCHEDULER_CONSTANT,    PORTA_SCHEDULER_WARMUP_COSINE,   PORTA_SCHEDULER_STEP,
+        PORTA_SCHEDULER_EXPONENTIAL, PORTA_SCHEDULER_COSINE_RESTARTS, PORTA_SCHEDULER_PLATEAU,
+        PORTA_SCHEDULER_GREEDYLR};
+    for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        porta_optimizer_config c = two_groups(PORTA_OPTIMIZER_SGD);
+        c.check_gradients = 0;
+        porta_scheduler_config sc = porta_scheduler_config_default(kinds[k]);
+        sc.warmup_steps = 5;
+        sc.total_steps = 40;
+        sc.step_size = 7;
+        sc.gamma = kinds[k] == PORTA_SCHEDULER_STEP ? 0.5f : 0.95f;
+        sc.t_0 = 10;
+        sc.t_mult = 2;
+        sc.patience = 2;
+        sc.factor = 0.8f;
+        model m;
+        porta_scheduler *host = NULL;
+        porta_status st = model_create(ctx, &c, &sc, &m);
+        if (!st)
+            st = porta_scheduler_create(ctx, &c, &sc, &host);
+        float expect[STEPS][2];
+        for (uint32_t s = 0; s < STEPS && !st; s++) {
+            /* Losses 30..89: falling, then a noisy plateau (no NaN). */
+            st = model_step(ctx, &m, s, loss_curve(s + 30));
+            if (!st)
+                st = porta_scheduler_step(ctx, host, loss_curve(s + 30), expect[s], 2);
+        }
+        porta_step_metrics ms[STEPS];
+        size_t count = 0;
+        if (!st)
+            st = porta_optimizer_metrics(ctx, m.opt, ms, STEPS, &count, NULL);
+        CHECK_OK(t, ctx, st, "scheduler kinds on the fused path");
+        double worst = 0.0;
+        int changes = 0;
+        for (size_t s = 1; s < count && !st; s++) {
+            for (unsigned g = 0; g < 2; g++)
+                worst = fmax(worst, rel_diff(ms[s].lr[g], expect[s - 1][g]));
+            changes += ms[s].lr[0] != ms[s - 1].lr[0];
+        }
+        CHECK(t, count == STEPS && worst <= 1e-6,
+              "%s: scheduler kind %d on the fused path: %zu steps, lr differs from the host by "
+              "%.3g",
+              spec, (int)kinds[k], count, worst);
+        CHECK(t, kinds[k] == PORTA_SCHEDULER_CONSTANT ? changes == 0 : changes >= 2,
+              "%s: scheduler kind %d changed the rate %d times on the fused path", spec,
+              (int)kinds[k], changes);
+        porta_scheduler_destroy(ctx, host);
+        model_destroy(ctx, &m);
+    }
+}
+
 /* ---- interrupted and restored ------------------------------------------- */
 
 static void check_restore(test_state *t, porta_context *ctx, const char *spec)
@@ -833,6 +893,7 @@ static void check_device(test_state *t, porta_context *ctx, const porta_device_i
     check_skip_without_norm(t, ctx, info->spec, PORTA_OPTIMIZER_SGD);
     check_greedy_fused(t, ctx, info->spec, 0);
     check_greedy_fused(t, ctx, info->spec, 1);
+    check_every_kind_fused(t, ctx, info->spec);
     check_restore(t, ctx, info->spec);
     check_invalid(t, ctx);
     check_layouts(t, ctx, info->spec);

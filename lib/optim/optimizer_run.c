@@ -138,7 +138,13 @@ static porta_status launch_scalars(porta_context *ctx, porta_optimizer *opt, por
     porta_bbuffer *bufs[] = {opt->ocfg->impl, opt->ost->impl,    opt->scfg->impl,
                              opt->sst->impl,  loss->impl,        opt->norm_partials->impl,
                              opt->ring->impl, opt->scalars->impl};
-    static const uint32_t spec[PORTA_SPEC_COUNT] = {1u, 1u, 1u, 1u};
+    /* SPEC0: the scheduler's kind + 1 (0, every kind, for a kind the
+     * kernel does not know), so the kernel holds only that kind's code:
+     * Rusticl rebuilds a kernel's compute state on every launch, at a cost
+     * that grows with its size. */
+    const uint32_t kind = opt->sched_dev.kind;
+    const uint32_t spec[PORTA_SPEC_COUNT] = {kind <= PORTA_SCHED_GREEDYLR ? kind + 1u : 0u, 1u,
+                                             1u, 1u};
     static const uint32_t grid[3] = {1u, 1u, 1u};
     return porta__launch_spec_local(ctx, PORTA_KERNEL_optim_scalars,
                                     porta__stream_layout_for(ctx).local_size, spec, grid, bufs, &p);
