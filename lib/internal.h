@@ -78,6 +78,10 @@ typedef struct {
     uint32_t per_invocation;
 } porta__stream_layout;
 
+/* The most elements a stream layout's workgroup covers: every layout's
+ * block divides it (the optimizer aligns its groups to it). */
+#define PORTA_STREAM_BLOCK_MAX 2048u
+
 /* The device's stream layout (lib/launch.c says why). */
 porta__stream_layout porta__stream_layout_for(const porta_context *ctx);
 

@@ -82,22 +82,20 @@ int porta__is_llvmpipe(const porta_context *ctx)
 /* llvmpipe runs a workgroup as a loop over batches of subgroup-width
  * invocations (8 lanes with 256-bit vectors), each batch running the whole
  * kernel. With workgroups of one batch, each invocation walking 256
- * elements, a batch reads its 8 x 256 elements front to back: one stream
- * per array for the prefetcher instead of one per element of the
- * invocation (256 apart), and the loads of per-step scalars (a loop over
- * the lanes on Rusticl, whose global loads have no uniform path) happen
- * once per 2048 elements instead of once per 8. Measured on Rusticl, 4M
- * elements: the stream 84 ms against 90-170 ms for 256-wide workgroups
- * with 1-64 per invocation; an AdamW step with its scalars in a buffer 87
- * against 158-186 ms. Elsewhere the default workgroup with one element per
- * invocation: PoCL vectorises it across work-items, and a GPU reads it
- * coalesced with the most parallelism. */
+ * elements (2048 per workgroup, PORTA_STREAM_BLOCK_MAX), a batch reads its 8 x 256 elements front
+ * to back: one stream per array for the prefetcher instead of one per element of the invocation
+ * (256 apart), and the loads of per-step scalars (a loop over the lanes on Rusticl, whose global
+ * loads have no uniform path) happen once per 2048 elements instead of once per 8. Measured on
+ * Rusticl, 4M elements: the stream 84 ms against 90-170 ms for 256-wide workgroups with 1-64 per
+ * invocation; an AdamW step with its scalars in a buffer 87 against 158-186 ms. Elsewhere the
+ * default workgroup with one element per invocation: PoCL vectorises it across work-items, and a
+ * GPU reads it coalesced with the most parallelism. */
 porta__stream_layout porta__stream_layout_for(const porta_context *ctx)
 {
     const uint32_t lanes = ctx->backend.caps.subgroup_max;
     if (porta__is_llvmpipe(ctx) && lanes >= 1 && lanes <= ctx->variant.local_size &&
         (lanes & (lanes - 1)) == 0)
-        return (porta__stream_layout){lanes, 256};
+        return (porta__stream_layout){lanes, lanes >= 8u ? PORTA_STREAM_BLOCK_MAX / lanes : 256u};
     return (porta__stream_layout){ctx->variant.local_size, 1};
 }
 

@@ -63,7 +63,9 @@ porta_status porta_optimizer_add_tensor(porta_context *ctx, porta_optimizer *opt
 }
 
 /* Group by group, in registration order within a group, each tensor on a
- * multiple of PORTA_TENSOR_ALIGN elements. */
+ * multiple of PORTA_TENSOR_ALIGN elements, each group's end rounded up to
+ * a multiple of PORTA_GROUP_ALIGN (the padding holds zeros: parameters
+ * with zero gradients, which every optimizer leaves at zero). */
 static porta_status place_tensors(porta_context *ctx, porta_optimizer *opt)
 {
     size_t at = 0;
@@ -75,6 +77,7 @@ static porta_status place_tensors(porta_context *ctx, porta_optimizer *opt)
             t->offset = at;
             at += (t->n + PORTA_TENSOR_ALIGN - 1) / PORTA_TENSOR_ALIGN * PORTA_TENSOR_ALIGN;
         }
+        at = (at + PORTA_GROUP_ALIGN - 1) / PORTA_GROUP_ALIGN * PORTA_GROUP_ALIGN;
         if (at > 0x7fffffffu)
             return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
                                  "optimizer: %zu parameters exceed the 2^31 kernels index", at);

@@ -47,6 +47,12 @@ _Static_assert(sizeof(porta_optim_state_dev) == 4 * 4, "optim_state: 4 words");
 #define PORTA_NORM_GROUPS 256u
 /* Tensors start on multiples of this many elements (256 bytes). */
 #define PORTA_TENSOR_ALIGN 64u
+/* Every parameter group starts and ends on a multiple of this many
+ * elements (8 KiB), a multiple of every block optim_step's layouts use
+ * (porta__stream_layout_for: 256 or 2048 elements): no block then straddles
+ * a group boundary or the arena's end, so the kernel needs no bounds
+ * checks and no per-element choice of group (optimizer_run.c). */
+#define PORTA_GROUP_ALIGN 2048u
 
 typedef struct porta_opt_tensor {
     size_t n;

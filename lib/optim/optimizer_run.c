@@ -143,8 +143,8 @@ static porta_status launch_scalars(porta_context *ctx, porta_optimizer *opt, por
      * Rusticl rebuilds a kernel's compute state on every launch, at a cost
      * that grows with its size. */
     const uint32_t kind = opt->sched_dev.kind;
-    const uint32_t spec[PORTA_SPEC_COUNT] = {kind <= PORTA_SCHED_GREEDYLR ? kind + 1u : 0u, 1u,
-                                             1u, 1u};
+    const uint32_t spec[PORTA_SPEC_COUNT] = {kind <= PORTA_SCHED_GREEDYLR ? kind + 1u : 0u, 1u, 1u,
+                                             1u};
     static const uint32_t grid[3] = {1u, 1u, 1u};
     return porta__launch_spec_local(ctx, PORTA_KERNEL_optim_scalars,
                                     porta__stream_layout_for(ctx).local_size, spec, grid, bufs, &p);
@@ -188,10 +188,20 @@ static porta_status launch_update(porta_context *ctx, porta_optimizer *opt, port
                              opt->m2->impl,     opt->scalars->impl,       opt->ocfg->impl,
                              opt->ost->impl,    opt->scfg->impl,          opt->sst->impl,
                              loss->impl,        opt->norm_partials->impl, opt->ring->impl};
-    const uint32_t spec[PORTA_SPEC_COUNT] = {step_variant(opt), 0u, n_groups, variant};
-    return porta__launch_stream(ctx, PORTA_KERNEL_optim_step, step_layout(ctx, opt, variant),
-                                opt->elements, spec, bufs, &p);
+    /* SPEC3 bit 1: bounds checks, for a block that does not divide the
+     * groups' alignment (only a tuning override makes one) and for an
+     * empty arena (its one workgroup must not write). */
+    const porta__stream_layout layout = step_layout(ctx, opt, variant);
+    const uint32_t block = layout.local_size * layout.per_invocation;
+    const uint32_t checked = PORTA_GROUP_ALIGN % block != 0u || opt->elements == 0;
+    const uint32_t spec[PORTA_SPEC_COUNT] = {step_variant(opt), 0u, n_groups,
+                                             variant | (checked << 1)};
+    return porta__launch_stream(ctx, PORTA_KERNEL_optim_step, layout, opt->elements, spec, bufs,
+                                &p);
 }
+
+_Static_assert(PORTA_GROUP_ALIGN % PORTA_STREAM_BLOCK_MAX == 0,
+               "every stream layout's block must divide the groups' alignment");
 
 /* optim_scalars.kc keeps the norm partials in shared memory. */
 _Static_assert(PORTA_NORM_GROUPS <= 256u, "optim_scalars.kc holds at most 256 norm partials");

@@ -17,7 +17,7 @@
 #include "optim/optimizer_internal.h"
 
 #define SAVE_MAGIC "PORTAOPT"
-#define SAVE_VERSION 1u
+#define SAVE_VERSION 2u /* 2: groups padded to PORTA_GROUP_ALIGN */
 
 typedef struct save_header {
     char magic[8];
