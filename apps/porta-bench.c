@@ -11,8 +11,8 @@
  * divided by the time), and, in the same run on the same device, the
  * bandwidth of a plain streaming kernel that reads 4 arrays and writes 3
  * (porta_vec_stream, its fastest of several layouts): the roofline the
- * step can at best reach. The step and the stream layouts run in 7
- * rounds of --steps / 7 runs each (default 21), each layout right after
+ * step can at best reach. The step and the stream layouts run in 21
+ * rounds of --steps / 21 runs each (default 21: one), each layout right after
  * the step, and the figures are the median round's for the fastest layout
  * (time_step_and_stream says why), so other work on the machine disturbs
  * the ratio less. Also the host synchronisations per step (from the
@@ -154,7 +154,7 @@ static size_t stream_layouts(const porta_device_info *info, stream_layout out[ST
 }
 
 /* The rounds porta-bench optimizer measures (odd: one is the median). */
-#define ROUNDS 7
+#define ROUNDS 21
 
 /* One round's measurement. */
 typedef struct round_result {
