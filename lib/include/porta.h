@@ -344,7 +344,10 @@ porta_status porta_optimizer_tensor_offset(porta_context *ctx, porta_optimizer *
                                            size_t *offset);
 
 /* The arenas (float32): parameters and gradients, each `*elements` long.
- * Kernels read parameters and write gradients at the tensor offsets. */
+ * Kernels read parameters and write gradients at the tensor offsets.
+ * Tensors are laid out group by group, each group padded to a multiple of
+ * 2048 elements; the padding holds zero parameters and zero gradients
+ * (keep its gradients zero: the gradient norm covers the whole arena). */
 porta_status porta_optimizer_arenas(porta_context *ctx, porta_optimizer *opt, porta_buffer **params,
                                     porta_buffer **grads, size_t *elements);
 
