@@ -32,9 +32,9 @@ static uint32_t step_variant(const porta_optimizer *opt)
  * created (kept in the optimizer, so no global state) to compare variants
  * on a device without rebuilding:
  *   PORTA_OPTIM_VARIANT=scalars-pass   optim_scalars, then optim_step with
- *                                      SPEC3 = 0 (also with a gradient
+ *                                      SPEC3 bit 0 clear (also with a gradient
  *                                      norm: the scalar pass finishes it);
- *   PORTA_OPTIM_VARIANT=per-workgroup  optim_step alone with SPEC3 = 1;
+ *   PORTA_OPTIM_VARIANT=per-workgroup  optim_step alone with SPEC3 bit 0 set;
  *   PORTA_OPTIM_PER_INVOCATION=N       optim_step's SPEC1 (1..256);
  *   PORTA_OPTIM_LOCAL_SIZE=N           its workgroup size (a power of two
  *                                      the device allows).
@@ -78,7 +78,7 @@ porta_status porta__optimizer_read_overrides(porta_context *ctx, porta_optimizer
     return PORTA_OK;
 }
 
-/* Where optim_step finds the step's scalars (its SPEC3). 0: from the
+/* Where optim_step finds the step's scalars (bit 0 of its SPEC3). 0: from the
  * buffer the scalar pass (optim_scalars, one workgroup) wrote just before,
  * without any barrier or per-workgroup preamble: every device, with or
  * without a gradient norm to finish (the scalar pass finishes it). PoCL
@@ -100,7 +100,7 @@ static uint32_t scalars_variant(const porta_optimizer *opt)
  * elements per invocation; elsewhere one element per invocation, the
  * layout in which PoCL vectorises the update and a GPU reads it
  * coalesced), so the step walks memory as the roofline does. The
- * per-workgroup variant (SPEC3 = 1) outside llvmpipe takes the device's
+ * per-workgroup variant (SPEC3 bit 0 set) outside llvmpipe takes the device's
  * preset for blocked elementwise kernels, to amortise its preamble.
  * PORTA_OPTIM_PER_INVOCATION and PORTA_OPTIM_LOCAL_SIZE override. */
 static porta__stream_layout step_layout(const porta_context *ctx, const porta_optimizer *opt,
