@@ -279,6 +279,7 @@ porta_status porta_device_open(porta_context *ctx, const char *spec, porta_devic
     while (local > ctx->backend.caps.max_workgroup_size && local > 1)
         local /= 2;
     ctx->variant = (porta_kernel_variant){.local_size = local, .spec = {1, 1, 1, 1}};
+    ctx->llvmpipe = strstr(ctx->backend.caps.name, "llvmpipe") != NULL;
     if (chosen)
         porta__device_info_from_caps(&ctx->backend.caps, chosen);
     return PORTA_OK;

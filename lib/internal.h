@@ -29,6 +29,7 @@ struct porta_context {
     porta_backend backend;
     porta_bkernel *kernels[PORTA_KERNEL_COUNT]; /* default variant, built on first use */
     porta_kernel_variant variant;               /* the default variant for this device */
+    int llvmpipe;                               /* the device is Mesa's llvmpipe */
     porta_buffer *scratch;                      /* reduction partials */
     porta_buffer *buffers;                      /* every live buffer, freed at destroy */
 };
@@ -67,7 +68,8 @@ void porta__grid_2d(size_t groups, uint32_t grid[3]);
  * bias, dropout, ...) handles on this device: their SPEC1. */
 uint32_t porta__elements_per_invocation(const porta_context *ctx);
 
-/* Whether the device is Mesa's llvmpipe (lavapipe, or Rusticl on it). */
+/* Whether the device is Mesa's llvmpipe (lavapipe, or Rusticl on it): a
+ * flag set when the device is opened. */
 int porta__is_llvmpipe(const porta_context *ctx);
 
 /* How a kernel walks memory as shaders/stream.kc does (optim_step, stream):
@@ -94,6 +96,11 @@ porta_status porta__launch_stream(porta_context *ctx, porta_kernel_id id,
 
 /* Workgroups for a grid-stride loop over n elements (at least 1). */
 uint32_t porta__groups_for(const porta_context *ctx, size_t n);
+
+static inline int porta__is_pow2(unsigned long x)
+{
+    return x != 0 && (x & (x - 1)) == 0;
+}
 
 static inline size_t porta__min_size(size_t x, size_t y)
 {

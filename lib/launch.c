@@ -1,5 +1,4 @@
 /* launch.c: building kernels on first use and enqueueing them. */
-#include <string.h>
 
 #include "internal.h"
 
@@ -76,7 +75,7 @@ porta_status porta__launch_spec_local(porta_context *ctx, porta_kernel_id id, ui
 
 int porta__is_llvmpipe(const porta_context *ctx)
 {
-    return strstr(ctx->backend.caps.name, "llvmpipe") != NULL;
+    return ctx->llvmpipe;
 }
 
 /* llvmpipe runs a workgroup as a loop over batches of subgroup-width
@@ -93,8 +92,7 @@ int porta__is_llvmpipe(const porta_context *ctx)
 porta__stream_layout porta__stream_layout_for(const porta_context *ctx)
 {
     const uint32_t lanes = ctx->backend.caps.subgroup_max;
-    if (porta__is_llvmpipe(ctx) && lanes >= 1 && lanes <= ctx->variant.local_size &&
-        (lanes & (lanes - 1)) == 0)
+    if (porta__is_llvmpipe(ctx) && porta__is_pow2(lanes) && lanes <= ctx->variant.local_size)
         return (porta__stream_layout){lanes, lanes >= 8u ? PORTA_STREAM_BLOCK_MAX / lanes : 256u};
     return (porta__stream_layout){ctx->variant.local_size, 1};
 }

@@ -66,7 +66,7 @@ static porta_status check_shape(porta_context *ctx, const loss_shape *s, size_t 
     if (st)
         return st;
     uint32_t local = ctx->variant.local_size;
-    if (local == 0 || (local & (local - 1)) != 0)
+    if (!porta__is_pow2(local))
         return porta_msg_set(&ctx->msg, PORTA_ERROR_UNSUPPORTED,
                              "%s: the kernel needs a power-of-two workgroup size, not %u", fn,
                              (unsigned)local);

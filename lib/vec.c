@@ -177,7 +177,7 @@ porta_status porta_vec_stream(porta_context *ctx, porta_buffer *a, porta_buffer 
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
                              "porta_vec_stream: %u elements per invocation (at most 256)",
                              layout.per_invocation);
-    if ((layout.local_size & (layout.local_size - 1)) != 0 ||
+    if (!porta__is_pow2(layout.local_size) ||
         layout.local_size > ctx->backend.caps.max_workgroup_size)
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
                              "porta_vec_stream: workgroups of %u invocations (a power of two up "

@@ -30,10 +30,11 @@
 #include "ref/ref.h"
 
 /* Three tensors in two groups: sizes not divisible by anything, the
- * arena (group 0: 3333 elements, then group 1: 4100) large enough for
- * whole workgroup blocks on both sides of the group boundary and one
- * straddling it, in every device's layout (blocks of 256 elements on PoCL
- * and GPUs, 2048 on llvmpipe), besides the partial last one. */
+ * groups (3333 and 4100 elements, each padded to a multiple of 2048) large
+ * enough for several whole blocks in every device's layout (256 elements
+ * on PoCL and GPUs, 2048 on llvmpipe), and, in the checked layouts that
+ * tuning overrides make, for blocks straddling the group boundary and a
+ * partial last one. */
 static const size_t tensor_n[] = {3000, 4100, 333};
 static const unsigned tensor_group[] = {0, 1, 0};
 #define N_TENSORS 3
@@ -746,22 +747,19 @@ static void check_layouts(test_state *t, porta_context *ctx, const char *spec)
                    {NULL, "3", "4"},
                    {"per-workgroup", "5", "2"}};
     for (size_t l = 0; l < sizeof(layouts) / sizeof(layouts[0]); l++) {
-        char what[96];
+        char layout[64], what[128];
         set_layout(layouts[l].variant, layouts[l].per, layouts[l].local);
-        porta_optimizer_config adamw = two_groups(PORTA_OPTIMIZER_ADAMW);
-        snprintf(what, sizeof(what), "AdamW (%s, %s per invocation, workgroup %s)",
+        snprintf(layout, sizeof(layout), "%s, %s per invocation, workgroup %s",
                  layouts[l].variant ? layouts[l].variant : "default",
                  layouts[l].per ? layouts[l].per : "default",
                  layouts[l].local ? layouts[l].local : "default");
+        porta_optimizer_config adamw = two_groups(PORTA_OPTIMIZER_ADAMW);
+        snprintf(what, sizeof(what), "AdamW (%s)", layout);
         check_against_reference(t, ctx, spec, &adamw, what);
         porta_optimizer_config sgd = two_groups(PORTA_OPTIMIZER_SGD);
         sgd.check_gradients = 0;
         sgd.momentum = 0.9f;
-        snprintf(what, sizeof(what),
-                 "SGD+momentum without norm pass (%s, %s per invocation, workgroup %s)",
-                 layouts[l].variant ? layouts[l].variant : "default",
-                 layouts[l].per ? layouts[l].per : "default",
-                 layouts[l].local ? layouts[l].local : "default");
+        snprintf(what, sizeof(what), "SGD+momentum without norm pass (%s)", layout);
         check_against_reference(t, ctx, spec, &sgd, what);
     }
     /* The per-workgroup variant: every group boundary, and the scheduler

@@ -103,8 +103,9 @@ porta_status porta__scheduler_configure(porta_context *ctx, const porta_optimize
  * for valid-but-suspicious configs. optimizer_config.c */
 porta_status porta__optimizer_configure(porta_context *ctx, porta_optimizer *opt);
 
-/* Read PORTA_OPTIM_VARIANT and PORTA_OPTIM_PER_INVOCATION (documented in
- * optimizer_run.c) into opt's overrides; fails naming a bad value. */
+/* Read PORTA_OPTIM_VARIANT, PORTA_OPTIM_PER_INVOCATION and
+ * PORTA_OPTIM_LOCAL_SIZE (documented in optimizer_run.c) into opt's
+ * overrides; fails naming a bad value. */
 porta_status porta__optimizer_read_overrides(porta_context *ctx, porta_optimizer *opt);
 
 #endif

@@ -28,6 +28,24 @@ static uint32_t step_variant(const porta_optimizer *opt)
     return opt->dev.nesterov ? 3u : 2u;
 }
 
+/* *out = the decimal value of variable `name` when it is set, in 1..most
+ * and (pow2) a power of two; unset or empty leaves *out; anything else is
+ * an error naming the variable and what it expects. */
+static porta_status read_count(porta_context *ctx, const char *name, unsigned long most, int pow2,
+                               uint32_t *out)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return PORTA_OK;
+    char *end = NULL;
+    const unsigned long x = strtoul(v, &end, 10);
+    if (*end != '\0' || x < 1 || x > most || (pow2 && !porta__is_pow2(x)))
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT, "%s=%s: expected %s%lu", name,
+                             v, pow2 ? "a power of two up to " : "1..", most);
+    *out = (uint32_t)x;
+    return PORTA_OK;
+}
+
 /* Layout overrides, read from the environment when an optimizer is
  * created (kept in the optimizer, so no global state) to compare variants
  * on a device without rebuilding:
@@ -55,27 +73,12 @@ porta_status porta__optimizer_read_overrides(porta_context *ctx, porta_optimizer
                                  "PORTA_OPTIM_VARIANT=%s: expected scalars-pass or per-workgroup",
                                  v);
     }
-    const char *n = getenv("PORTA_OPTIM_PER_INVOCATION");
-    if (n && *n) {
-        char *end = NULL;
-        const unsigned long per = strtoul(n, &end, 10);
-        if (*end != '\0' || per < 1 || per > 256)
-            return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                                 "PORTA_OPTIM_PER_INVOCATION=%s: expected 1..256", n);
-        opt->per_invocation_override = (uint32_t)per;
-    }
-    const char *l = getenv("PORTA_OPTIM_LOCAL_SIZE");
-    if (l && *l) {
-        char *end = NULL;
-        const unsigned long local = strtoul(l, &end, 10);
-        const unsigned long most = ctx->backend.caps.max_workgroup_size;
-        if (*end != '\0' || local < 1 || local > most || (local & (local - 1)) != 0)
-            return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                                 "PORTA_OPTIM_LOCAL_SIZE=%s: expected a power of two up to %lu", l,
-                                 most);
-        opt->local_size_override = (uint32_t)local;
-    }
-    return PORTA_OK;
+    porta_status st =
+        read_count(ctx, "PORTA_OPTIM_PER_INVOCATION", 256, 0, &opt->per_invocation_override);
+    if (!st)
+        st = read_count(ctx, "PORTA_OPTIM_LOCAL_SIZE", ctx->backend.caps.max_workgroup_size, 1,
+                        &opt->local_size_override);
+    return st;
 }
 
 /* Where optim_step finds the step's scalars (bit 0 of its SPEC3). 0: from the
