@@ -110,6 +110,12 @@ typedef struct porta_device_caps {
     uint32_t subgroup_max;      /* 0 when the driver does not say */
     uint32_t max_push_bytes;    /* params struct limit (>= 128) */
     double timestamp_period_ns; /* 0 when timestamps are unsupported */
+    /* 1 when kernels' / and sqrt round correctly (OpenCL: the device offers
+     * CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT and kernels are built with
+     * -cl-fp32-correctly-rounded-divide-sqrt; Vulkan: a CPU device, whose
+     * LLVM code divides with IEEE instructions). 0: they may be a few ulp
+     * off (Vulkan allows 2.5 ulp, and GPUs use it). */
+    uint32_t div_sqrt_rounded;
     /* Stable text identifying device + driver for cache keys. */
     char cache_key[512];
 } porta_device_caps;
@@ -140,9 +146,15 @@ typedef struct porta_kernel_desc {
 typedef struct porta_kernel_variant {
     uint32_t local_size;
     uint32_t spec[PORTA_SPEC_COUNT];
+    /* 1: the kernel corrects its own divisions and square roots
+     * (shaders/corrected_div_sqrt.kh), so the device's fastest ones serve:
+     * OpenCL builds it without -cl-fp32-correctly-rounded-divide-sqrt.
+     * 0: / and sqrt as precise as the device offers. */
+    uint32_t own_rounding;
 } porta_kernel_variant;
 
-/* 1 if two variants build the same kernel (same local size and spec). */
+/* 1 if two variants build the same kernel (same local size, spec and
+ * rounding). */
 int porta_variant_equal(const porta_kernel_variant *a, const porta_kernel_variant *b);
 
 /* ---- the vtable -------------------------------------------------------- */

@@ -54,10 +54,12 @@ porta_status porta__launch_spec(porta_context *ctx, porta_kernel_id id,
                                 porta_bbuffer *const *bufs, const void *params);
 
 /* porta__launch_spec with local_size invocations per workgroup instead of
- * the context's default (a power of two the device allows). */
+ * the context's default (a power of two the device allows), and
+ * own_rounding as in porta_kernel_variant (backends/backend.h). */
 porta_status porta__launch_spec_local(porta_context *ctx, porta_kernel_id id, uint32_t local_size,
-                                      const uint32_t spec[PORTA_SPEC_COUNT], const uint32_t grid[3],
-                                      porta_bbuffer *const *bufs, const void *params);
+                                      uint32_t own_rounding, const uint32_t spec[PORTA_SPEC_COUNT],
+                                      const uint32_t grid[3], porta_bbuffer *const *bufs,
+                                      const void *params);
 
 /* `groups` workgroups as a 2-D grid no wider than 65535 (every API's
  * minimum limit): grid[0] * grid[1] >= groups. Kernels index with
@@ -88,9 +90,10 @@ typedef struct {
 porta__stream_layout porta__stream_layout_for(const porta_context *ctx);
 
 /* Enqueue stream-shaped kernel `id` over n elements in `layout`, with
- * SPEC1 = layout.per_invocation and the other SPEC words from spec. */
+ * SPEC1 = layout.per_invocation and the other SPEC words from spec
+ * (own_rounding: as for porta__launch_spec_local). */
 porta_status porta__launch_stream(porta_context *ctx, porta_kernel_id id,
-                                  porta__stream_layout layout, size_t n,
+                                  porta__stream_layout layout, size_t n, uint32_t own_rounding,
                                   const uint32_t spec[PORTA_SPEC_COUNT], porta_bbuffer *const *bufs,
                                   const void *params);
 

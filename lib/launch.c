@@ -56,16 +56,18 @@ porta_status porta__launch_spec(porta_context *ctx, porta_kernel_id id,
                                 const uint32_t spec[PORTA_SPEC_COUNT], const uint32_t grid[3],
                                 porta_bbuffer *const *bufs, const void *params)
 {
-    return porta__launch_spec_local(ctx, id, ctx->variant.local_size, spec, grid, bufs, params);
+    return porta__launch_spec_local(ctx, id, ctx->variant.local_size, 0, spec, grid, bufs, params);
 }
 
 porta_status porta__launch_spec_local(porta_context *ctx, porta_kernel_id id, uint32_t local_size,
-                                      const uint32_t spec[PORTA_SPEC_COUNT], const uint32_t grid[3],
-                                      porta_bbuffer *const *bufs, const void *params)
+                                      uint32_t own_rounding, const uint32_t spec[PORTA_SPEC_COUNT],
+                                      const uint32_t grid[3], porta_bbuffer *const *bufs,
+                                      const void *params)
 {
     porta_backend *b = &ctx->backend;
     porta_kernel_variant v = ctx->variant;
     v.local_size = local_size;
+    v.own_rounding = own_rounding;
     for (int i = 0; i < PORTA_SPEC_COUNT; i++)
         v.spec[i] = spec[i];
     porta_bkernel *k = NULL; /* the backend caches it per (kernel, variant) */
@@ -98,7 +100,7 @@ porta__stream_layout porta__stream_layout_for(const porta_context *ctx)
 }
 
 porta_status porta__launch_stream(porta_context *ctx, porta_kernel_id id,
-                                  porta__stream_layout layout, size_t n,
+                                  porta__stream_layout layout, size_t n, uint32_t own_rounding,
                                   const uint32_t spec[PORTA_SPEC_COUNT], porta_bbuffer *const *bufs,
                                   const void *params)
 {
@@ -109,7 +111,8 @@ porta_status porta__launch_stream(porta_context *ctx, porta_kernel_id id,
     for (int i = 0; i < PORTA_SPEC_COUNT; i++)
         s[i] = spec[i];
     s[1] = layout.per_invocation;
-    return porta__launch_spec_local(ctx, id, layout.local_size, s, grid, bufs, params);
+    return porta__launch_spec_local(ctx, id, layout.local_size, own_rounding, s, grid, bufs,
+                                    params);
 }
 
 uint32_t porta__elements_per_invocation(const porta_context *ctx)

@@ -186,5 +186,5 @@ porta_status porta_vec_stream(porta_context *ctx, porta_buffer *a, porta_buffer 
     porta_params_stream p = {.n = (uint32_t)n, .alpha = 0.5f};
     porta_bbuffer *bufs[] = {a->impl, b->impl, c->impl, d->impl};
     const uint32_t spec[PORTA_SPEC_COUNT] = {1, 0, 1, 1};
-    return porta__launch_stream(ctx, PORTA_KERNEL_stream, layout, n, spec, bufs, &p);
+    return porta__launch_stream(ctx, PORTA_KERNEL_stream, layout, n, 0, spec, bufs, &p);
 }

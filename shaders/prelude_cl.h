@@ -83,4 +83,7 @@
  * nothing to do here (FP_CONTRACT is off and no fast-math option is used);
  * it is GLSL's `precise`. */
 #define PRECISE
+/* OpenCL C's fma() is correctly rounded by specification (a single
+ * rounding), so corrected_div_sqrt.kh may take its residuals from it. */
+#define PORTA_FMA_EXACT 1
 #include "div_rn.kh"

@@ -15,6 +15,9 @@
  *    PORTA_OPTIM_LOCAL_SIZE select (the per-workgroup scalars, several
  *    elements per invocation, small workgroups) give the same results, and
  *    bad values are refused;
+ *  - PORTA_OPTIM_DIVISION: the corrected division and square root (the
+ *    default on GPUs under Vulkan) and the device's own give the same
+ *    results, and a bad value is refused;
  *  - every scheduler kind on the fused path against the host scheduler;
  *  - the streaming kernel porta-bench compares the step with
  *    (porta_vec_stream) against backends/ref, in several layouts.
@@ -796,6 +799,44 @@ static void check_layouts(test_state *t, porta_context *ctx, const char *spec)
     set_layout(NULL, NULL, NULL);
 }
 
+/* ---- the division and square root PORTA_OPTIM_DIVISION selects --------- */
+
+/* CPU devices round / and sqrt correctly, so by default their kernels use
+ * them as they are; GPUs under Vulkan get the corrected forms
+ * (shaders/corrected_div_sqrt.kh, whose arithmetic tests/test_rounding.c
+ * checks on the host). Here every device builds and runs the corrected
+ * kernels too (OpenCL: without -cl-fp32-correctly-rounded-divide-sqrt):
+ * AdamW's element divisions and root, the scalar pass's norm and clip
+ * coefficient, and the per-workgroup variant's copy of the scalars, all
+ * still within 1e-6 of the reference. */
+static void check_division(test_state *t, porta_context *ctx, const char *spec)
+{
+    setenv("PORTA_OPTIM_DIVISION", "corrected", 1);
+    porta_optimizer_config adamw = two_groups(PORTA_OPTIMIZER_ADAMW);
+    check_against_reference(t, ctx, spec, &adamw, "AdamW (corrected division)");
+    porta_optimizer_config sgd = two_groups(PORTA_OPTIMIZER_SGD);
+    sgd.momentum = 0.9f;
+    sgd.nesterov = 1;
+    sgd.clip_norm = 3.0f;
+    check_against_reference(t, ctx, spec, &sgd, "SGD+Nesterov+clip (corrected division)");
+    set_layout("per-workgroup", NULL, NULL);
+    check_against_reference(t, ctx, spec, &adamw, "AdamW (corrected division, per-workgroup)");
+    set_layout(NULL, NULL, NULL);
+    setenv("PORTA_OPTIM_DIVISION", "device", 1);
+    check_against_reference(t, ctx, spec, &adamw, "AdamW (the device's division)");
+    setenv("PORTA_OPTIM_DIVISION", "fast", 1);
+    porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_CONSTANT);
+    porta_optimizer *opt = NULL;
+    porta_status st = porta_optimizer_create(ctx, &adamw, &sc, &opt);
+    CHECK(t,
+          st == PORTA_ERROR_INVALID_ARGUMENT && opt == NULL &&
+              strstr(porta_context_message(ctx), "PORTA_OPTIM_DIVISION") != NULL,
+          "%s: PORTA_OPTIM_DIVISION=fast accepted: %s: %s", spec, porta_strerror(st),
+          porta_context_message(ctx));
+    porta_optimizer_destroy(ctx, opt);
+    unsetenv("PORTA_OPTIM_DIVISION");
+}
+
 /* ---- the bench's streaming roofline -------------------------------------- */
 
 /* porta_vec_stream (alpha 0.5, lib/vec.c) against porta_ref_stream, with
@@ -895,6 +936,7 @@ static void check_device(test_state *t, porta_context *ctx, const porta_device_i
     check_restore(t, ctx, info->spec);
     check_invalid(t, ctx);
     check_layouts(t, ctx, info->spec);
+    check_division(t, ctx, info->spec);
     check_stream(t, ctx, info->spec);
 }
 

@@ -3,7 +3,7 @@
 
 int porta_variant_equal(const porta_kernel_variant *a, const porta_kernel_variant *b)
 {
-    if (a->local_size != b->local_size)
+    if (a->local_size != b->local_size || a->own_rounding != b->own_rounding)
         return 0;
     for (int i = 0; i < PORTA_SPEC_COUNT; i++) {
         if (a->spec[i] != b->spec[i])

@@ -267,6 +267,15 @@ static void fill_cache_key(porta_device_caps *caps)
     copy_trimmed(caps->cache_key, sizeof(caps->cache_key), key);
 }
 
+/* Whether the device can divide and take square roots correctly rounded
+ * (CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT): then kernels are built to. */
+static uint32_t divides_correctly(cl_device_id dev)
+{
+    cl_device_fp_config fp = 0;
+    device_value(dev, CL_DEVICE_SINGLE_FP_CONFIG, &fp, sizeof(fp));
+    return (fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0;
+}
+
 static void fill_caps(porta_device_caps *caps, uint32_t index, cl_platform_id platform,
                       cl_device_id dev)
 {
@@ -284,6 +293,7 @@ static void fill_caps(porta_device_caps *caps, uint32_t index, cl_platform_id pl
     fill_subgroup_caps(caps, dev);
     caps->max_push_bytes = push_limit(dev);
     caps->timestamp_period_ns = timer_resolution(dev);
+    caps->div_sqrt_rounded = divides_correctly(dev);
     fill_cache_key(caps);
 }
 

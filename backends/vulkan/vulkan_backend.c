@@ -377,6 +377,9 @@ static void fill_identity(const vkb_props *p, porta_device_caps *caps)
         driver_version_text(caps->driver, sizeof(caps->driver), pr->vendorID, pr->driverVersion);
     version_text(caps->api_version, sizeof(caps->api_version), pr->apiVersion);
     caps->type = device_type(pr->deviceType);
+    /* Vulkan promises 2.5 ulp; CPU implementations (lavapipe, SwiftShader)
+     * compile / and sqrt to IEEE instructions. */
+    caps->div_sqrt_rounded = caps->type == PORTA_DEVICE_TYPE_CPU;
 
     char uuid[2 * VK_UUID_SIZE + 1];
     for (unsigned i = 0; i < VK_UUID_SIZE; i++)

@@ -78,6 +78,9 @@ struct porta_optimizer {
     int variant_override;             /* PORTA_OPTIM_VARIANT: 0 scalars-pass, 1 per-workgroup */
     uint32_t per_invocation_override; /* PORTA_OPTIM_PER_INVOCATION */
     uint32_t local_size_override;     /* PORTA_OPTIM_LOCAL_SIZE */
+    /* 1: the kernels correct the device's division and square root
+     * (device default: where they may be off; PORTA_OPTIM_DIVISION). */
+    uint32_t correct_rounding;
 
     /* arenas and state blocks (NULL until finalized) */
     porta_buffer *params, *grads, *m1, *m2;

@@ -55,7 +55,13 @@ static porta_status read_count(porta_context *ctx, const char *name, unsigned lo
  *   PORTA_OPTIM_VARIANT=per-workgroup  optim_step alone with SPEC3 bit 0 set;
  *   PORTA_OPTIM_PER_INVOCATION=N       optim_step's SPEC1 (1..256);
  *   PORTA_OPTIM_LOCAL_SIZE=N           its workgroup size (a power of two
- *                                      the device allows).
+ *                                      the device allows);
+ *   PORTA_OPTIM_DIVISION=corrected     the device's fastest division and
+ *                                      square root, each corrected once
+ *                                      (shaders/corrected_div_sqrt.kh);
+ *   PORTA_OPTIM_DIVISION=device        the device's own, as precise as it
+ *                                      offers (may be 2.5 ulp off on a GPU
+ *                                      under Vulkan: a diagnostic).
  * Unset (or empty): the device's choice below. */
 porta_status porta__optimizer_read_overrides(porta_context *ctx, porta_optimizer *opt)
 {
@@ -72,6 +78,19 @@ porta_status porta__optimizer_read_overrides(porta_context *ctx, porta_optimizer
             return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
                                  "PORTA_OPTIM_VARIANT=%s: expected scalars-pass or per-workgroup",
                                  v);
+    }
+    /* Corrected where the device's own may be a few ulp off: AdamW's two
+     * divisions and root per element drift past the tests' 1e-6 otherwise. */
+    opt->correct_rounding = ctx->backend.caps.div_sqrt_rounded ? 0u : 1u;
+    v = getenv("PORTA_OPTIM_DIVISION");
+    if (v && *v) {
+        if (strcmp(v, "corrected") == 0)
+            opt->correct_rounding = 1;
+        else if (strcmp(v, "device") == 0)
+            opt->correct_rounding = 0;
+        else
+            return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                                 "PORTA_OPTIM_DIVISION=%s: expected corrected or device", v);
     }
     porta_status st =
         read_count(ctx, "PORTA_OPTIM_PER_INVOCATION", 256, 0, &opt->per_invocation_override);
@@ -146,11 +165,12 @@ static porta_status launch_scalars(porta_context *ctx, porta_optimizer *opt, por
      * Rusticl rebuilds a kernel's compute state on every launch, at a cost
      * that grows with its size. */
     const uint32_t kind = opt->sched_dev.kind;
-    const uint32_t spec[PORTA_SPEC_COUNT] = {kind <= PORTA_SCHED_GREEDYLR ? kind + 1u : 0u, 1u, 1u,
-                                             1u};
+    const uint32_t spec[PORTA_SPEC_COUNT] = {kind <= PORTA_SCHED_GREEDYLR ? kind + 1u : 0u,
+                                             opt->correct_rounding, 1u, 1u};
     static const uint32_t grid[3] = {1u, 1u, 1u};
     return porta__launch_spec_local(ctx, PORTA_KERNEL_optim_scalars,
-                                    porta__stream_layout_for(ctx).local_size, spec, grid, bufs, &p);
+                                    porta__stream_layout_for(ctx).local_size, opt->correct_rounding,
+                                    spec, grid, bufs, &p);
 }
 
 /* Enqueue the element update (optim_step), in the variant
@@ -193,14 +213,15 @@ static porta_status launch_update(porta_context *ctx, porta_optimizer *opt, port
                              loss->impl,        opt->norm_partials->impl, opt->ring->impl};
     /* SPEC3 bit 1: bounds checks, for a block that does not divide the
      * groups' alignment (only a tuning override makes one) and for an
-     * empty arena (its one workgroup must not write). */
+     * empty arena (its one workgroup must not write). Bit 2: correct the
+     * device's division and square root. */
     const porta__stream_layout layout = step_layout(ctx, opt, variant);
     const uint32_t block = layout.local_size * layout.per_invocation;
     const uint32_t checked = PORTA_GROUP_ALIGN % block != 0u || opt->elements == 0;
-    const uint32_t spec[PORTA_SPEC_COUNT] = {step_variant(opt), 0u, n_groups,
-                                             variant | (checked << 1)};
-    return porta__launch_stream(ctx, PORTA_KERNEL_optim_step, layout, opt->elements, spec, bufs,
-                                &p);
+    const uint32_t spec[PORTA_SPEC_COUNT] = {
+        step_variant(opt), 0u, n_groups, variant | (checked << 1) | (opt->correct_rounding << 2)};
+    return porta__launch_stream(ctx, PORTA_KERNEL_optim_step, layout, opt->elements,
+                                opt->correct_rounding, spec, bufs, &p);
 }
 
 _Static_assert(PORTA_GROUP_ALIGN % PORTA_STREAM_BLOCK_MAX == 0,
