@@ -110,11 +110,11 @@ typedef struct porta_device_caps {
     uint32_t subgroup_max;      /* 0 when the driver does not say */
     uint32_t max_push_bytes;    /* params struct limit (>= 128) */
     double timestamp_period_ns; /* 0 when timestamps are unsupported */
-    /* 1 when kernels' / and sqrt round correctly (OpenCL: the device offers
-     * CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT and kernels are built with
-     * -cl-fp32-correctly-rounded-divide-sqrt; Vulkan: a CPU device, whose
-     * LLVM code divides with IEEE instructions). 0: they may be a few ulp
-     * off (Vulkan allows 2.5 ulp, and GPUs use it). */
+    /* 1 when kernels' / and sqrt round correctly: a CPU device (its LLVM
+     * code divides with IEEE instructions), or an OpenCL device that offers
+     * CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT (kernels are built with
+     * -cl-fp32-correctly-rounded-divide-sqrt). 0: they may be a few ulp off
+     * (Vulkan allows 2.5 ulp, and GPUs use it). */
     uint32_t div_sqrt_rounded;
     /* Stable text identifying device + driver for cache keys. */
     char cache_key[512];

@@ -267,13 +267,20 @@ static void fill_cache_key(porta_device_caps *caps)
     copy_trimmed(caps->cache_key, sizeof(caps->cache_key), key);
 }
 
-/* Whether the device can divide and take square roots correctly rounded
- * (CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT): then kernels are built to. */
-static uint32_t divides_correctly(cl_device_id dev)
+int porta_ocl_offers_correct_rounding(cl_device_id dev)
 {
     cl_device_fp_config fp = 0;
     device_value(dev, CL_DEVICE_SINGLE_FP_CONFIG, &fp, sizeof(fp));
     return (fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0;
+}
+
+/* Whether kernels divide and take square roots correctly rounded: built
+ * to where the device offers it, and on a CPU, whose LLVM code divides
+ * with IEEE instructions anyway (Rusticl on llvmpipe does not offer the
+ * option). */
+static uint32_t divides_correctly(cl_device_id dev)
+{
+    return porta_ocl_offers_correct_rounding(dev) || device_type(dev) == PORTA_DEVICE_TYPE_CPU;
 }
 
 static void fill_caps(porta_device_caps *caps, uint32_t index, cl_platform_id platform,

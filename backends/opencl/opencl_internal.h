@@ -97,4 +97,9 @@ porta_status porta_ocl_kernel_get(porta_backend *b, const porta_kernel_desc *des
                                   const porta_kernel_variant *variant, porta_bkernel **out);
 void porta_ocl_kernels_release(ocl_impl *impl);
 
+/* opencl_backend.c: whether the device offers correctly rounded division
+ * and square root (CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT): kernels are then
+ * built with -cl-fp32-correctly-rounded-divide-sqrt. */
+int porta_ocl_offers_correct_rounding(cl_device_id dev);
+
 #endif

@@ -61,15 +61,14 @@ static porta_bkernel *find_kernel(const ocl_impl *impl, const porta_kernel_desc 
 }
 
 /* Build options. -cl-fp32-correctly-rounded-divide-sqrt where the device
- * offers it (caps.div_sqrt_rounded): OpenCL's default / and sqrt may be
- * 2.5 and 3 ulp off, GPUs use that freedom, and over 50 optimizer steps it
- * moved SGD with clipping 2e-6 away from the C reference on an NVIDIA H200.
- * Not for a variant that corrects its own (own_rounding), which wants the
- * device's fastest. */
-static void format_options(const porta_backend *b, char *out, size_t cap,
+ * offers it: OpenCL's default / and sqrt may be 2.5 and 3 ulp off, GPUs
+ * use that freedom, and over 50 optimizer steps it moved SGD with clipping
+ * 2e-6 away from the C reference on an NVIDIA H200. Not for a variant that
+ * corrects its own (own_rounding), which wants the device's fastest. */
+static void format_options(const ocl_impl *impl, char *out, size_t cap,
                            const porta_kernel_variant *v)
 {
-    const int rounded = b->caps.div_sqrt_rounded && !v->own_rounding;
+    const int rounded = porta_ocl_offers_correct_rounding(impl->device) && !v->own_rounding;
     /* Never fast-math: it would delete the NaN checks that guard training. */
     snprintf(out, cap,
              "-cl-std=CL1.2%s -DPORTA_LOCAL_SIZE=%u -DPORTA_SPEC0=%u -DPORTA_SPEC1=%u "
@@ -324,7 +323,7 @@ porta_status porta_ocl_kernel_get(porta_backend *b, const porta_kernel_desc *des
     k->desc = desc;
     k->variant = *variant;
     char options[OCL_OPTIONS_CAP];
-    format_options(b, options, sizeof(options), variant);
+    format_options(impl, options, sizeof(options), variant);
     if (impl->keep_source)
         keep_source(impl, desc, options);
     st = get_program(b, desc, options, &k->program);
