@@ -53,6 +53,15 @@
 #define BARRIER_SHARED() barrier(CLK_LOCAL_MEM_FENCE)
 #define BARRIER_ALL() barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE)
 
+/* ---- hand-over between workgroups of one dispatch (README.md) ---- */
+/* COHERENT(type) as a buffer's type: its loads and stores go to memory
+ * every workgroup sees. ATOMIC_INC(buf, i): buf[i] += 1 atomically, the
+ * old value. FENCE_GLOBAL(): this invocation's earlier buffer stores are
+ * visible before its later ones (and its atomics). */
+#define COHERENT(type) volatile type
+#define ATOMIC_INC(buf, i) atomic_inc(&(buf)[i])
+#define FENCE_GLOBAL() mem_fence(CLK_GLOBAL_MEM_FENCE)
+
 /* ---- structs (plain 32-bit fields; also usable as buffer element types) ---- */
 #define STRUCT_BEGIN(name) typedef struct name {
 #define STRUCT_END(name)                                                                           \

@@ -53,6 +53,12 @@
     memoryBarrier();                                                                               \
     barrier()
 
+/* Hand-over between workgroups (prelude_cl.h): coherent buffer members,
+ * atomicAdd, memoryBarrierBuffer. */
+#define COHERENT(type) coherent type
+#define ATOMIC_INC(buf, i) atomicAdd((buf)[i], 1u)
+#define FENCE_GLOBAL() memoryBarrierBuffer()
+
 #define STRUCT_BEGIN(name) struct name {
 #define STRUCT_END(name)                                                                           \
     }                                                                                              \

@@ -153,6 +153,8 @@ porta_status porta_optimizer_finalize(porta_context *ctx, porta_optimizer *opt)
     if (!st)
         st = alloc_zeroed(ctx, PORTA_OPTIM_SCALAR_WORDS * 4, &opt->scalars);
     if (!st)
+        st = alloc_zeroed(ctx, sizeof(uint32_t), &opt->ticket);
+    if (!st)
         st = upload_state(ctx, opt);
     if (st)
         return st; /* buffers made so far are released by porta_optimizer_destroy */
@@ -201,7 +203,8 @@ porta_status porta_optimizer_destroy(porta_context *ctx, porta_optimizer *opt)
         return st;
     porta_buffer *all[] = {opt->params,        opt->grads, opt->m1,     opt->m2,
                            opt->ocfg,          opt->ost,   opt->scfg,   opt->sst,
-                           opt->norm_partials, opt->ring,  opt->metric, opt->scalars};
+                           opt->norm_partials, opt->ring,  opt->metric, opt->scalars,
+                           opt->ticket};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         porta_buffer_destroy(ctx, all[i]);
     free(opt->tensors);

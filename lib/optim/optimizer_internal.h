@@ -87,6 +87,7 @@ struct porta_optimizer {
     porta_buffer *ocfg, *ost, *scfg, *sst;
     porta_buffer *norm_partials, *ring, *metric;
     porta_buffer *scalars; /* this step's step_scalars (written by optim_scalars) */
+    porta_buffer *ticket;  /* one word, 0 between dispatches: optim_scalars' norm hand-over */
 
     uint64_t steps;          /* training steps enqueued: half = steps & 1 */
     uint64_t sched_advances; /* scheduler advances enqueued: sched half = this & 1 */

@@ -138,38 +138,52 @@ static porta__stream_layout step_layout(const porta_context *ctx, const porta_op
     return layout;
 }
 
-/* Enqueue the scalar pass (optim_scalars, one workgroup). mode 0: a
- * training step without a gradient norm; 1: observe only. The workgroup
- * is as wide as the stream layout's: on llvmpipe one SIMD batch, since
- * every batch of a wider workgroup runs the serial part too, masked off
- * (lavapipe, 2048 parameters: 0.80 ms per step with 256 invocations, 0.21
- * ms with 8; Rusticl spends its ~5 ms elsewhere, rebuilding the kernel's
- * compute state on every launch); the device's default elsewhere, where
- * the invocations share out the copies to and from shared memory. */
+/* Workgroups for the gradient norm's partial sums: one per workgroup-wide
+ * stretch of the arena, at most PORTA_NORM_GROUPS. */
+static uint32_t norm_groups(const porta_optimizer *opt, uint32_t local_size)
+{
+    const size_t groups = (opt->elements + local_size - 1) / local_size;
+    return groups < PORTA_NORM_GROUPS ? (uint32_t)groups : PORTA_NORM_GROUPS;
+}
+
+/* Enqueue the scalar pass (optim_scalars). mode 0: a training step; 1:
+ * observe only. with_norm: first the gradient norm's partial sums, on
+ * norm_groups() workgroups of which the last to finish runs the pass (a
+ * step with a norm is then two dispatches); otherwise one workgroup. The
+ * workgroups are as wide as the stream layout's: on llvmpipe one SIMD
+ * batch, since every batch of a wider workgroup runs the serial part too,
+ * masked off (lavapipe, 2048 parameters: 0.80 ms per step with 256
+ * invocations, 0.21 ms with 8; Rusticl spends its ~5 ms elsewhere,
+ * rebuilding the kernel's compute state on every launch); the device's
+ * default elsewhere, where the invocations share out the copies to and
+ * from shared memory. */
 static porta_status launch_scalars(porta_context *ctx, porta_optimizer *opt, porta_buffer *loss,
                                    uint32_t loss_off, uint32_t loss_count, float scale,
-                                   uint32_t norm_count, uint32_t mode)
+                                   int with_norm, uint32_t mode)
 {
+    const uint32_t local = porta__stream_layout_for(ctx).local_size;
+    const uint32_t groups = with_norm ? norm_groups(opt, local) : 1u;
     porta_params_optim_scalars p = {.loss_off = loss_off,
                                     .loss_count = loss_count,
                                     .loss_scale = scale,
-                                    .norm_count = norm_count,
+                                    .norm_count = with_norm ? groups : 0u,
                                     .mode = mode,
                                     .state_half = (uint32_t)(opt->steps & 1u),
-                                    .sched_half = (uint32_t)(opt->sched_advances & 1u)};
-    porta_bbuffer *bufs[] = {opt->ocfg->impl, opt->ost->impl,    opt->scfg->impl,
-                             opt->sst->impl,  loss->impl,        opt->norm_partials->impl,
-                             opt->ring->impl, opt->scalars->impl};
+                                    .sched_half = (uint32_t)(opt->sched_advances & 1u),
+                                    .n = (uint32_t)opt->elements};
+    porta_bbuffer *bufs[] = {opt->ocfg->impl,  opt->ost->impl,     opt->scfg->impl,
+                             opt->sst->impl,   loss->impl,         opt->norm_partials->impl,
+                             opt->ring->impl,  opt->scalars->impl, opt->grads->impl,
+                             opt->ticket->impl};
     /* SPEC0: the scheduler's kind + 1 (0, every kind, for a kind the
      * kernel does not know), so the kernel holds only that kind's code:
      * Rusticl rebuilds a kernel's compute state on every launch, at a cost
      * that grows with its size. */
     const uint32_t kind = opt->sched_dev.kind;
     const uint32_t spec[PORTA_SPEC_COUNT] = {kind <= PORTA_SCHED_GREEDYLR ? kind + 1u : 0u,
-                                             opt->correct_rounding, 1u, 1u};
-    static const uint32_t grid[3] = {1u, 1u, 1u};
-    return porta__launch_spec_local(ctx, PORTA_KERNEL_optim_scalars,
-                                    porta__stream_layout_for(ctx).local_size, opt->correct_rounding,
+                                             opt->correct_rounding, with_norm ? 1u : 0u, 1u};
+    const uint32_t grid[3] = {groups, 1u, 1u};
+    return porta__launch_spec_local(ctx, PORTA_KERNEL_optim_scalars, local, opt->correct_rounding,
                                     spec, grid, bufs, &p);
 }
 
@@ -230,8 +244,9 @@ _Static_assert(PORTA_GROUP_ALIGN % PORTA_STREAM_BLOCK_MAX == 0,
 /* optim_scalars.kc keeps the norm partials in shared memory. */
 _Static_assert(PORTA_NORM_GROUPS <= 256u, "optim_scalars.kc holds at most 256 norm partials");
 
-/* Partial sums of squares of the gradient arena: PORTA_NORM_GROUPS (or
- * fewer) floats the fused kernel adds up. Returns how many. */
+/* Partial sums of squares of the gradient arena, for the per-workgroup
+ * variant: PORTA_NORM_GROUPS (or fewer) floats every workgroup of the
+ * update adds up. Returns how many. */
 static porta_status norm_pass(porta_context *ctx, porta_optimizer *opt, uint32_t *count)
 {
     uint32_t groups = porta__groups_for(ctx, opt->elements);
@@ -255,19 +270,21 @@ porta_status porta_optimizer_step(porta_context *ctx, porta_optimizer *opt, port
     if (loss_count == 0)
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
                              "porta_optimizer_step: loss_count is 0");
-    /* The gradient-norm pass when one is needed, then either the update
-     * that finishes the scalars in every workgroup, or the scalar pass and
-     * the update that only reads them. */
-    uint32_t norm_count = 0;
-    if (opt->check_norm && opt->elements > 0)
-        st = norm_pass(ctx, opt, &norm_count);
+    /* The scalar pass (which sums the gradient norm first when one is
+     * needed) and the update that only reads the scalars; or, in the
+     * per-workgroup variant, the norm pass when needed and the update that
+     * finishes the scalars in every workgroup. */
+    const int with_norm = opt->check_norm && opt->elements > 0;
     const uint32_t variant = scalars_variant(opt);
-    if (!st && variant == 0u)
+    uint32_t norm_count = 0;
+    if (variant == 0u)
         st = launch_scalars(ctx, opt, loss, (uint32_t)loss_off, (uint32_t)loss_count, loss_scale,
-                            norm_count, 0);
+                            with_norm, 0);
+    else if (with_norm)
+        st = norm_pass(ctx, opt, &norm_count);
     if (!st)
         st = launch_update(ctx, opt, loss, (uint32_t)loss_off, (uint32_t)loss_count, loss_scale,
-                           variant == 0u ? 0u : norm_count, variant);
+                           norm_count, variant);
     if (!st) {
         opt->steps++;
         opt->sched_advances += opt->dev.sched_on_loss;
