@@ -97,6 +97,17 @@ porta_status porta__launch_stream(porta_context *ctx, porta_kernel_id id,
                                   const uint32_t spec[PORTA_SPEC_COUNT], porta_bbuffer *const *bufs,
                                   const void *params);
 
+/* reduce_chunk.kh's `runs` for this device: 1 on CPU devices other than
+ * llvmpipe (PoCL adds 8 consecutive elements as one vector), 0 elsewhere
+ * (GPUs read a workgroup's lines together; llvmpipe's lanes are
+ * invocations). */
+uint32_t porta__reduce_runs(const porta_context *ctx);
+
+/* One reduce_sum pass on `groups` workgroups (shaders/reduce_sum.kc) in
+ * the device's order (porta__reduce_runs). */
+porta_status porta__reduce_sum_pass(porta_context *ctx, uint32_t groups, porta_bbuffer *const *bufs,
+                                    const porta_params_reduce_sum *params);
+
 /* Workgroups for a grid-stride loop over n elements (at least 1). */
 uint32_t porta__groups_for(const porta_context *ctx, size_t n);
 

@@ -80,6 +80,11 @@ int porta__is_llvmpipe(const porta_context *ctx)
     return ctx->llvmpipe;
 }
 
+uint32_t porta__reduce_runs(const porta_context *ctx)
+{
+    return ctx->backend.caps.type == PORTA_DEVICE_TYPE_CPU && !porta__is_llvmpipe(ctx) ? 1u : 0u;
+}
+
 /* llvmpipe runs a workgroup as a loop over batches of subgroup-width
  * invocations (8 lanes with 256-bit vectors), each batch running the whole
  * kernel. With workgroups of one batch, each invocation walking 256

@@ -138,13 +138,21 @@ static porta_status reduce(porta_context *ctx, uint32_t square, porta_buffer *x,
                                   .sums_off = groups > 1 ? 0u : (uint32_t)result_off,
                                   .square = square};
     porta_bbuffer *b1[] = {x->impl, first_out->impl};
-    st = porta__launch(ctx, PORTA_KERNEL_reduce_sum, (uint32_t)groups, b1, &p1);
+    st = porta__reduce_sum_pass(ctx, (uint32_t)groups, b1, &p1);
     if (st || groups == 1)
         return st;
     porta_params_reduce_sum p2 = {
         .n = (uint32_t)groups, .x_off = 0, .sums_off = (uint32_t)result_off, .square = 0};
     porta_bbuffer *b2[] = {partials->impl, result->impl};
-    return porta__launch(ctx, PORTA_KERNEL_reduce_sum, 1, b2, &p2);
+    return porta__reduce_sum_pass(ctx, 1, b2, &p2);
+}
+
+porta_status porta__reduce_sum_pass(porta_context *ctx, uint32_t groups, porta_bbuffer *const *bufs,
+                                    const porta_params_reduce_sum *params)
+{
+    const uint32_t spec[PORTA_SPEC_COUNT] = {porta__reduce_runs(ctx), 1u, 1u, 1u};
+    const uint32_t grid[3] = {groups, 1u, 1u};
+    return porta__launch_spec(ctx, PORTA_KERNEL_reduce_sum, spec, grid, bufs, params);
 }
 
 porta_status porta_vec_sum(porta_context *ctx, porta_buffer *x, size_t x_off, size_t n,

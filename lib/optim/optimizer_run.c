@@ -181,7 +181,8 @@ static porta_status launch_scalars(porta_context *ctx, porta_optimizer *opt, por
      * that grows with its size. */
     const uint32_t kind = opt->sched_dev.kind;
     const uint32_t spec[PORTA_SPEC_COUNT] = {kind <= PORTA_SCHED_GREEDYLR ? kind + 1u : 0u,
-                                             opt->correct_rounding, with_norm ? 1u : 0u, 1u};
+                                             opt->correct_rounding, with_norm ? 1u : 0u,
+                                             porta__reduce_runs(ctx)};
     const uint32_t grid[3] = {groups, 1u, 1u};
     return porta__launch_spec_local(ctx, PORTA_KERNEL_optim_scalars, local, opt->correct_rounding,
                                     spec, grid, bufs, &p);
@@ -256,7 +257,7 @@ static porta_status norm_pass(porta_context *ctx, porta_optimizer *opt, uint32_t
         .n = (uint32_t)opt->elements, .x_off = 0, .sums_off = 0, .square = 1};
     porta_bbuffer *bufs[] = {opt->grads->impl, opt->norm_partials->impl};
     *count = groups;
-    return porta__launch(ctx, PORTA_KERNEL_reduce_sum, groups, bufs, &p);
+    return porta__reduce_sum_pass(ctx, groups, bufs, &p);
 }
 
 porta_status porta_optimizer_step(porta_context *ctx, porta_optimizer *opt, porta_buffer *loss,
