@@ -46,6 +46,22 @@ static porta_status read_count(porta_context *ctx, const char *name, unsigned lo
     return PORTA_OK;
 }
 
+/* *out = 0 or 1 when variable `name` is set to word0 or word1; unset or
+ * empty leaves *out; anything else is an error naming both words. */
+static porta_status read_choice(porta_context *ctx, const char *name, const char *word0,
+                                const char *word1, int *out)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return PORTA_OK;
+    if (strcmp(v, word0) == 0 || strcmp(v, word1) == 0) {
+        *out = strcmp(v, word1) == 0;
+        return PORTA_OK;
+    }
+    return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT, "%s=%s: expected %s or %s", name,
+                         v, word0, word1);
+}
+
 /* Layout overrides, read from the environment when an optimizer is
  * created (kept in the optimizer, so no global state) to compare variants
  * on a device without rebuilding:
@@ -68,32 +84,16 @@ porta_status porta__optimizer_read_overrides(porta_context *ctx, porta_optimizer
     opt->variant_override = -1;
     opt->per_invocation_override = 0;
     opt->local_size_override = 0;
-    const char *v = getenv("PORTA_OPTIM_VARIANT");
-    if (v && *v) {
-        if (strcmp(v, "scalars-pass") == 0)
-            opt->variant_override = 0;
-        else if (strcmp(v, "per-workgroup") == 0)
-            opt->variant_override = 1;
-        else
-            return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                                 "PORTA_OPTIM_VARIANT=%s: expected scalars-pass or per-workgroup",
-                                 v);
-    }
     /* Corrected where the device's own may be a few ulp off: AdamW's two
      * divisions and root per element drift past the tests' 1e-6 otherwise. */
-    opt->correct_rounding = ctx->backend.caps.div_sqrt_rounded ? 0u : 1u;
-    v = getenv("PORTA_OPTIM_DIVISION");
-    if (v && *v) {
-        if (strcmp(v, "corrected") == 0)
-            opt->correct_rounding = 1;
-        else if (strcmp(v, "device") == 0)
-            opt->correct_rounding = 0;
-        else
-            return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                                 "PORTA_OPTIM_DIVISION=%s: expected corrected or device", v);
-    }
-    porta_status st =
-        read_count(ctx, "PORTA_OPTIM_PER_INVOCATION", 256, 0, &opt->per_invocation_override);
+    int correct = ctx->backend.caps.div_sqrt_rounded ? 0 : 1;
+    porta_status st = read_choice(ctx, "PORTA_OPTIM_VARIANT", "scalars-pass", "per-workgroup",
+                                  &opt->variant_override);
+    if (!st)
+        st = read_choice(ctx, "PORTA_OPTIM_DIVISION", "device", "corrected", &correct);
+    opt->correct_rounding = (uint32_t)correct;
+    if (!st)
+        st = read_count(ctx, "PORTA_OPTIM_PER_INVOCATION", 256, 0, &opt->per_invocation_override);
     if (!st)
         st = read_count(ctx, "PORTA_OPTIM_LOCAL_SIZE", ctx->backend.caps.max_workgroup_size, 1,
                         &opt->local_size_override);
