@@ -351,8 +351,10 @@ static void check_zero_sync(test_state *t, porta_context *ctx, const char *spec)
 }
 
 /* Without a gradient-norm pass (check_gradients 0, no clipping) a step is
- * the scalar pass and the element update: two dispatches, no waits. */
-static void check_zero_sync_without_norm(test_state *t, porta_context *ctx, const char *spec)
+ * the scalar pass and the element update (two dispatches), or in the
+ * fused variant the update alone (one): `per_step`, and no waits. */
+static void check_zero_sync_without_norm(test_state *t, porta_context *ctx, const char *spec,
+                                         unsigned per_step)
 {
     porta_optimizer_config c = two_groups(PORTA_OPTIMIZER_ADAMW);
     c.check_gradients = 0;
@@ -360,9 +362,9 @@ static void check_zero_sync_without_norm(test_state *t, porta_context *ctx, cons
     model m;
     unsigned long long dispatches = 0;
     run_without_sync(t, ctx, spec, " without norm", &c, &sc, 10, &m, &dispatches);
-    CHECK(t, dispatches == 20,
-          "%s: 10 steps without a norm took %llu dispatches, expected 2 per step", spec,
-          dispatches);
+    CHECK(t, dispatches == 10u * per_step,
+          "%s: 10 steps without a norm took %llu dispatches, expected %u per step", spec,
+          dispatches, per_step);
     model_destroy(ctx, &m);
 }
 
@@ -495,9 +497,11 @@ static float loss_curve(uint32_t s)
     return base + 0.05f * noise(3, s, 0);
 }
 
-static void check_greedy_fused(test_state *t, porta_context *ctx, const char *spec, int eval)
+static void check_greedy_fused(test_state *t, porta_context *ctx, const char *spec, int eval,
+                               int norm)
 {
     porta_optimizer_config c = two_groups(PORTA_OPTIMIZER_SGD);
+    c.check_gradients = norm;
     porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_GREEDYLR);
     sc.patience = 3;
     sc.factor = 0.9f;
@@ -624,10 +628,11 @@ static void check_every_kind_fused(test_state *t, porta_context *ctx, const char
 
 /* ---- interrupted and restored ------------------------------------------- */
 
-static void check_restore(test_state *t, porta_context *ctx, const char *spec)
+static void check_restore(test_state *t, porta_context *ctx, const char *spec, int norm)
 {
     porta_optimizer_config c = two_groups(PORTA_OPTIMIZER_ADAMW);
-    c.clip_norm = 5.0f;
+    c.clip_norm = norm ? 5.0f : 0.0f;
+    c.check_gradients = norm;
     porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_GREEDYLR);
     sc.patience = 2;
     sc.smooth = 1;
@@ -771,8 +776,8 @@ static void check_layouts(test_state *t, porta_context *ctx, const char *spec)
      * run by workgroup 0. */
     set_layout("per-workgroup", NULL, NULL);
     check_many_groups(t, ctx, spec, 1);
-    check_greedy_fused(t, ctx, spec, 0);
-    check_greedy_fused(t, ctx, spec, 1);
+    check_greedy_fused(t, ctx, spec, 0, 1);
+    check_greedy_fused(t, ctx, spec, 1, 1);
     static const struct {
         const char *variant, *per, *local, *name;
     } bad[] = {{"fast", NULL, NULL, "PORTA_OPTIM_VARIANT"},
@@ -799,6 +804,38 @@ static void check_layouts(test_state *t, porta_context *ctx, const char *spec)
         porta_optimizer_destroy(ctx, opt);
     }
     set_layout(NULL, NULL, NULL);
+}
+
+/* ---- the fused variant: one dispatch per step without a norm ----------- */
+
+/* PORTA_OPTIM_VARIANT=fused: without a gradient norm the update is the
+ * whole step, its scalars prepared by the step before (or by the prepare
+ * pass after finalize and load, and again after an observed metric). The
+ * same checks as the default path: results, one dispatch and no waits,
+ * skipped steps, every scheduler kind and GreedyLR in both modes against
+ * the host, a restored run; with a norm it falls back to the scalar pass. */
+static void check_fused(test_state *t, porta_context *ctx, const char *spec)
+{
+    setenv("PORTA_OPTIM_VARIANT", "fused", 1);
+    porta_optimizer_config adamw = two_groups(PORTA_OPTIMIZER_ADAMW);
+    adamw.check_gradients = 0;
+    check_against_reference(t, ctx, spec, &adamw, "AdamW (fused)");
+    porta_optimizer_config sgd = two_groups(PORTA_OPTIMIZER_SGD);
+    sgd.check_gradients = 0;
+    sgd.momentum = 0.9f;
+    sgd.nesterov = 1;
+    check_against_reference(t, ctx, spec, &sgd, "SGD+Nesterov (fused)");
+    porta_optimizer_config clip = two_groups(PORTA_OPTIMIZER_SGD);
+    clip.clip_norm = 3.0f;
+    check_against_reference(t, ctx, spec, &clip, "SGD+clip (fused asked, norm pass)");
+    check_zero_sync_without_norm(t, ctx, spec, 1);
+    check_skip_without_norm(t, ctx, spec, PORTA_OPTIMIZER_ADAMW);
+    check_skip_without_norm(t, ctx, spec, PORTA_OPTIMIZER_SGD);
+    check_every_kind_fused(t, ctx, spec);
+    check_greedy_fused(t, ctx, spec, 0, 0);
+    check_greedy_fused(t, ctx, spec, 1, 0);
+    check_restore(t, ctx, spec, 0);
+    unsetenv("PORTA_OPTIM_VARIANT");
 }
 
 /* ---- the division and square root PORTA_OPTIM_DIVISION selects --------- */
@@ -928,17 +965,18 @@ static void check_device(test_state *t, porta_context *ctx, const porta_device_i
     check_many_groups(t, ctx, info->spec, 0);
     check_many_groups(t, ctx, info->spec, 1);
     check_zero_sync(t, ctx, info->spec);
-    check_zero_sync_without_norm(t, ctx, info->spec);
+    check_zero_sync_without_norm(t, ctx, info->spec, 2);
     check_skip(t, ctx, info->spec);
     check_skip_without_norm(t, ctx, info->spec, PORTA_OPTIMIZER_ADAMW);
     check_skip_without_norm(t, ctx, info->spec, PORTA_OPTIMIZER_SGD);
-    check_greedy_fused(t, ctx, info->spec, 0);
-    check_greedy_fused(t, ctx, info->spec, 1);
+    check_greedy_fused(t, ctx, info->spec, 0, 1);
+    check_greedy_fused(t, ctx, info->spec, 1, 1);
     check_every_kind_fused(t, ctx, info->spec);
-    check_restore(t, ctx, info->spec);
+    check_restore(t, ctx, info->spec, 1);
     check_invalid(t, ctx);
     check_layouts(t, ctx, info->spec);
     check_division(t, ctx, info->spec);
+    check_fused(t, ctx, info->spec);
     check_stream(t, ctx, info->spec);
 }
 

@@ -151,7 +151,7 @@ porta_status porta_optimizer_finalize(porta_context *ctx, porta_optimizer *opt)
     if (!st)
         st = alloc_zeroed(ctx, sizeof(float), &opt->metric);
     if (!st)
-        st = alloc_zeroed(ctx, PORTA_OPTIM_SCALAR_WORDS * 4, &opt->scalars);
+        st = alloc_zeroed(ctx, 2 * PORTA_OPTIM_SCALAR_WORDS * 4, &opt->scalars);
     if (!st)
         st = alloc_zeroed(ctx, sizeof(uint32_t), &opt->ticket);
     if (!st)
@@ -159,7 +159,7 @@ porta_status porta_optimizer_finalize(porta_context *ctx, porta_optimizer *opt)
     if (st)
         return st; /* buffers made so far are released by porta_optimizer_destroy */
     opt->finalized = 1;
-    return PORTA_OK;
+    return porta__optimizer_prepare(ctx, opt);
 }
 
 porta_status porta_optimizer_tensor_offset(porta_context *ctx, porta_optimizer *opt, size_t index,

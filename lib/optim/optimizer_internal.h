@@ -37,7 +37,8 @@ typedef struct porta_optim_state_dev {
 _Static_assert(sizeof(porta_optim_state_dev) == 4 * 4, "optim_state: 4 words");
 
 /* Words of step_scalars (shaders/optim_common.kh): the per-step scalars
- * the scalar pass writes and the element update reads. */
+ * the scalar pass writes and the element update reads; the buffer holds
+ * two halves, one per step parity. */
 #define PORTA_OPTIM_SCALAR_WORDS 44u
 
 /* A metrics ring entry: step, loss bits, norm bits, flags, lr[8]. */
@@ -111,5 +112,11 @@ porta_status porta__optimizer_configure(porta_context *ctx, porta_optimizer *opt
  * PORTA_OPTIM_LOCAL_SIZE (documented in optimizer_run.c) into opt's
  * overrides; fails naming a bad value. */
 porta_status porta__optimizer_read_overrides(porta_context *ctx, porta_optimizer *opt);
+
+/* Enqueue the scalar pass in its prepare mode: the coming step's words
+ * that no loss changes, into its half of the scalars buffer, from the
+ * state on the device (the fused variant's update reads them; the step
+ * before prepares them otherwise). After the state is set. */
+porta_status porta__optimizer_prepare(porta_context *ctx, porta_optimizer *opt);
 
 #endif

@@ -46,20 +46,24 @@ static porta_status read_count(porta_context *ctx, const char *name, unsigned lo
     return PORTA_OK;
 }
 
-/* *out = 0 or 1 when variable `name` is set to word0 or word1; unset or
- * empty leaves *out; anything else is an error naming both words. */
-static porta_status read_choice(porta_context *ctx, const char *name, const char *word0,
-                                const char *word1, int *out)
+/* *out = k when variable `name` is set to words[k] (words: NULL-ended);
+ * unset or empty leaves *out; anything else is an error naming the words. */
+static porta_status read_choice(porta_context *ctx, const char *name, const char *const *words,
+                                int *out)
 {
     const char *v = getenv(name);
     if (!v || !*v)
         return PORTA_OK;
-    if (strcmp(v, word0) == 0 || strcmp(v, word1) == 0) {
-        *out = strcmp(v, word1) == 0;
-        return PORTA_OK;
+    for (int k = 0; words[k]; k++) {
+        if (strcmp(v, words[k]) == 0) {
+            *out = k;
+            return PORTA_OK;
+        }
     }
-    return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT, "%s=%s: expected %s or %s", name,
-                         v, word0, word1);
+    porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT, "%s=%s: expected", name, v);
+    for (int k = 0; words[k]; k++)
+        porta_msg_append(&ctx->msg, "%s %s", k == 0 ? "" : words[k + 1] ? "," : " or", words[k]);
+    return PORTA_ERROR_INVALID_ARGUMENT;
 }
 
 /* Layout overrides, read from the environment when an optimizer is
@@ -69,6 +73,10 @@ static porta_status read_choice(porta_context *ctx, const char *name, const char
  *                                      SPEC3 bit 0 clear (also with a gradient
  *                                      norm: the scalar pass finishes it);
  *   PORTA_OPTIM_VARIANT=per-workgroup  optim_step alone with SPEC3 bit 0 set;
+ *   PORTA_OPTIM_VARIANT=fused          without a gradient norm, optim_step
+ *                                      alone with SPEC3 bit 3 set (its
+ *                                      scalars prepared by the previous
+ *                                      step); with one, scalars-pass;
  *   PORTA_OPTIM_PER_INVOCATION=N       optim_step's SPEC1 (1..256);
  *   PORTA_OPTIM_LOCAL_SIZE=N           its workgroup size (a power of two
  *                                      the device allows);
@@ -87,10 +95,11 @@ porta_status porta__optimizer_read_overrides(porta_context *ctx, porta_optimizer
     /* Corrected where the device's own may be a few ulp off: AdamW's two
      * divisions and root per element drift past the tests' 1e-6 otherwise. */
     int correct = ctx->backend.caps.div_sqrt_rounded ? 0 : 1;
-    porta_status st = read_choice(ctx, "PORTA_OPTIM_VARIANT", "scalars-pass", "per-workgroup",
-                                  &opt->variant_override);
+    static const char *const variants[] = {"scalars-pass", "per-workgroup", "fused", NULL};
+    static const char *const divisions[] = {"device", "corrected", NULL};
+    porta_status st = read_choice(ctx, "PORTA_OPTIM_VARIANT", variants, &opt->variant_override);
     if (!st)
-        st = read_choice(ctx, "PORTA_OPTIM_DIVISION", "device", "corrected", &correct);
+        st = read_choice(ctx, "PORTA_OPTIM_DIVISION", divisions, &correct);
     opt->correct_rounding = (uint32_t)correct;
     if (!st)
         st = read_count(ctx, "PORTA_OPTIM_PER_INVOCATION", 256, 0, &opt->per_invocation_override);
@@ -100,21 +109,28 @@ porta_status porta__optimizer_read_overrides(porta_context *ctx, porta_optimizer
     return st;
 }
 
-/* Where optim_step finds the step's scalars (bit 0 of its SPEC3). 0: from the
- * buffer the scalar pass (optim_scalars, one workgroup) wrote just before,
- * without any barrier or per-workgroup preamble: every device, with or
- * without a gradient norm to finish (the scalar pass finishes it). PoCL
- * vectorises this update across work-items (8 elements per instruction,
- * sqrt and division included) but not the one behind a barrier; llvmpipe
- * (Rusticl and lavapipe) pays dearly for every workgroup's barrier; on a
- * GPU the per-workgroup variant makes invocation 0 of every workgroup run
- * a long chain of dependent global loads before its first element. 1:
- * every workgroup computes the scalars into shared memory and workgroup 0
- * also does the bookkeeping (one dispatch fewer): kept for comparison
- * through PORTA_OPTIM_VARIANT. */
-static uint32_t scalars_variant(const porta_optimizer *opt)
+/* Where optim_step finds the step's scalars. 0 (scalars-pass): in the
+ * buffer the scalar pass (optim_scalars) wrote just before, without any
+ * barrier or per-workgroup preamble: CPU devices, and every device when a
+ * gradient norm is needed (the scalar pass sums it). PoCL vectorises this
+ * update across work-items (8 elements per instruction, sqrt and division
+ * included); the fused one, with the loss loop in front, it ran at 0.52
+ * and 0.59 of the roofline against 0.89 and 0.90 (16M AdamW parameters).
+ * llvmpipe (Rusticl and lavapipe) runs every branch in every workgroup,
+ * masked, so the fused bookkeeping branch would cost it each time. 1
+ * (per-workgroup): every workgroup computes the scalars into shared
+ * memory and workgroup 0 also does the bookkeeping; on a GPU invocation 0
+ * of every workgroup then runs a chain of dependent loads before its first
+ * element: kept for comparison. 2 (fused): without a norm, the update
+ * alone, from words the step before prepared, workgroup 0 doing the
+ * bookkeeping after its update: one dispatch per step, no dependent
+ * launch to wait for, the default on GPUs (not yet measured on one
+ * against scalars-pass: PORTA_OPTIM_VARIANT compares). */
+static uint32_t scalars_variant(const porta_context *ctx, const porta_optimizer *opt)
 {
-    return opt->variant_override >= 0 ? (uint32_t)opt->variant_override : 0u;
+    if (opt->variant_override >= 0)
+        return (uint32_t)opt->variant_override;
+    return ctx->backend.caps.type == PORTA_DEVICE_TYPE_CPU ? 0u : 2u;
 }
 
 /* How optim_step walks the arena: the device's stream layout
@@ -147,16 +163,14 @@ static uint32_t norm_groups(const porta_optimizer *opt, uint32_t local_size)
 }
 
 /* Enqueue the scalar pass (optim_scalars). mode 0: a training step; 1:
- * observe only. with_norm: first the gradient norm's partial sums, on
- * norm_groups() workgroups of which the last to finish runs the pass (a
- * step with a norm is then two dispatches); otherwise one workgroup. The
- * workgroups are as wide as the stream layout's: on llvmpipe one SIMD
- * batch, since every batch of a wider workgroup runs the serial part too,
- * masked off (lavapipe, 2048 parameters: 0.80 ms per step with 256
- * invocations, 0.21 ms with 8; Rusticl spends its ~5 ms elsewhere,
- * rebuilding the kernel's compute state on every launch); the device's
- * default elsewhere, where the invocations share out the copies to and
- * from shared memory. */
+ * observe only; 2: prepare the coming step's words only. with_norm: first the gradient norm's
+ * partial sums, on norm_groups() workgroups of which the last to finish runs the pass (a step with
+ * a norm is then two dispatches); otherwise one workgroup. The workgroups are as wide as the stream
+ * layout's: on llvmpipe one SIMD batch, since every batch of a wider workgroup runs the serial part
+ * too, masked off (lavapipe, 2048 parameters: 0.80 ms per step with 256 invocations, 0.21 ms with
+ * 8; Rusticl spends its ~5 ms elsewhere, rebuilding the kernel's compute state on every launch);
+ * the device's default elsewhere, where the invocations share out the copies to and from shared
+ * memory. */
 static porta_status launch_scalars(porta_context *ctx, porta_optimizer *opt, porta_buffer *loss,
                                    uint32_t loss_off, uint32_t loss_count, float scale,
                                    int with_norm, uint32_t mode)
@@ -234,7 +248,8 @@ static porta_status launch_update(porta_context *ctx, porta_optimizer *opt, port
     const uint32_t block = layout.local_size * layout.per_invocation;
     const uint32_t checked = PORTA_GROUP_ALIGN % block != 0u || opt->elements == 0;
     const uint32_t spec[PORTA_SPEC_COUNT] = {
-        step_variant(opt), 0u, n_groups, variant | (checked << 1) | (opt->correct_rounding << 2)};
+        step_variant(opt), 0u, n_groups,
+        (variant == 1u) | (checked << 1) | (opt->correct_rounding << 2) | ((variant == 2u) << 3)};
     return porta__launch_stream(ctx, PORTA_KERNEL_optim_step, layout, opt->elements,
                                 opt->correct_rounding, spec, bufs, &p);
 }
@@ -274,14 +289,17 @@ porta_status porta_optimizer_step(porta_context *ctx, porta_optimizer *opt, port
     /* The scalar pass (which sums the gradient norm first when one is
      * needed) and the update that only reads the scalars; or, in the
      * per-workgroup variant, the norm pass when needed and the update that
-     * finishes the scalars in every workgroup. */
+     * finishes the scalars in every workgroup; or, in the fused variant
+     * without a norm, the update alone. */
     const int with_norm = opt->check_norm && opt->elements > 0;
-    const uint32_t variant = scalars_variant(opt);
+    uint32_t variant = scalars_variant(ctx, opt);
+    if (variant == 2u && with_norm)
+        variant = 0u;
     uint32_t norm_count = 0;
     if (variant == 0u)
         st = launch_scalars(ctx, opt, loss, (uint32_t)loss_off, (uint32_t)loss_count, loss_scale,
                             with_norm, 0);
-    else if (with_norm)
+    else if (variant == 1u && with_norm)
         st = norm_pass(ctx, opt, &norm_count);
     if (!st)
         st = launch_update(ctx, opt, loss, (uint32_t)loss_off, (uint32_t)loss_count, loss_scale,
@@ -291,6 +309,11 @@ porta_status porta_optimizer_step(porta_context *ctx, porta_optimizer *opt, port
         opt->sched_advances += opt->dev.sched_on_loss;
     }
     return st;
+}
+
+porta_status porta__optimizer_prepare(porta_context *ctx, porta_optimizer *opt)
+{
+    return launch_scalars(ctx, opt, opt->metric, 0, 1, 1.0f, 0, 2);
 }
 
 porta_status porta_optimizer_observe(porta_context *ctx, porta_optimizer *opt, float metric)

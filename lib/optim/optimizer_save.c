@@ -228,6 +228,7 @@ porta_status porta_optimizer_state_set(porta_context *ctx, porta_optimizer *opt,
         opt->steps = steps;
         opt->steps_drained = steps;
         opt->sched_advances = advances;
+        st = porta__optimizer_prepare(ctx, opt);
     }
     return st;
 }
