@@ -148,6 +148,18 @@ static porta_optimizer_config two_groups(porta_optimizer_kind kind)
     return c;
 }
 
+/* SGD with Nesterov momentum 0.9 over two_groups(), clipped at clip_norm
+ * (0: no clipping, and then no norm pass either). */
+static porta_optimizer_config nesterov_sgd(float clip_norm)
+{
+    porta_optimizer_config c = two_groups(PORTA_OPTIMIZER_SGD);
+    c.momentum = 0.9f;
+    c.nesterov = 1;
+    c.clip_norm = clip_norm;
+    c.check_gradients = clip_norm > 0.0f;
+    return c;
+}
+
 static void reference_run(const porta_optimizer_config *c, const model *m, int steps, float *params)
 {
     float *mom = calloc(m->elements, sizeof(float));
@@ -820,10 +832,7 @@ static void check_fused(test_state *t, porta_context *ctx, const char *spec)
     porta_optimizer_config adamw = two_groups(PORTA_OPTIMIZER_ADAMW);
     adamw.check_gradients = 0;
     check_against_reference(t, ctx, spec, &adamw, "AdamW (fused)");
-    porta_optimizer_config sgd = two_groups(PORTA_OPTIMIZER_SGD);
-    sgd.check_gradients = 0;
-    sgd.momentum = 0.9f;
-    sgd.nesterov = 1;
+    porta_optimizer_config sgd = nesterov_sgd(0.0f);
     check_against_reference(t, ctx, spec, &sgd, "SGD+Nesterov (fused)");
     porta_optimizer_config clip = two_groups(PORTA_OPTIMIZER_SGD);
     clip.clip_norm = 3.0f;
@@ -853,10 +862,7 @@ static void check_division(test_state *t, porta_context *ctx, const char *spec)
     setenv("PORTA_OPTIM_DIVISION", "corrected", 1);
     porta_optimizer_config adamw = two_groups(PORTA_OPTIMIZER_ADAMW);
     check_against_reference(t, ctx, spec, &adamw, "AdamW (corrected division)");
-    porta_optimizer_config sgd = two_groups(PORTA_OPTIMIZER_SGD);
-    sgd.momentum = 0.9f;
-    sgd.nesterov = 1;
-    sgd.clip_norm = 3.0f;
+    porta_optimizer_config sgd = nesterov_sgd(3.0f);
     check_against_reference(t, ctx, spec, &sgd, "SGD+Nesterov+clip (corrected division)");
     set_layout("per-workgroup", NULL, NULL);
     check_against_reference(t, ctx, spec, &adamw, "AdamW (corrected division, per-workgroup)");
@@ -939,10 +945,7 @@ static void check_device(test_state *t, porta_context *ctx, const porta_device_i
     (void)user;
     porta_optimizer_config adamw = two_groups(PORTA_OPTIMIZER_ADAMW);
     check_against_reference(t, ctx, info->spec, &adamw, "AdamW");
-    porta_optimizer_config sgd = two_groups(PORTA_OPTIMIZER_SGD);
-    sgd.momentum = 0.9f;
-    sgd.nesterov = 1;
-    sgd.clip_norm = 3.0f;
+    porta_optimizer_config sgd = nesterov_sgd(3.0f);
     check_against_reference(t, ctx, info->spec, &sgd, "SGD+Nesterov+clip");
     porta_optimizer_config sgd_plain = two_groups(PORTA_OPTIMIZER_SGD);
     sgd_plain.momentum = 0.5f;
@@ -952,10 +955,7 @@ static void check_device(test_state *t, porta_context *ctx, const porta_device_i
     porta_optimizer_config adamw_plain = two_groups(PORTA_OPTIMIZER_ADAMW);
     adamw_plain.check_gradients = 0;
     check_against_reference(t, ctx, info->spec, &adamw_plain, "AdamW without norm pass");
-    porta_optimizer_config sgd_nesterov = two_groups(PORTA_OPTIMIZER_SGD);
-    sgd_nesterov.check_gradients = 0;
-    sgd_nesterov.momentum = 0.9f;
-    sgd_nesterov.nesterov = 1;
+    porta_optimizer_config sgd_nesterov = nesterov_sgd(0.0f);
     check_against_reference(t, ctx, info->spec, &sgd_nesterov, "SGD+Nesterov without norm pass");
     porta_optimizer_config sgd_none = two_groups(PORTA_OPTIMIZER_SGD);
     sgd_none.check_gradients = 0;
