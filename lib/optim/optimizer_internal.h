@@ -76,7 +76,7 @@ struct porta_optimizer {
     int check_norm; /* run the gradient-norm pass before each step */
     /* Layout overrides read from the environment at creation
      * (optimizer_run.c): -1 / 0 when unset. */
-    int variant_override;             /* PORTA_OPTIM_VARIANT: 0 scalars-pass, 1 per-workgroup */
+    int variant_override; /* PORTA_OPTIM_VARIANT: 0 scalars-pass, 1 per-workgroup, 2 fused */
     uint32_t per_invocation_override; /* PORTA_OPTIM_PER_INVOCATION */
     uint32_t local_size_override;     /* PORTA_OPTIM_LOCAL_SIZE */
     /* 1: the kernels correct the device's division and square root
@@ -87,7 +87,7 @@ struct porta_optimizer {
     porta_buffer *params, *grads, *m1, *m2;
     porta_buffer *ocfg, *ost, *scfg, *sst;
     porta_buffer *norm_partials, *ring, *metric;
-    porta_buffer *scalars; /* this step's step_scalars (written by optim_scalars) */
+    porta_buffer *scalars; /* step_scalars, one half per step parity (optim_common.kh) */
     porta_buffer *ticket;  /* one word, 0 between dispatches: optim_scalars' norm hand-over */
 
     uint64_t steps;          /* training steps enqueued: half = steps & 1 */
@@ -108,9 +108,9 @@ porta_status porta__scheduler_configure(porta_context *ctx, const porta_optimize
  * for valid-but-suspicious configs. optimizer_config.c */
 porta_status porta__optimizer_configure(porta_context *ctx, porta_optimizer *opt);
 
-/* Read PORTA_OPTIM_VARIANT, PORTA_OPTIM_PER_INVOCATION and
- * PORTA_OPTIM_LOCAL_SIZE (documented in optimizer_run.c) into opt's
- * overrides; fails naming a bad value. */
+/* Read PORTA_OPTIM_VARIANT, PORTA_OPTIM_DIVISION,
+ * PORTA_OPTIM_PER_INVOCATION and PORTA_OPTIM_LOCAL_SIZE (documented in
+ * optimizer_run.c) into opt's overrides; fails naming a bad value. */
 porta_status porta__optimizer_read_overrides(porta_context *ctx, porta_optimizer *opt);
 
 /* Enqueue the scalar pass in its prepare mode: the coming step's words

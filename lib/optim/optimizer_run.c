@@ -109,6 +109,9 @@ porta_status porta__optimizer_read_overrides(porta_context *ctx, porta_optimizer
     return st;
 }
 
+/* The variants, in PORTA_OPTIM_VARIANT's order (read_overrides). */
+enum { VARIANT_SCALARS_PASS = 0, VARIANT_PER_WORKGROUP = 1, VARIANT_FUSED = 2 };
+
 /* Where optim_step finds the step's scalars. 0 (scalars-pass): in the
  * buffer the scalar pass (optim_scalars) wrote just before, without any
  * barrier or per-workgroup preamble: CPU devices, and every device when a
@@ -130,7 +133,7 @@ static uint32_t scalars_variant(const porta_context *ctx, const porta_optimizer 
 {
     if (opt->variant_override >= 0)
         return (uint32_t)opt->variant_override;
-    return ctx->backend.caps.type == PORTA_DEVICE_TYPE_CPU ? 0u : 2u;
+    return ctx->backend.caps.type == PORTA_DEVICE_TYPE_CPU ? VARIANT_SCALARS_PASS : VARIANT_FUSED;
 }
 
 /* How optim_step walks the arena: the device's stream layout
@@ -145,7 +148,7 @@ static porta__stream_layout step_layout(const porta_context *ctx, const porta_op
                                         uint32_t variant)
 {
     porta__stream_layout layout = porta__stream_layout_for(ctx);
-    if (variant == 1u && !porta__is_llvmpipe(ctx))
+    if (variant == VARIANT_PER_WORKGROUP && !porta__is_llvmpipe(ctx))
         layout.per_invocation = porta__elements_per_invocation(ctx);
     if (opt->per_invocation_override)
         layout.per_invocation = opt->per_invocation_override;
@@ -163,14 +166,16 @@ static uint32_t norm_groups(const porta_optimizer *opt, uint32_t local_size)
 }
 
 /* Enqueue the scalar pass (optim_scalars). mode 0: a training step; 1:
- * observe only; 2: prepare the coming step's words only. with_norm: first the gradient norm's
- * partial sums, on norm_groups() workgroups of which the last to finish runs the pass (a step with
- * a norm is then two dispatches); otherwise one workgroup. The workgroups are as wide as the stream
- * layout's: on llvmpipe one SIMD batch, since every batch of a wider workgroup runs the serial part
- * too, masked off (lavapipe, 2048 parameters: 0.80 ms per step with 256 invocations, 0.21 ms with
- * 8; Rusticl spends its ~5 ms elsewhere, rebuilding the kernel's compute state on every launch);
- * the device's default elsewhere, where the invocations share out the copies to and from shared
- * memory. */
+ * observe only; 2: prepare the coming step's words only. with_norm: first
+ * the gradient norm's partial sums, on norm_groups() workgroups of which
+ * the last to finish runs the pass (a step with a norm is then two
+ * dispatches); otherwise one workgroup. The workgroups are as wide as the
+ * stream layout's: on llvmpipe one SIMD batch, since every batch of a
+ * wider workgroup runs the serial part too, masked off (lavapipe, 2048
+ * parameters: 0.80 ms per step with 256 invocations, 0.21 ms with 8;
+ * Rusticl spends its ~5 ms elsewhere, rebuilding the kernel's compute
+ * state on every launch); the device's default elsewhere, where the
+ * invocations share out the copies to and from shared memory. */
 static porta_status launch_scalars(porta_context *ctx, porta_optimizer *opt, porta_buffer *loss,
                                    uint32_t loss_off, uint32_t loss_count, float scale,
                                    int with_norm, uint32_t mode)
@@ -247,9 +252,10 @@ static porta_status launch_update(porta_context *ctx, porta_optimizer *opt, port
     const porta__stream_layout layout = step_layout(ctx, opt, variant);
     const uint32_t block = layout.local_size * layout.per_invocation;
     const uint32_t checked = PORTA_GROUP_ALIGN % block != 0u || opt->elements == 0;
-    const uint32_t spec[PORTA_SPEC_COUNT] = {
-        step_variant(opt), 0u, n_groups,
-        (variant == 1u) | (checked << 1) | (opt->correct_rounding << 2) | ((variant == 2u) << 3)};
+    const uint32_t spec[PORTA_SPEC_COUNT] = {step_variant(opt), 0u, n_groups,
+                                             (variant == VARIANT_PER_WORKGROUP) | (checked << 1) |
+                                                 (opt->correct_rounding << 2) |
+                                                 ((variant == VARIANT_FUSED) << 3)};
     return porta__launch_stream(ctx, PORTA_KERNEL_optim_step, layout, opt->elements,
                                 opt->correct_rounding, spec, bufs, &p);
 }
@@ -265,9 +271,7 @@ _Static_assert(PORTA_NORM_GROUPS <= 256u, "optim_scalars.kc holds at most 256 no
  * update adds up. Returns how many. */
 static porta_status norm_pass(porta_context *ctx, porta_optimizer *opt, uint32_t *count)
 {
-    uint32_t groups = porta__groups_for(ctx, opt->elements);
-    if (groups > PORTA_NORM_GROUPS)
-        groups = PORTA_NORM_GROUPS;
+    const uint32_t groups = norm_groups(opt, ctx->variant.local_size);
     porta_params_reduce_sum p = {
         .n = (uint32_t)opt->elements, .x_off = 0, .sums_off = 0, .square = 1};
     porta_bbuffer *bufs[] = {opt->grads->impl, opt->norm_partials->impl};
@@ -293,13 +297,13 @@ porta_status porta_optimizer_step(porta_context *ctx, porta_optimizer *opt, port
      * without a norm, the update alone. */
     const int with_norm = opt->check_norm && opt->elements > 0;
     uint32_t variant = scalars_variant(ctx, opt);
-    if (variant == 2u && with_norm)
-        variant = 0u;
+    if (variant == VARIANT_FUSED && with_norm)
+        variant = VARIANT_SCALARS_PASS;
     uint32_t norm_count = 0;
-    if (variant == 0u)
+    if (variant == VARIANT_SCALARS_PASS)
         st = launch_scalars(ctx, opt, loss, (uint32_t)loss_off, (uint32_t)loss_count, loss_scale,
                             with_norm, 0);
-    else if (variant == 1u && with_norm)
+    else if (variant == VARIANT_PER_WORKGROUP && with_norm)
         st = norm_pass(ctx, opt, &norm_count);
     if (!st)
         st = launch_update(ctx, opt, loss, (uint32_t)loss_off, (uint32_t)loss_count, loss_scale,
