@@ -11,10 +11,11 @@
  *  - save at step 20, restore into a fresh optimizer, continue: the same
  *    bits as the uninterrupted run;
  *  - invalid configurations are refused with a message naming the value;
- *  - the layouts PORTA_OPTIM_VARIANT, PORTA_OPTIM_PER_INVOCATION and
- *    PORTA_OPTIM_LOCAL_SIZE select (the per-workgroup scalars, several
- *    elements per invocation, small workgroups) give the same results, and
- *    bad values are refused;
+ *  - the layouts PORTA_OPTIM_VARIANT, PORTA_OPTIM_PER_INVOCATION,
+ *    PORTA_OPTIM_LOCAL_SIZE and PORTA_OPTIM_NORM_CHUNK select (the
+ *    per-workgroup scalars, several elements per invocation, small
+ *    workgroups, a norm summed by several workgroups) give the same
+ *    results, and bad values are refused;
  *  - PORTA_OPTIM_DIVISION: the corrected division and square root (the
  *    default on GPUs under Vulkan) and the device's own give the same
  *    results, and a bad value is refused;
@@ -333,8 +334,13 @@ static porta_status run_without_sync(test_state *t, porta_context *ctx, const ch
     return st;
 }
 
-static void check_zero_sync(test_state *t, porta_context *ctx, const char *spec)
+/* chunk: PORTA_OPTIM_NORM_CHUNK, or NULL for the device's choice (on CPU
+ * devices one workgroup sums this arena's norm; "1024" makes it ten, which
+ * hand over through the ticket, reset for the next step). */
+static void check_zero_sync(test_state *t, porta_context *ctx, const char *spec, const char *chunk)
 {
+    if (chunk)
+        setenv("PORTA_OPTIM_NORM_CHUNK", chunk, 1);
     porta_optimizer_config c = two_groups(PORTA_OPTIMIZER_ADAMW);
     c.clip_norm = 1.0f;
     porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_GREEDYLR);
@@ -342,24 +348,28 @@ static void check_zero_sync(test_state *t, porta_context *ctx, const char *spec)
     sc.window = 5;
     model m;
     unsigned long long dispatches = 0;
-    porta_status st = run_without_sync(t, ctx, spec, "", &c, &sc, 20, &m, &dispatches);
+    char what[64];
+    snprintf(what, sizeof what, " (norm chunk %s)", chunk ? chunk : "default");
+    porta_status st = run_without_sync(t, ctx, spec, what, &c, &sc, 20, &m, &dispatches);
     /* The scalar pass, whose workgroups first sum the norm (the last one
      * to finish going on), and the update: two per step. */
-    CHECK(t, dispatches == 40, "%s: 20 steps with a norm took %llu dispatches, expected 2 per step",
-          spec, dispatches);
+    CHECK(t, dispatches == 40,
+          "%s: 20 steps with a norm%s took %llu dispatches, expected 2 per step", spec, what,
+          dispatches);
     porta_step_metrics ms[32];
     size_t count = 0, lost = 0;
     if (!st) {
         st = porta_optimizer_metrics(ctx, m.opt, ms, 32, &count, &lost);
         CHECK_OK(t, ctx, st, "metrics");
     }
-    CHECK(t, count == 20 && lost == 0, "%s: ring gave %zu entries (%zu lost), expected 20", spec,
-          count, lost);
+    CHECK(t, count == 20 && lost == 0, "%s%s: ring gave %zu entries (%zu lost), expected 20", spec,
+          what, count, lost);
     for (size_t i = 0; i < count; i++)
         CHECK(t, ms[i].step == i && !ms[i].skipped && ms[i].grad_norm > 0.0f,
-              "%s: ring entry %zu: step %llu skipped %d norm %g", spec, i,
+              "%s%s: ring entry %zu: step %llu skipped %d norm %g", spec, what, i,
               (unsigned long long)ms[i].step, ms[i].skipped, ms[i].grad_norm);
     model_destroy(ctx, &m);
+    unsetenv("PORTA_OPTIM_NORM_CHUNK");
 }
 
 /* Without a gradient-norm pass (check_gradients 0, no clipping) a step is
@@ -784,6 +794,18 @@ static void check_layouts(test_state *t, porta_context *ctx, const char *spec)
         snprintf(what, sizeof(what), "SGD+momentum without norm pass (%s)", layout);
         check_against_reference(t, ctx, spec, &sgd, what);
     }
+    /* The gradient norm summed by ten workgroups (one by default on CPU
+     * devices), in both variants that sum it: clipping uses it. */
+    setenv("PORTA_OPTIM_NORM_CHUNK", "1024", 1);
+    for (int v = 0; v < 2; v++) {
+        set_layout(v ? "per-workgroup" : NULL, NULL, NULL);
+        porta_optimizer_config clip = nesterov_sgd(0.5f);
+        char what[96];
+        snprintf(what, sizeof(what), "SGD+Nesterov+clip (%s, norm over 10 workgroups)",
+                 v ? "per-workgroup" : "default");
+        check_against_reference(t, ctx, spec, &clip, what);
+    }
+    unsetenv("PORTA_OPTIM_NORM_CHUNK");
     /* The per-workgroup variant: every group boundary, and the scheduler
      * run by workgroup 0. */
     set_layout("per-workgroup", NULL, NULL);
@@ -816,6 +838,21 @@ static void check_layouts(test_state *t, porta_context *ctx, const char *spec)
         porta_optimizer_destroy(ctx, opt);
     }
     set_layout(NULL, NULL, NULL);
+    static const char *const bad_chunks[] = {"0", "12x", "2000000000"};
+    for (size_t b = 0; b < sizeof(bad_chunks) / sizeof(bad_chunks[0]); b++) {
+        setenv("PORTA_OPTIM_NORM_CHUNK", bad_chunks[b], 1);
+        porta_optimizer_config c = porta_optimizer_config_default(PORTA_OPTIMIZER_ADAMW);
+        porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_CONSTANT);
+        porta_optimizer *opt = NULL;
+        porta_status st = porta_optimizer_create(ctx, &c, &sc, &opt);
+        CHECK(t,
+              st == PORTA_ERROR_INVALID_ARGUMENT && opt == NULL &&
+                  strstr(porta_context_message(ctx), "PORTA_OPTIM_NORM_CHUNK") != NULL,
+              "%s: PORTA_OPTIM_NORM_CHUNK=%s accepted: %s: %s", spec, bad_chunks[b],
+              porta_strerror(st), porta_context_message(ctx));
+        porta_optimizer_destroy(ctx, opt);
+    }
+    unsetenv("PORTA_OPTIM_NORM_CHUNK");
 }
 
 /* ---- the fused variant: one dispatch per step without a norm ----------- */
@@ -964,7 +1001,8 @@ static void check_device(test_state *t, porta_context *ctx, const porta_device_i
     check_against_reference(t, ctx, info->spec, &sgd_none_norm, "SGD without momentum");
     check_many_groups(t, ctx, info->spec, 0);
     check_many_groups(t, ctx, info->spec, 1);
-    check_zero_sync(t, ctx, info->spec);
+    check_zero_sync(t, ctx, info->spec, NULL);
+    check_zero_sync(t, ctx, info->spec, "1024");
     check_zero_sync_without_norm(t, ctx, info->spec, 2);
     check_skip(t, ctx, info->spec);
     check_skip_without_norm(t, ctx, info->spec, PORTA_OPTIMIZER_ADAMW);

@@ -46,6 +46,8 @@ _Static_assert(sizeof(porta_optim_state_dev) == 4 * 4, "optim_state: 4 words");
 #define PORTA_RING_CAPACITY 1024u
 /* Workgroups of the gradient-norm reduction pass (its partial sums). */
 #define PORTA_NORM_GROUPS 256u
+/* On CPU devices, the least elements one of them sums (256 KiB). */
+#define PORTA_NORM_CPU_CHUNK 65536u
 /* Tensors start on multiples of this many elements (256 bytes). */
 #define PORTA_TENSOR_ALIGN 64u
 /* Every parameter group starts and ends on a multiple of this many
@@ -79,6 +81,7 @@ struct porta_optimizer {
     int variant_override; /* PORTA_OPTIM_VARIANT: 0 scalars-pass, 1 per-workgroup, 2 fused */
     uint32_t per_invocation_override; /* PORTA_OPTIM_PER_INVOCATION */
     uint32_t local_size_override;     /* PORTA_OPTIM_LOCAL_SIZE */
+    uint32_t norm_chunk_override;     /* PORTA_OPTIM_NORM_CHUNK */
     /* 1: the kernels correct the device's division and square root
      * (device default: where they may be off; PORTA_OPTIM_DIVISION). */
     uint32_t correct_rounding;
