@@ -125,8 +125,15 @@ enum { VARIANT_SCALARS_PASS = 0, VARIANT_PER_WORKGROUP = 1, VARIANT_FUSED = 2 };
  * update across work-items (8 elements per instruction, sqrt and division
  * included); the fused one, with the loss loop in front, it ran at 0.52
  * and 0.59 of the roofline against 0.89 and 0.90 (16M AdamW parameters).
- * llvmpipe (Rusticl and lavapipe) runs every branch in every workgroup,
- * masked, so the fused bookkeeping branch would cost it each time. 1
+ * Any loop over the loss costs PoCL so: summed by invocation 0 into shared
+ * memory behind a barrier 0.65-0.81, unrolled to 64 selects 0.57-0.64, by
+ * every invocation behind a barrier 0.56-0.59; only a single loss word
+ * read without a loop matched the scalar pass (0.82-0.92 against
+ * 0.85-0.89, interleaved), and a training graph's loss is 64 partials.
+ * llvmpipe (Rusticl and lavapipe; Mesa 22.3) runs every branch in every
+ * workgroup, masked, so the fused bookkeeping costs it in each of them:
+ * lavapipe 487 against 345 ms per 16M step (404 without the barrier), and
+ * slower at every size down to 65,536 parameters, Rusticl too. 1
  * (per-workgroup): every workgroup computes the scalars into shared
  * memory and workgroup 0 also does the bookkeeping; on a GPU invocation 0
  * of every workgroup then runs a chain of dependent loads before its first
