@@ -767,6 +767,24 @@ static void set_layout(const char *variant, const char *per, const char *local)
         unsetenv("PORTA_OPTIM_PER_INVOCATION");
 }
 
+/* With the environment as it is, creating an optimizer fails with
+ * PORTA_ERROR_INVALID_ARGUMENT and a message naming variable `name`
+ * (set to `value`). */
+static void check_override_refused(test_state *t, porta_context *ctx, const char *spec,
+                                   const char *name, const char *value)
+{
+    porta_optimizer_config c = porta_optimizer_config_default(PORTA_OPTIMIZER_ADAMW);
+    porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_CONSTANT);
+    porta_optimizer *opt = NULL;
+    porta_status st = porta_optimizer_create(ctx, &c, &sc, &opt);
+    CHECK(t,
+          st == PORTA_ERROR_INVALID_ARGUMENT && opt == NULL &&
+              strstr(porta_context_message(ctx), name) != NULL,
+          "%s: %s=%s accepted: %s: %s", spec, name, value, porta_strerror(st),
+          porta_context_message(ctx));
+    porta_optimizer_destroy(ctx, opt);
+}
+
 static void check_layouts(test_state *t, porta_context *ctx, const char *spec)
 {
     /* Few kernels each: PoCL takes seconds to build one. */
@@ -823,34 +841,16 @@ static void check_layouts(test_state *t, porta_context *ctx, const char *spec)
                {NULL, NULL, "1048576", "PORTA_OPTIM_LOCAL_SIZE"}};
     for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
         set_layout(bad[b].variant, bad[b].per, bad[b].local);
-        porta_optimizer_config c = porta_optimizer_config_default(PORTA_OPTIMIZER_ADAMW);
-        porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_CONSTANT);
-        porta_optimizer *opt = NULL;
-        porta_status st = porta_optimizer_create(ctx, &c, &sc, &opt);
-        CHECK(t,
-              st == PORTA_ERROR_INVALID_ARGUMENT && opt == NULL &&
-                  strstr(porta_context_message(ctx), bad[b].name) != NULL,
-              "%s: %s=%s accepted: %s: %s", spec, bad[b].name,
-              bad[b].variant ? bad[b].variant
-              : bad[b].per   ? bad[b].per
-                             : bad[b].local,
-              porta_strerror(st), porta_context_message(ctx));
-        porta_optimizer_destroy(ctx, opt);
+        check_override_refused(t, ctx, spec, bad[b].name,
+                               bad[b].variant ? bad[b].variant
+                               : bad[b].per   ? bad[b].per
+                                              : bad[b].local);
     }
     set_layout(NULL, NULL, NULL);
     static const char *const bad_chunks[] = {"0", "12x", "2000000000"};
     for (size_t b = 0; b < sizeof(bad_chunks) / sizeof(bad_chunks[0]); b++) {
         setenv("PORTA_OPTIM_NORM_CHUNK", bad_chunks[b], 1);
-        porta_optimizer_config c = porta_optimizer_config_default(PORTA_OPTIMIZER_ADAMW);
-        porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_CONSTANT);
-        porta_optimizer *opt = NULL;
-        porta_status st = porta_optimizer_create(ctx, &c, &sc, &opt);
-        CHECK(t,
-              st == PORTA_ERROR_INVALID_ARGUMENT && opt == NULL &&
-                  strstr(porta_context_message(ctx), "PORTA_OPTIM_NORM_CHUNK") != NULL,
-              "%s: PORTA_OPTIM_NORM_CHUNK=%s accepted: %s: %s", spec, bad_chunks[b],
-              porta_strerror(st), porta_context_message(ctx));
-        porta_optimizer_destroy(ctx, opt);
+        check_override_refused(t, ctx, spec, "PORTA_OPTIM_NORM_CHUNK", bad_chunks[b]);
     }
     unsetenv("PORTA_OPTIM_NORM_CHUNK");
 }
@@ -907,15 +907,7 @@ static void check_division(test_state *t, porta_context *ctx, const char *spec)
     setenv("PORTA_OPTIM_DIVISION", "device", 1);
     check_against_reference(t, ctx, spec, &adamw, "AdamW (the device's division)");
     setenv("PORTA_OPTIM_DIVISION", "fast", 1);
-    porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_CONSTANT);
-    porta_optimizer *opt = NULL;
-    porta_status st = porta_optimizer_create(ctx, &adamw, &sc, &opt);
-    CHECK(t,
-          st == PORTA_ERROR_INVALID_ARGUMENT && opt == NULL &&
-              strstr(porta_context_message(ctx), "PORTA_OPTIM_DIVISION") != NULL,
-          "%s: PORTA_OPTIM_DIVISION=fast accepted: %s: %s", spec, porta_strerror(st),
-          porta_context_message(ctx));
-    porta_optimizer_destroy(ctx, opt);
+    check_override_refused(t, ctx, spec, "PORTA_OPTIM_DIVISION", "fast");
     unsetenv("PORTA_OPTIM_DIVISION");
 }
 
