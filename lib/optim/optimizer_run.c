@@ -171,7 +171,8 @@ static porta__stream_layout step_layout(const porta_context *ctx, const porta_op
 }
 
 /* Workgroups for the gradient norm's partial sums, at most
- * PORTA_NORM_GROUPS: on a GPU one per workgroup-wide stretch of the arena;
+ * PORTA_NORM_GROUPS, the same count for both passes that sum the norm: on
+ * a GPU one per stretch of the arena as wide as its default workgroup;
  * on a CPU device one per PORTA_NORM_CPU_CHUNK elements, since there
  * every workgroup of the scalar pass is work: PoCL runs each one's
  * barrier regions as loops over all its work-items, and llvmpipe runs the
@@ -180,11 +181,10 @@ static porta__stream_layout step_layout(const porta_context *ctx, const porta_op
  * -> 0.11 ms, lavapipe 5.4 -> 3.1 ms, Rusticl 12.5 -> 9.8 ms (one
  * workgroup instead of 256); 16M parameters: the same 256 either way.
  * PORTA_OPTIM_NORM_CHUNK overrides the elements per workgroup. */
-static uint32_t norm_groups(const porta_context *ctx, const porta_optimizer *opt,
-                            uint32_t local_size)
+static uint32_t norm_groups(const porta_context *ctx, const porta_optimizer *opt)
 {
-    size_t per =
-        ctx->backend.caps.type == PORTA_DEVICE_TYPE_CPU ? PORTA_NORM_CPU_CHUNK : local_size;
+    size_t per = ctx->backend.caps.type == PORTA_DEVICE_TYPE_CPU ? PORTA_NORM_CPU_CHUNK
+                                                                 : ctx->variant.local_size;
     if (opt->norm_chunk_override)
         per = opt->norm_chunk_override;
     const size_t groups = (opt->elements + per - 1) / per;
@@ -207,7 +207,7 @@ static porta_status launch_scalars(porta_context *ctx, porta_optimizer *opt, por
                                    int with_norm, uint32_t mode)
 {
     const uint32_t local = porta__stream_layout_for(ctx).local_size;
-    const uint32_t groups = with_norm ? norm_groups(ctx, opt, local) : 1u;
+    const uint32_t groups = with_norm ? norm_groups(ctx, opt) : 1u;
     porta_params_optim_scalars p = {.loss_off = loss_off,
                                     .loss_count = loss_count,
                                     .loss_scale = scale,
@@ -297,7 +297,7 @@ _Static_assert(PORTA_NORM_GROUPS <= 256u, "optim_scalars.kc holds at most 256 no
  * update adds up. Returns how many. */
 static porta_status norm_pass(porta_context *ctx, porta_optimizer *opt, uint32_t *count)
 {
-    const uint32_t groups = norm_groups(ctx, opt, ctx->variant.local_size);
+    const uint32_t groups = norm_groups(ctx, opt);
     porta_params_reduce_sum p = {
         .n = (uint32_t)opt->elements, .x_off = 0, .sums_off = 0, .square = 1};
     porta_bbuffer *bufs[] = {opt->grads->impl, opt->norm_partials->impl};
