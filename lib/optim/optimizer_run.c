@@ -233,6 +233,23 @@ static porta_status launch_scalars(porta_context *ctx, porta_optimizer *opt, por
                                     spec, grid, bufs, &p);
 }
 
+/* 1 where optim_step skips a step's update by one branch around it
+ * (SPEC3 bit 4), 0 where each element selects between its new and old
+ * values. A select on a value that is the same for the whole loop is one
+ * that LLVM's x86 backend compiles to a branch per select (it has no blend
+ * with a scalar condition), and three such branches in every 8-element
+ * iteration left PoCL's AdamW step at 0.87-0.93 of the stream kernel (16M
+ * parameters); with the branch outside the loop, which LLVM then
+ * unswitches, 0.92-0.97 (interleaved runs). llvmpipe (Rusticl, lavapipe)
+ * runs every branch masked and so pays for it inside: Rusticl 0.88 against
+ * 0.90-0.91 with the selects, lavapipe no different. GPUs keep the selects,
+ * the form measured there (a uniform branch would cost them nothing, but
+ * it is not measured). */
+static uint32_t skip_by_branch(const porta_context *ctx)
+{
+    return ctx->backend.caps.type == PORTA_DEVICE_TYPE_CPU && !porta__is_llvmpipe(ctx);
+}
+
 /* Enqueue the element update (optim_step), in the variant
  * scalars_variant() picks: the one that computes the scalars per
  * workgroup (finishing the gradient norm from the partials of the norm
@@ -274,14 +291,16 @@ static porta_status launch_update(porta_context *ctx, porta_optimizer *opt, port
     /* SPEC3 bit 1: bounds checks, for a block that does not divide the
      * groups' alignment (only a tuning override makes one) and for an
      * empty arena (its one workgroup must not write). Bit 2: correct the
-     * device's division and square root. */
+     * device's division and square root. Bit 4: skip_by_branch(). Bit 5:
+     * clipping is on (off, the update leaves out its multiply by 1). */
     const porta__stream_layout layout = step_layout(ctx, opt, variant);
     const uint32_t block = layout.local_size * layout.per_invocation;
     const uint32_t checked = PORTA_GROUP_ALIGN % block != 0u || opt->elements == 0;
-    const uint32_t spec[PORTA_SPEC_COUNT] = {step_variant(opt), 0u, n_groups,
-                                             (variant == VARIANT_PER_WORKGROUP) | (checked << 1) |
-                                                 (opt->correct_rounding << 2) |
-                                                 ((variant == VARIANT_FUSED) << 3)};
+    const uint32_t spec[PORTA_SPEC_COUNT] = {
+        step_variant(opt), 0u, n_groups,
+        (variant == VARIANT_PER_WORKGROUP) | (checked << 1) | (opt->correct_rounding << 2) |
+            ((variant == VARIANT_FUSED) << 3) | (skip_by_branch(ctx) << 4) |
+            ((opt->dev.clip_norm > 0.0f) << 5)};
     return porta__launch_stream(ctx, PORTA_KERNEL_optim_step, layout, opt->elements,
                                 opt->correct_rounding, spec, bufs, &p);
 }
