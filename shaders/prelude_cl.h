@@ -75,6 +75,28 @@
 #define FMIN(a, b) fmin((a), (b))
 #define FMAX(a, b) fmax((a), (b))
 #define UMIN(a, b) min((uint)(a), (uint)(b))
+/* SUM8_RUN(a0, .., a7, x, b, count, sq): a<k> += x[b + j + k] (squared when
+ * sq != 0) for j = 0, 8, .. < count (a multiple of 8), each a<k> in order
+ * of j: as one float8 accumulator fed by vload8, lane k being a<k> (the
+ * same additions in the same order, so the same bits as eight scalars). */
+#define SUM8_RUN(a0, a1, a2, a3, a4, a5, a6, a7, x, b, count, sq)                                  \
+    {                                                                                              \
+        float8 sum8_ = (float8)(a0, a1, a2, a3, a4, a5, a6, a7);                                   \
+        for (uint sum8_j_ = 0u; sum8_j_ < (count); sum8_j_ += 8u) {                                \
+            float8 sum8_v_ = vload8(0, (x) + (b) + sum8_j_);                                       \
+            if ((sq) != 0u)                                                                        \
+                sum8_v_ = sum8_v_ * sum8_v_;                                                       \
+            sum8_ += sum8_v_;                                                                      \
+        }                                                                                          \
+        a0 = sum8_.s0;                                                                             \
+        a1 = sum8_.s1;                                                                             \
+        a2 = sum8_.s2;                                                                             \
+        a3 = sum8_.s3;                                                                             \
+        a4 = sum8_.s4;                                                                             \
+        a5 = sum8_.s5;                                                                             \
+        a6 = sum8_.s6;                                                                             \
+        a7 = sum8_.s7;                                                                             \
+    }
 #define UMAX(a, b) max((uint)(a), (uint)(b))
 #define SQRT(x) sqrt(x)
 #define EXP(x) exp(x)
