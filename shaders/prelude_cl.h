@@ -78,7 +78,9 @@
 /* SUM8_RUN(a0, .., a7, x, b, count, sq): a<k> += x[b + j + k] (squared when
  * sq != 0) for j = 0, 8, .. < count (a multiple of 8), each a<k> in order
  * of j: as one float8 accumulator fed by vload8, lane k being a<k> (the
- * same additions in the same order, so the same bits as eight scalars). */
+ * same additions in the same order, so the same bits as eight scalars).
+ * SUM8_VECTOR 1: it does (GLSL's does nothing, SUM8_VECTOR 0). */
+#define SUM8_VECTOR 1u
 #define SUM8_RUN(a0, a1, a2, a3, a4, a5, a6, a7, x, b, count, sq)                                  \
     {                                                                                              \
         float8 sum8_ = (float8)(a0, a1, a2, a3, a4, a5, a6, a7);                                   \

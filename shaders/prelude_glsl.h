@@ -70,24 +70,10 @@
 #define FMIN(a, b) min((a), (b))
 #define FMAX(a, b) max((a), (b))
 #define UMIN(a, b) min(uint(a), uint(b))
-/* SUM8_RUN: see prelude_cl.h; here eight scalar sums. */
-#define SUM8_RUN_ADD(a, x, i, sq)                                                                  \
-    {                                                                                              \
-        const float sum8_v_ = x[i];                                                                \
-        a += (sq) != 0u ? sum8_v_ * sum8_v_ : sum8_v_;                                             \
-    }
-#define SUM8_RUN(a0, a1, a2, a3, a4, a5, a6, a7, x, b, count, sq)                                  \
-    for (uint sum8_j_ = 0u; sum8_j_ < (count); sum8_j_ += 8u) {                                    \
-        const uint sum8_i_ = (b) + sum8_j_;                                                        \
-        SUM8_RUN_ADD(a0, x, sum8_i_, sq)                                                           \
-        SUM8_RUN_ADD(a1, x, sum8_i_ + 1u, sq)                                                      \
-        SUM8_RUN_ADD(a2, x, sum8_i_ + 2u, sq)                                                      \
-        SUM8_RUN_ADD(a3, x, sum8_i_ + 3u, sq)                                                      \
-        SUM8_RUN_ADD(a4, x, sum8_i_ + 4u, sq)                                                      \
-        SUM8_RUN_ADD(a5, x, sum8_i_ + 5u, sq)                                                      \
-        SUM8_RUN_ADD(a6, x, sum8_i_ + 6u, sq)                                                      \
-        SUM8_RUN_ADD(a7, x, sum8_i_ + 7u, sq)                                                      \
-    }
+/* SUM8_RUN: see prelude_cl.h. GLSL has no 8-wide vector: SUM8_VECTOR 0
+ * tells the caller to leave every pass to its own scalar loop. */
+#define SUM8_VECTOR 0u
+#define SUM8_RUN(a0, a1, a2, a3, a4, a5, a6, a7, x, b, count, sq)
 #define UMAX(a, b) max(uint(a), uint(b))
 #define SQRT(x) sqrt(x)
 #define EXP(x) exp(x)
