@@ -12,11 +12,17 @@
 
 /* ---- declarations from the kernel's X-macro lists ---- */
 #define PORTA_CL_PARAM_FIELD(type, name) type name;
-#define PORTA_CL_BUFFER_ARG(slot, type, name) __global type *name,
+/* BUFFER_RESTRICT qualifies every buffer pointer: empty, unless a kernel
+ * whose buffers never overlap redefines it as `restrict` (#undef, then
+ * #define, before KERNEL_BEGIN). Then the compiler may keep a value it
+ * read from one buffer across stores to another: PoCL moves such loads
+ * out of its loop over work-items. */
+#define BUFFER_RESTRICT
+#define PORTA_CL_BUFFER_ARG(slot, type, name) __global type *BUFFER_RESTRICT name,
 #define PORTA_CL_SHARED_DECL(type, name, count) __local type name[count];
 
 #define KERNEL_BEGIN(kname)                                                                        \
-    typedef struct {                                                                               \
+    typedef struct porta_params_s {                                                                \
         PORTA_PARAMS(PORTA_CL_PARAM_FIELD)                                                         \
     } porta_params_t;                                                                              \
     __kernel __attribute__((reqd_work_group_size(PORTA_LOCAL_SIZE, 1, 1))) void kname(             \
@@ -24,6 +30,33 @@
     {                                                                                              \
         PORTA_SHARED(PORTA_CL_SHARED_DECL)
 #define KERNEL_END }
+
+/* ---- helpers: part of a kernel as a function of its own ---- */
+/* HELPER_DECLARE(name) before KERNEL_BEGIN, HELPER_CALL(name) in the
+ * kernel, and the body between HELPER_BEGIN(name) and HELPER_END after
+ * KERNEL_END: the body sees the kernel's buffers, shared arrays and params
+ * by their names, as the kernel does. Here it is a function the compiler
+ * does not inline: PoCL gives every work-item of a workgroup its own copy
+ * of each private array or struct in a kernel with a barrier, so a serial
+ * part with large locals (optim_step's bookkeeping, ~740 bytes) grew the
+ * kernel's stack frame to 190 KB per 256 work-items (1.5 MB at 2048); in a
+ * function of its own it takes them once, when called. */
+#define PORTA_CL_SHARED_ARG(type, name, count) __local type *name,
+#define PORTA_CL_BUFFER_NAME(slot, type, name) name,
+#define PORTA_CL_SHARED_NAME(type, name, count) name,
+#define PORTA_CL_HELPER_ARGS                                                                       \
+    PORTA_BUFFERS(PORTA_CL_BUFFER_ARG)                                                             \
+    PORTA_SHARED(PORTA_CL_SHARED_ARG) const struct porta_params_s *pp_
+#define HELPER_DECLARE(name)                                                                       \
+    struct porta_params_s;                                                                         \
+    void name(PORTA_CL_HELPER_ARGS);
+#define HELPER_BEGIN(name)                                                                         \
+    __attribute__((noinline)) void name(PORTA_CL_HELPER_ARGS)                                      \
+    {                                                                                              \
+        const porta_params_t p_ = *pp_;
+#define HELPER_END }
+#define HELPER_CALL(name)                                                                          \
+    name(PORTA_BUFFERS(PORTA_CL_BUFFER_NAME) PORTA_SHARED(PORTA_CL_SHARED_NAME) & p_)
 
 /* ---- parameters, ids, sizes ---- */
 #define P(name) (p_.name)

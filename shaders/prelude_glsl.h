@@ -30,6 +30,16 @@
     void main()                                                                                    \
     {
 #define KERNEL_END }
+/* Helpers (see prelude_cl.h): a plain function, the buffers, shared
+ * arrays and params being globals here. BUFFER_RESTRICT: GLSL leaves its
+ * buffers unqualified (a kernel may still redefine it). */
+#define BUFFER_RESTRICT
+#define HELPER_DECLARE(name) void name();
+#define HELPER_BEGIN(name)                                                                         \
+    void name()                                                                                    \
+    {
+#define HELPER_END }
+#define HELPER_CALL(name) name()
 
 #define P(name) (p_.name)
 #define LOCAL_SIZE (gl_WorkGroupSize.x)

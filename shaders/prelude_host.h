@@ -15,6 +15,10 @@
     enum { porta_buffers_##kname = 0 PORTA_BUFFERS(PORTA_HOST_BUFFER_COUNT) };                     \
     PORTA_HOST_CUT_END
 #define KERNEL_END
+#define HELPER_DECLARE(name)
+#define HELPER_BEGIN(name)
+#define HELPER_END
+#define HELPER_CALL(name)
 #define STRUCT_BEGIN(name) typedef struct name {
 #define STRUCT_END(name)                                                                           \
     }                                                                                              \

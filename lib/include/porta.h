@@ -222,23 +222,24 @@ porta_status porta_self_test(porta_context *ctx);
  * porta_optimizer_finalize() and placed group by group (group 0 first), so
  * each parameter group is one contiguous range.
  *
- * porta_optimizer_step() enqueues two dispatches on CPU devices: a scalar
- * pass and one element update that updates every parameter of every
- * group. The scalar pass finishes the loss reduction, advances the
- * scheduler and writes the step's scalars once, so the update is a
- * branch-free stream that CPU drivers vectorise; when the gradient norm is
- * needed, the scalar pass runs on many workgroups that first sum the
- * gradient's squares, and the last of them to finish (an integer ticket;
- * the partial sums are added in a fixed order) goes on with the scalars.
- * On GPUs, without a norm, the update is the whole step (one dispatch):
- * the step before prepared the scalars no loss changes, every workgroup
- * decides from the loss whether to apply, and workgroup 0 does the
- * bookkeeping after its update (PORTA_OPTIM_VARIANT=fused; the CPU
- * drivers run it slower). Together they read the training loss where the
- * forward pass left it on the device, decide the learning rate of every
- * group with the scheduler, skip the update if the loss or the gradient
- * norm is not finite, clip, update every parameter of every group, and
- * append (step, loss, norm, lr per group, skipped) to a device metrics
+ * porta_optimizer_step() enqueues one dispatch when no gradient norm is
+ * needed (no clipping, check_gradients 0), on GPUs and PoCL: the element
+ * update is the whole step. The step before prepared the scalars no loss
+ * changes; every workgroup decides from the loss whether to apply, and
+ * workgroup 0 does the bookkeeping after its update. When the norm is
+ * needed, and on llvmpipe (lavapipe, Rusticl) always, a scalar pass comes
+ * first (two dispatches): it finishes the loss reduction (and the norm),
+ * advances the scheduler and writes the step's scalars once, so the update
+ * is a branch-free stream; for the norm it runs on many workgroups that
+ * first sum the gradient's squares, and the last of them to finish (an
+ * integer ticket; the partial sums are added in a fixed order) goes on
+ * with the scalars. llvmpipe runs the one-dispatch form slower: it
+ * executes the bookkeeping, masked, in every workgroup
+ * (PORTA_OPTIM_VARIANT=fused forces it). Together they read the training
+ * loss where the forward pass left it on the device, decide the learning
+ * rate of every group with the scheduler, skip the update if the loss or
+ * the gradient norm is not finite, clip, update every parameter of every
+ * group, and append (step, loss, norm, lr per group, skipped) to a device metrics
  * ring. The host never waits and never reads during a step;
  * porta_optimizer_metrics() drains the ring when the caller wants it. */
 

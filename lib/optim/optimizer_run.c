@@ -118,35 +118,52 @@ porta_status porta__optimizer_read_overrides(porta_context *ctx, porta_optimizer
 /* The variants, in PORTA_OPTIM_VARIANT's order (read_overrides). */
 enum { VARIANT_SCALARS_PASS = 0, VARIANT_PER_WORKGROUP = 1, VARIANT_FUSED = 2 };
 
+/* 1 on a CPU driver other than llvmpipe (PoCL): it runs a workgroup as a
+ * loop over its work-items, which LLVM vectorises when no branch is left
+ * inside it. */
+static int work_item_loop(const porta_context *ctx)
+{
+    return ctx->backend.caps.type == PORTA_DEVICE_TYPE_CPU && !porta__is_llvmpipe(ctx);
+}
+
 /* Where optim_step finds the step's scalars. 0 (scalars-pass): in the
  * buffer the scalar pass (optim_scalars) wrote just before, without any
- * barrier or per-workgroup preamble: CPU devices, and every device when a
- * gradient norm is needed (the scalar pass sums it). PoCL vectorises this
- * update across work-items (8 elements per instruction, sqrt and division
- * included); the fused one, with the loss loop in front, it ran at 0.52
- * and 0.59 of the roofline against 0.89 and 0.90 (16M AdamW parameters).
- * Any loop over the loss costs PoCL so: summed by invocation 0 into shared
- * memory behind a barrier 0.65-0.81, unrolled to 64 selects 0.57-0.64, by
- * every invocation behind a barrier 0.56-0.59; only a single loss word
- * read without a loop matched the scalar pass (0.82-0.92 against
- * 0.85-0.89, interleaved), and a training graph's loss is 64 partials.
- * llvmpipe (Rusticl and lavapipe; Mesa 22.3) runs every branch in every
- * workgroup, masked, so the fused bookkeeping costs it in each of them:
- * lavapipe 487 against 345 ms per 16M step (404 without the barrier), and
- * slower at every size down to 65,536 parameters, Rusticl too. 1
- * (per-workgroup): every workgroup computes the scalars into shared
- * memory and workgroup 0 also does the bookkeeping; on a GPU invocation 0
- * of every workgroup then runs a chain of dependent loads before its first
- * element: kept for comparison. 2 (fused): without a norm, the update
- * alone, from words the step before prepared, workgroup 0 doing the
- * bookkeeping after its update: one dispatch per step, no dependent
- * launch to wait for, the default on GPUs (not yet measured on one
- * against scalars-pass: PORTA_OPTIM_VARIANT compares). */
+ * barrier or per-workgroup preamble: llvmpipe, and every device when a
+ * gradient norm is needed (the scalar pass sums it). 1 (per-workgroup):
+ * every workgroup computes the scalars into shared memory and workgroup 0
+ * also does the bookkeeping; on a GPU invocation 0 of every workgroup then
+ * runs a chain of dependent loads before its first element: kept for
+ * comparison. 2 (fused): without a norm, the update alone, from words the
+ * step before prepared, workgroup 0 doing the bookkeeping after its
+ * update: one dispatch per step, no dependent launch to wait for. The
+ * default on GPUs (not yet measured on one against scalars-pass:
+ * PORTA_OPTIM_VARIANT compares) and on PoCL, where it takes the loss
+ * count as a constant and 2048-wide workgroups (step_layout,
+ * loss_words): 16M AdamW parameters, interleaved runs, 0.93 of the
+ * roofline on average against 0.96 for scalars-pass (0.89 with
+ * 256-wide workgroups; each workgroup sums the loss's 64 words before its
+ * elements). llvmpipe (Rusticl and lavapipe; Mesa 22.3) runs every branch
+ * in every workgroup, masked, so the fused bookkeeping costs it in each
+ * of them: lavapipe 485 against 347 ms per 16M step, Rusticl 525 against
+ * 358. Fewer workgroups each walking many blocks cut that (256
+ * workgroups: lavapipe 400-415 ms, Rusticl 372 without the barrier) but
+ * not to the scalar pass, and llvmpipe ends every invocation's loops,
+ * silently, after 65,535 iterations in all (shaders/README.md). */
 static uint32_t scalars_variant(const porta_context *ctx, const porta_optimizer *opt)
 {
     if (opt->variant_override >= 0)
         return (uint32_t)opt->variant_override;
-    return ctx->backend.caps.type == PORTA_DEVICE_TYPE_CPU ? VARIANT_SCALARS_PASS : VARIANT_FUSED;
+    return porta__is_llvmpipe(ctx) ? VARIANT_SCALARS_PASS : VARIANT_FUSED;
+}
+
+/* The fused variant's loss word count as optim_step's SPEC3 bits 8-15,
+ * when at most 64 (a training graph's loss has at most 64 partials), on
+ * PoCL: with the count constant, LLVM sums the loss before its loop over
+ * the work-items instead of in every work-item (shaders/optim_step.kc).
+ * Elsewhere 0 (the loop over P(loss_count); no pipeline per count). */
+static uint32_t loss_words(const porta_context *ctx, uint32_t variant, uint32_t loss_count)
+{
+    return variant == VARIANT_FUSED && work_item_loop(ctx) && loss_count <= 64u ? loss_count : 0u;
 }
 
 /* How optim_step walks the arena: the device's stream layout
@@ -155,14 +172,20 @@ static uint32_t scalars_variant(const porta_context *ctx, const porta_optimizer 
  * layout in which PoCL vectorises the update and a GPU reads it
  * coalesced), so the step walks memory as the roofline does. The
  * per-workgroup variant (SPEC3 bit 0 set) outside llvmpipe takes the device's
- * preset for blocked elementwise kernels, to amortise its preamble.
- * PORTA_OPTIM_PER_INVOCATION and PORTA_OPTIM_LOCAL_SIZE override. */
+ * preset for blocked elementwise kernels, to amortise its preamble; the
+ * fused variant on PoCL 2048-wide workgroups, for the same reason (the
+ * loss sum before each workgroup's elements: 0.93 of the roofline against
+ * 0.89 with 256, 16M AdamW parameters). PORTA_OPTIM_PER_INVOCATION and
+ * PORTA_OPTIM_LOCAL_SIZE override. */
 static porta__stream_layout step_layout(const porta_context *ctx, const porta_optimizer *opt,
                                         uint32_t variant)
 {
     porta__stream_layout layout = porta__stream_layout_for(ctx);
     if (variant == VARIANT_PER_WORKGROUP && !porta__is_llvmpipe(ctx))
         layout.per_invocation = porta__elements_per_invocation(ctx);
+    if (variant == VARIANT_FUSED && work_item_loop(ctx) &&
+        ctx->backend.caps.max_workgroup_size >= PORTA_STREAM_BLOCK_MAX)
+        layout.local_size = PORTA_STREAM_BLOCK_MAX;
     if (opt->per_invocation_override)
         layout.per_invocation = opt->per_invocation_override;
     if (opt->local_size_override)
@@ -247,7 +270,7 @@ static porta_status launch_scalars(porta_context *ctx, porta_optimizer *opt, por
  * it is not measured). */
 static uint32_t skip_by_branch(const porta_context *ctx)
 {
-    return ctx->backend.caps.type == PORTA_DEVICE_TYPE_CPU && !porta__is_llvmpipe(ctx);
+    return (uint32_t)work_item_loop(ctx);
 }
 
 /* Enqueue the element update (optim_step), in the variant
@@ -300,7 +323,7 @@ static porta_status launch_update(porta_context *ctx, porta_optimizer *opt, port
         step_variant(opt), 0u, n_groups,
         (variant == VARIANT_PER_WORKGROUP) | (checked << 1) | (opt->correct_rounding << 2) |
             ((variant == VARIANT_FUSED) << 3) | (skip_by_branch(ctx) << 4) |
-            ((opt->dev.clip_norm > 0.0f) << 5)};
+            ((opt->dev.clip_norm > 0.0f) << 5) | (loss_words(ctx, variant, loss_count) << 8)};
     return porta__launch_stream(ctx, PORTA_KERNEL_optim_step, layout, opt->elements,
                                 opt->correct_rounding, spec, bufs, &p);
 }
