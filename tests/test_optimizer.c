@@ -747,6 +747,38 @@ static void check_invalid(test_state *t, porta_context *ctx)
     porta_optimizer_destroy(ctx, opt);
 }
 
+/* A loss of more words than PORTA_OPTIMIZER_MAX_LOSS_WORDS (or of none) is
+ * refused with a message naming loss_count; the longest allowed steps. */
+static void check_loss_count(test_state *t, porta_context *ctx, const char *spec)
+{
+    porta_optimizer_config c = two_groups(PORTA_OPTIMIZER_ADAMW);
+    porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_GREEDYLR);
+    model m;
+    porta_buffer *long_loss = NULL;
+    const size_t words = PORTA_OPTIMIZER_MAX_LOSS_WORDS + 1u;
+    porta_status st = model_create(ctx, &c, &sc, &m);
+    if (!st)
+        st = porta_buffer_create(ctx, words * sizeof(float), &long_loss);
+    if (!st)
+        st = porta_vec_fill(ctx, long_loss, 0, words, 1.0f);
+    CHECK_OK(t, ctx, st, "loss_count: setup");
+    if (st)
+        return;
+    const size_t counts[2] = {words, 0};
+    for (int k = 0; k < 2; k++) {
+        st = porta_optimizer_step(ctx, m.opt, long_loss, 0, counts[k], 1.0f);
+        CHECK(t,
+              st == PORTA_ERROR_INVALID_ARGUMENT &&
+                  strstr(porta_context_message(ctx), "loss_count") != NULL,
+              "%s: a loss of %zu words: %s, \"%s\"", spec, counts[k], porta_strerror(st),
+              porta_context_message(ctx));
+    }
+    st = porta_optimizer_step(ctx, m.opt, long_loss, 0, words - 1u, 1.0f);
+    CHECK_OK(t, ctx, st, "loss_count: the longest loss accepted");
+    porta_buffer_destroy(ctx, long_loss);
+    model_destroy(ctx, &m);
+}
+
 /* ---- the layouts the environment selects -------------------------------- */
 
 /* Set (or with NULL unset) the layout overrides optimizers read at
@@ -999,6 +1031,7 @@ static void check_device(test_state *t, porta_context *ctx, const porta_device_i
      * scalar pass first: porta_optimizer_step's comment in porta.h). */
     check_zero_sync_without_norm(t, ctx, info->spec, strstr(info->name, "llvmpipe") ? 2u : 1u);
     check_skip(t, ctx, info->spec);
+    check_loss_count(t, ctx, info->spec);
     check_skip_without_norm(t, ctx, info->spec, PORTA_OPTIMIZER_ADAMW);
     check_skip_without_norm(t, ctx, info->spec, PORTA_OPTIMIZER_SGD);
     check_greedy_fused(t, ctx, info->spec, 0, 1);

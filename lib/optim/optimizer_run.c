@@ -355,9 +355,11 @@ porta_status porta_optimizer_step(porta_context *ctx, porta_optimizer *opt, port
         st = porta__check_range(ctx, loss, loss_off, loss_count, "porta_optimizer_step loss");
     if (st)
         return st;
-    if (loss_count == 0)
+    if (loss_count == 0 || loss_count > PORTA_OPTIMIZER_MAX_LOSS_WORDS)
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "porta_optimizer_step: loss_count is 0");
+                             "porta_optimizer_step: loss_count is %zu, expected 1..%u (sum a "
+                             "longer loss first, e.g. with porta_vec_sum)",
+                             loss_count, PORTA_OPTIMIZER_MAX_LOSS_WORDS);
     /* The scalar pass (which sums the gradient norm first when one is
      * needed) and the update that only reads the scalars; or, in the
      * per-workgroup variant, the norm pass when needed and the update that
