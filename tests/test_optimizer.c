@@ -879,7 +879,7 @@ static void check_layouts(test_state *t, porta_context *ctx, const char *spec)
                                               : bad[b].local);
     }
     set_layout(NULL, NULL, NULL);
-    static const char *const bad_chunks[] = {"0", "12x", "2000000000"};
+    static const char *const bad_chunks[] = {"0", "12x", "2097153", "2000000000"};
     for (size_t b = 0; b < sizeof(bad_chunks) / sizeof(bad_chunks[0]); b++) {
         setenv("PORTA_OPTIM_NORM_CHUNK", bad_chunks[b], 1);
         check_override_refused(t, ctx, spec, "PORTA_OPTIM_NORM_CHUNK", bad_chunks[b]);

@@ -82,7 +82,11 @@ static porta_status read_choice(porta_context *ctx, const char *name, const char
  *                                      the device allows);
  *   PORTA_OPTIM_NORM_CHUNK=N           the gradient norm's workgroups each
  *                                      sum N elements (at most
- *                                      PORTA_NORM_GROUPS workgroups);
+ *                                      PORTA_NORM_GROUPS workgroups; N up
+ *                                      to 2^21: an 8-wide llvmpipe
+ *                                      workgroup loops ~N/64 times per
+ *                                      invocation, and llvmpipe stops at
+ *                                      65,535, shaders/README.md);
  *   PORTA_OPTIM_DIVISION=corrected     the device's fastest division and
  *                                      square root, each corrected once
  *                                      (shaders/corrected_div_sqrt.kh);
@@ -111,7 +115,7 @@ porta_status porta__optimizer_read_overrides(porta_context *ctx, porta_optimizer
         st = read_count(ctx, "PORTA_OPTIM_LOCAL_SIZE", ctx->backend.caps.max_workgroup_size, 1,
                         &opt->local_size_override);
     if (!st)
-        st = read_count(ctx, "PORTA_OPTIM_NORM_CHUNK", 1ul << 30, 0, &opt->norm_chunk_override);
+        st = read_count(ctx, "PORTA_OPTIM_NORM_CHUNK", 1ul << 21, 0, &opt->norm_chunk_override);
     return st;
 }
 
