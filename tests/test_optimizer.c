@@ -748,7 +748,8 @@ static void check_invalid(test_state *t, porta_context *ctx)
 }
 
 /* A loss of more words than PORTA_OPTIMIZER_MAX_LOSS_WORDS (or of none) is
- * refused with a message naming loss_count; the longest allowed steps. */
+ * refused with a message naming loss_count; the longest allowed steps. A
+ * loss in one of the optimizer's arenas is refused too. */
 static void check_loss_count(test_state *t, porta_context *ctx, const char *spec)
 {
     porta_optimizer_config c = two_groups(PORTA_OPTIMIZER_ADAMW);
@@ -775,6 +776,18 @@ static void check_loss_count(test_state *t, porta_context *ctx, const char *spec
     }
     st = porta_optimizer_step(ctx, m.opt, long_loss, 0, words - 1u, 1.0f);
     CHECK_OK(t, ctx, st, "loss_count: the longest loss accepted");
+    /* Nor may the loss live in an arena the step reads or writes. */
+    porta_buffer *arenas[2] = {NULL, NULL};
+    st = porta_optimizer_arenas(ctx, m.opt, &arenas[0], &arenas[1], NULL);
+    CHECK_OK(t, ctx, st, "loss_count: arenas");
+    for (int k = 0; k < 2 && !st; k++) {
+        porta_status bad = porta_optimizer_step(ctx, m.opt, arenas[k], 0, 1, 1.0f);
+        CHECK(t,
+              bad == PORTA_ERROR_INVALID_ARGUMENT &&
+                  strstr(porta_context_message(ctx), "arena") != NULL,
+              "%s: a loss in the %s arena: %s, \"%s\"", spec, k ? "gradient" : "parameter",
+              porta_strerror(bad), porta_context_message(ctx));
+    }
     porta_buffer_destroy(ctx, long_loss);
     model_destroy(ctx, &m);
 }

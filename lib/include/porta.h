@@ -365,7 +365,8 @@ porta_status porta_optimizer_arenas(porta_context *ctx, porta_optimizer *opt, po
  * of a loss kernel and 1/batch), added in index order by one invocation:
  * loss_count is 1..PORTA_OPTIMIZER_MAX_LOSS_WORDS (llvmpipe would stop a
  * longer loop silently; sum longer losses first, e.g. with porta_vec_sum).
- * Enqueues, never waits. */
+ * The loss buffer is not one of the optimizer's arenas. Enqueues, never
+ * waits. */
 #define PORTA_OPTIMIZER_MAX_LOSS_WORDS 4096u
 porta_status porta_optimizer_step(porta_context *ctx, porta_optimizer *opt, porta_buffer *loss,
                                   size_t loss_off, size_t loss_count, float loss_scale);

@@ -359,6 +359,13 @@ porta_status porta_optimizer_step(porta_context *ctx, porta_optimizer *opt, port
         st = porta__check_range(ctx, loss, loss_off, loss_count, "porta_optimizer_step loss");
     if (st)
         return st;
+    /* optim_step's buffers are restrict (shaders/optim_step.kc): the loss
+     * must not be one the step writes or reads as another array. */
+    if (loss == opt->params || loss == opt->grads)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                             "porta_optimizer_step: the loss is in the optimizer's %s arena; "
+                             "keep it in a buffer of its own",
+                             loss == opt->params ? "parameter" : "gradient");
     if (loss_count == 0 || loss_count > PORTA_OPTIMIZER_MAX_LOSS_WORDS)
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
                              "porta_optimizer_step: loss_count is %zu, expected 1..%u (sum a "
