@@ -218,6 +218,15 @@ static uint32_t norm_groups(const porta_context *ctx, const porta_optimizer *opt
     return groups < PORTA_NORM_GROUPS ? (uint32_t)groups : PORTA_NORM_GROUPS;
 }
 
+/* The scheduler kind + 1 when it is one a kernel can compile alone (as
+ * SCHED_ONLY_KIND: optim_scalars' SPEC0, optim_step's SPEC3 bits 16-19),
+ * else 0: every kind, chosen at run time. */
+static uint32_t sched_only_kind(const porta_optimizer *opt)
+{
+    const uint32_t kind = opt->sched_dev.kind;
+    return kind <= PORTA_SCHED_GREEDYLR ? kind + 1u : 0u;
+}
+
 /* Enqueue the scalar pass (optim_scalars). mode 0: a training step; 1:
  * observe only; 2: prepare the coming step's words only. with_norm: first
  * the gradient norm's partial sums, on norm_groups() workgroups of which
@@ -251,10 +260,8 @@ static porta_status launch_scalars(porta_context *ctx, porta_optimizer *opt, por
      * kernel does not know), so the kernel holds only that kind's code:
      * Rusticl rebuilds a kernel's compute state on every launch, at a cost
      * that grows with its size. */
-    const uint32_t kind = opt->sched_dev.kind;
-    const uint32_t spec[PORTA_SPEC_COUNT] = {kind <= PORTA_SCHED_GREEDYLR ? kind + 1u : 0u,
-                                             opt->correct_rounding, with_norm ? 1u : 0u,
-                                             porta__reduce_runs(ctx)};
+    const uint32_t spec[PORTA_SPEC_COUNT] = {sched_only_kind(opt), opt->correct_rounding,
+                                             with_norm ? 1u : 0u, porta__reduce_runs(ctx)};
     const uint32_t grid[3] = {groups, 1u, 1u};
     return porta__launch_spec_local(ctx, PORTA_KERNEL_optim_scalars, local, opt->correct_rounding,
                                     spec, grid, bufs, &p);
@@ -327,7 +334,8 @@ static porta_status launch_update(porta_context *ctx, porta_optimizer *opt, port
         step_variant(opt), 0u, n_groups,
         (variant == VARIANT_PER_WORKGROUP) | (checked << 1) | (opt->correct_rounding << 2) |
             ((variant == VARIANT_FUSED) << 3) | (skip_by_branch(ctx) << 4) |
-            ((opt->dev.clip_norm > 0.0f) << 5) | (loss_words(ctx, variant, loss_count) << 8)};
+            ((opt->dev.clip_norm > 0.0f) << 5) | (loss_words(ctx, variant, loss_count) << 8) |
+            (variant != VARIANT_SCALARS_PASS ? sched_only_kind(opt) << 16 : 0u)};
     return porta__launch_stream(ctx, PORTA_KERNEL_optim_step, layout, opt->elements,
                                 opt->correct_rounding, spec, bufs, &p);
 }
