@@ -144,15 +144,17 @@ static int work_item_loop(const porta_context *ctx)
  * PORTA_OPTIM_VARIANT compares) and on PoCL, where it takes the loss
  * count as a constant and 2048-wide workgroups (step_layout,
  * loss_words): 16M AdamW parameters, interleaved runs, 0.93 of the
- * roofline on average against 0.96 for scalars-pass (0.89 with
- * 256-wide workgroups; each workgroup sums the loss's 64 words before its
- * elements). llvmpipe (Rusticl and lavapipe; Mesa 22.3) runs every branch
- * in every workgroup, masked, so the fused bookkeeping costs it in each
- * of them: lavapipe 485 against 347 ms per 16M step, Rusticl 525 against
- * 358. Fewer workgroups each walking many blocks cut that (256
- * workgroups: lavapipe 400-415 ms, Rusticl 372 without the barrier) but
- * not to the scalar pass, and llvmpipe ends every invocation's loops,
- * silently, after 65,535 iterations in all (shaders/README.md). */
+ * roofline on average, level with scalars-pass within this VM's noise
+ * (0.92-0.96 in two series); 0.89 with 256-wide workgroups (each
+ * workgroup sums the loss's 64 words before its elements). llvmpipe
+ * (Rusticl and lavapipe; Mesa 22.3) runs every branch in every workgroup,
+ * masked, so the fused bookkeeping costs it in each of them: lavapipe 485
+ * against 347 ms per 16M step, Rusticl 525 against 358 (452 and 506 with
+ * only the scheduler kind in use compiled). Fewer workgroups each walking
+ * many blocks cut that (256 workgroups: lavapipe 400-415 ms, Rusticl 372
+ * without the barrier) but not to the scalar pass, and llvmpipe ends
+ * every invocation's loops, silently, after 65,535 iterations in all
+ * (shaders/README.md). */
 static uint32_t scalars_variant(const porta_context *ctx, const porta_optimizer *opt)
 {
     if (opt->variant_override >= 0)
