@@ -73,6 +73,10 @@ uint32_t porta__elements_per_invocation(const porta_context *ctx);
 /* Whether the device is Mesa's llvmpipe (lavapipe, or Rusticl on it): a
  * flag set when the device is opened. */
 int porta__is_llvmpipe(const porta_context *ctx);
+/* 1 on a CPU driver other than llvmpipe (PoCL): it runs a workgroup as a
+ * loop over its work-items, which LLVM vectorises when no branch is left
+ * inside it. */
+int porta__is_work_item_loop(const porta_context *ctx);
 
 /* How a kernel walks memory as shaders/stream.kc does (optim_step, stream):
  * workgroups of local_size invocations, each updating per_invocation

@@ -80,9 +80,14 @@ int porta__is_llvmpipe(const porta_context *ctx)
     return ctx->llvmpipe;
 }
 
+int porta__is_work_item_loop(const porta_context *ctx)
+{
+    return ctx->backend.caps.type == PORTA_DEVICE_TYPE_CPU && !porta__is_llvmpipe(ctx);
+}
+
 uint32_t porta__reduce_runs(const porta_context *ctx)
 {
-    return ctx->backend.caps.type == PORTA_DEVICE_TYPE_CPU && !porta__is_llvmpipe(ctx) ? 1u : 0u;
+    return porta__is_work_item_loop(ctx) ? 1u : 0u;
 }
 
 /* llvmpipe runs a workgroup as a loop over batches of subgroup-width

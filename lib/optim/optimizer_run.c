@@ -122,14 +122,6 @@ porta_status porta__optimizer_read_overrides(porta_context *ctx, porta_optimizer
 /* The variants, in PORTA_OPTIM_VARIANT's order (read_overrides). */
 enum { VARIANT_SCALARS_PASS = 0, VARIANT_PER_WORKGROUP = 1, VARIANT_FUSED = 2 };
 
-/* 1 on a CPU driver other than llvmpipe (PoCL): it runs a workgroup as a
- * loop over its work-items, which LLVM vectorises when no branch is left
- * inside it. */
-static int work_item_loop(const porta_context *ctx)
-{
-    return ctx->backend.caps.type == PORTA_DEVICE_TYPE_CPU && !porta__is_llvmpipe(ctx);
-}
-
 /* Where optim_step finds the step's scalars. 0 (scalars-pass): in the
  * buffer the scalar pass (optim_scalars) wrote just before, without any
  * barrier or per-workgroup preamble: llvmpipe, and every device when a
@@ -169,7 +161,9 @@ static uint32_t scalars_variant(const porta_context *ctx, const porta_optimizer 
  * Elsewhere 0 (the loop over P(loss_count); no pipeline per count). */
 static uint32_t loss_words(const porta_context *ctx, uint32_t variant, uint32_t loss_count)
 {
-    return variant == VARIANT_FUSED && work_item_loop(ctx) && loss_count <= 64u ? loss_count : 0u;
+    return variant == VARIANT_FUSED && porta__is_work_item_loop(ctx) && loss_count <= 64u
+               ? loss_count
+               : 0u;
 }
 
 /* How optim_step walks the arena: the device's stream layout
@@ -189,7 +183,7 @@ static porta__stream_layout step_layout(const porta_context *ctx, const porta_op
     porta__stream_layout layout = porta__stream_layout_for(ctx);
     if (variant == VARIANT_PER_WORKGROUP && !porta__is_llvmpipe(ctx))
         layout.per_invocation = porta__elements_per_invocation(ctx);
-    if (variant == VARIANT_FUSED && work_item_loop(ctx) &&
+    if (variant == VARIANT_FUSED && porta__is_work_item_loop(ctx) &&
         ctx->backend.caps.max_workgroup_size >= PORTA_STREAM_BLOCK_MAX)
         layout.local_size = PORTA_STREAM_BLOCK_MAX;
     if (opt->per_invocation_override)
@@ -283,7 +277,7 @@ static porta_status launch_scalars(porta_context *ctx, porta_optimizer *opt, por
  * it is not measured). */
 static uint32_t skip_by_branch(const porta_context *ctx)
 {
-    return (uint32_t)work_item_loop(ctx);
+    return (uint32_t)porta__is_work_item_loop(ctx);
 }
 
 /* Enqueue the element update (optim_step), in the variant
