@@ -85,6 +85,11 @@
 /* ---- synchronisation (never in divergent code) ---- */
 #define BARRIER_SHARED() barrier(CLK_LOCAL_MEM_FENCE)
 #define BARRIER_ALL() barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE)
+/* BARRIER_SHARED_CL(): a barrier only OpenCL compiles, for PoCL, which
+ * needs one to keep two loops over a kernel's work-items apart
+ * (optim_step.kc). GLSL leaves it out: lavapipe paid for such a barrier
+ * even where a specialisation constant turned it off. */
+#define BARRIER_SHARED_CL() BARRIER_SHARED()
 
 /* ---- hand-over between workgroups of one dispatch (README.md) ---- */
 /* COHERENT(type) as a buffer's type: its loads and stores go to memory

@@ -62,6 +62,8 @@
 #define BARRIER_ALL()                                                                              \
     memoryBarrier();                                                                               \
     barrier()
+/* BARRIER_SHARED_CL: see prelude_cl.h. */
+#define BARRIER_SHARED_CL()
 
 /* Hand-over between workgroups (prelude_cl.h): coherent buffer members,
  * atomicAdd, memoryBarrierBuffer. */

@@ -322,7 +322,9 @@ static porta_status launch_update(porta_context *ctx, porta_optimizer *opt, port
      * groups' alignment (only a tuning override makes one) and for an
      * empty arena (its one workgroup must not write). Bit 2: correct the
      * device's division and square root. Bit 4: skip_by_branch(). Bit 5:
-     * clipping is on (off, the update leaves out its multiply by 1). */
+     * clipping is on (off, the update leaves out its multiply by 1). Bit
+     * 6: the fused variant's barrier before its bookkeeping, which only
+     * PoCL needs (shaders/optim_step.kc says why). */
     const porta__stream_layout layout = step_layout(ctx, opt, variant);
     const uint32_t block = layout.local_size * layout.per_invocation;
     const uint32_t checked = PORTA_GROUP_ALIGN % block != 0u || opt->elements == 0;
@@ -330,7 +332,9 @@ static porta_status launch_update(porta_context *ctx, porta_optimizer *opt, port
         step_variant(opt), 0u, n_groups,
         (variant == VARIANT_PER_WORKGROUP) | (checked << 1) | (opt->correct_rounding << 2) |
             ((variant == VARIANT_FUSED) << 3) | (skip_by_branch(ctx) << 4) |
-            ((opt->dev.clip_norm > 0.0f) << 5) | (loss_words(ctx, variant, loss_count) << 8) |
+            ((opt->dev.clip_norm > 0.0f) << 5) |
+            ((variant == VARIANT_FUSED && porta__is_work_item_loop(ctx)) << 6) |
+            (loss_words(ctx, variant, loss_count) << 8) |
             (variant != VARIANT_SCALARS_PASS ? sched_only_kind(opt) << 16 : 0u)};
     return porta__launch_stream(ctx, PORTA_KERNEL_optim_step, layout, opt->elements,
                                 opt->correct_rounding, spec, bufs, &p);
