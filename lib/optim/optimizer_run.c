@@ -139,14 +139,19 @@ enum { VARIANT_SCALARS_PASS = 0, VARIANT_PER_WORKGROUP = 1, VARIANT_FUSED = 2 };
  * roofline on average, level with scalars-pass within this VM's noise
  * (0.92-0.96 in two series); 0.89 with 256-wide workgroups (each
  * workgroup sums the loss's 64 words before its elements). llvmpipe
- * (Rusticl and lavapipe; Mesa 22.3) runs every branch in every workgroup,
- * masked, so the fused bookkeeping costs it in each of them: lavapipe 485
- * against 347 ms per 16M step, Rusticl 525 against 358 (452 and 506 with
- * only the scheduler kind in use compiled). Fewer workgroups each walking
- * many blocks cut that (256 workgroups: lavapipe 400-415 ms, Rusticl 372
- * without the barrier) but not to the scalar pass, and llvmpipe ends
- * every invocation's loops, silently, after 65,535 iterations in all
- * (shaders/README.md). */
+ * (Rusticl and lavapipe; Mesa 22.3) has no real branch on a uniform value:
+ * every batch of 8 invocations runs all of a kernel's code, masked where
+ * it does not apply, and every buffer access is a loop over the 8 lanes.
+ * So the fused step costs it, per 2048-element workgroup, the 64-word
+ * loss sum and the whole bookkeeping, masked off. Forced fused, 4M AdamW
+ * parameters, lavapipe: 0.80 of the roofline against 0.93-0.94 for the
+ * scalar pass; 0.87-0.90 with the bookkeeping left out, 0.94 with the
+ * loss sum left out too (Rusticl 0.77 against 0.89). Longer workgroups
+ * shrink that share but not enough: 1024 elements per invocation, 0.87
+ * (more code than llvmpipe compiles quickly); a loop over blocks makes
+ * every access masked (256 workgroups, 16M: lavapipe 400-415 ms against
+ * 347) and runs into llvmpipe's silent end of an invocation's loops after
+ * 65,535 iterations in all (shaders/README.md). */
 static uint32_t scalars_variant(const porta_context *ctx, const porta_optimizer *opt)
 {
     if (opt->variant_override >= 0)
