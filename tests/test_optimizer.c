@@ -892,11 +892,66 @@ static void check_layouts(test_state *t, porta_context *ctx, const char *spec)
                                               : bad[b].local);
     }
     set_layout(NULL, NULL, NULL);
-    static const char *const bad_chunks[] = {"0", "12x", "2097153", "2000000000"};
+    static const char *const bad_chunks[] = {"0", "12x", "8388609", "2000000000"};
     for (size_t b = 0; b < sizeof(bad_chunks) / sizeof(bad_chunks[0]); b++) {
         setenv("PORTA_OPTIM_NORM_CHUNK", bad_chunks[b], 1);
         check_override_refused(t, ctx, spec, "PORTA_OPTIM_NORM_CHUNK", bad_chunks[b]);
     }
+    unsetenv("PORTA_OPTIM_NORM_CHUNK");
+}
+
+/* A gradient norm that one workgroup sums over 2^23 elements
+ * (PORTA_OPTIM_NORM_CHUNK at its most), in both variants that sum it. An
+ * 8-wide llvmpipe workgroup would loop 131,072 times per invocation over
+ * it, past the 65,535 after which llvmpipe ends an invocation's loops
+ * without a word: the norm would come out short. Every gradient is 0.5,
+ * so every partial sum of squares is a multiple of 0.25 below 2^21, exact
+ * in any order: the norm is sqrt(2^21). */
+static void check_long_norm(test_state *t, porta_context *ctx, const char *spec)
+{
+    const size_t n = (size_t)1 << 23;
+    char chunk[24];
+    snprintf(chunk, sizeof(chunk), "%zu", n);
+    setenv("PORTA_OPTIM_NORM_CHUNK", chunk, 1);
+    for (int v = 0; v < 2; v++) {
+        set_layout(v ? "per-workgroup" : NULL, NULL, NULL);
+        porta_optimizer_config c = porta_optimizer_config_default(PORTA_OPTIMIZER_SGD);
+        c.clip_norm = 1.0f;
+        c.check_gradients = 1;
+        porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_CONSTANT);
+        porta_optimizer *opt = NULL;
+        porta_buffer *params = NULL, *grads = NULL, *loss = NULL;
+        size_t elements = 0, count = 0, lost = 0;
+        porta_step_metrics ms[1];
+        porta_status st = porta_optimizer_create(ctx, &c, &sc, &opt);
+        if (!st)
+            st = porta_optimizer_add_tensor(ctx, opt, n, 0, NULL);
+        if (!st)
+            st = porta_optimizer_finalize(ctx, opt);
+        if (!st)
+            st = porta_optimizer_arenas(ctx, opt, &params, &grads, &elements);
+        if (!st)
+            st = porta_vec_fill(ctx, grads, 0, elements, 0.5f);
+        if (!st)
+            st = porta_buffer_create(ctx, sizeof(float), &loss);
+        if (!st)
+            st = porta_vec_fill(ctx, loss, 0, 1, 1.0f);
+        if (!st)
+            st = porta_optimizer_step(ctx, opt, loss, 0, 1, 1.0f);
+        if (!st)
+            st = porta_optimizer_metrics(ctx, opt, ms, 1, &count, &lost);
+        const char *variant = v ? "per-workgroup" : "default";
+        char what[96];
+        snprintf(what, sizeof(what), "a norm over %zu elements in one workgroup (%s)", n, variant);
+        CHECK_OK(t, ctx, st, what);
+        const float want = sqrtf((float)elements * 0.25f);
+        CHECK(t, st || (count == 1 && elements == n && rel_diff(ms[0].grad_norm, want) <= 1e-6),
+              "%s: the norm of %zu gradients of 0.5 in one workgroup (%s): %g, expected %g", spec,
+              elements, variant, count ? ms[0].grad_norm : -1.0f, want);
+        porta_buffer_destroy(ctx, loss);
+        porta_optimizer_destroy(ctx, opt);
+    }
+    set_layout(NULL, NULL, NULL);
     unsetenv("PORTA_OPTIM_NORM_CHUNK");
 }
 
@@ -1040,6 +1095,7 @@ static void check_device(test_state *t, porta_context *ctx, const porta_device_i
     check_many_groups(t, ctx, info->spec, 1);
     check_zero_sync(t, ctx, info->spec, NULL);
     check_zero_sync(t, ctx, info->spec, "1024");
+    check_long_norm(t, ctx, info->spec);
     /* One dispatch per step without a norm, except on llvmpipe (the
      * scalar pass first: porta_optimizer_step's comment in porta.h). */
     check_zero_sync_without_norm(t, ctx, info->spec, strstr(info->name, "llvmpipe") ? 2u : 1u);

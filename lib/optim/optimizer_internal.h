@@ -48,6 +48,10 @@ _Static_assert(sizeof(porta_optim_state_dev) == 4 * 4, "optim_state: 4 words");
 #define PORTA_NORM_GROUPS 256u
 /* On CPU devices, the least elements one of them sums (256 KiB). */
 #define PORTA_NORM_CPU_CHUNK 65536u
+/* The most elements one of them may be told to sum
+ * (PORTA_OPTIM_NORM_CHUNK): what PORTA_NORM_GROUPS of them sum of the
+ * largest arena (2^31 elements, place_tensors) anyway. */
+#define PORTA_NORM_CHUNK_MAX (1ul << 23)
 /* Tensors start on multiples of this many elements (256 bytes). */
 #define PORTA_TENSOR_ALIGN 64u
 /* Every parameter group starts and ends on a multiple of this many

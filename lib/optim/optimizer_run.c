@@ -83,10 +83,9 @@ static porta_status read_choice(porta_context *ctx, const char *name, const char
  *   PORTA_OPTIM_NORM_CHUNK=N           the gradient norm's workgroups each
  *                                      sum N elements (at most
  *                                      PORTA_NORM_GROUPS workgroups; N up
- *                                      to 2^21: an 8-wide llvmpipe
- *                                      workgroup loops ~N/64 times per
- *                                      invocation, and llvmpipe stops at
- *                                      65,535, shaders/README.md);
+ *                                      to 2^23, what 256 workgroups of
+ *                                      the largest arena sum anyway:
+ *                                      scalars_local_size);
  *   PORTA_OPTIM_DIVISION=corrected     the device's fastest division and
  *                                      square root, each corrected once
  *                                      (shaders/corrected_div_sqrt.kh);
@@ -115,7 +114,8 @@ porta_status porta__optimizer_read_overrides(porta_context *ctx, porta_optimizer
         st = read_count(ctx, "PORTA_OPTIM_LOCAL_SIZE", ctx->backend.caps.max_workgroup_size, 1,
                         &opt->local_size_override);
     if (!st)
-        st = read_count(ctx, "PORTA_OPTIM_NORM_CHUNK", 1ul << 21, 0, &opt->norm_chunk_override);
+        st = read_count(ctx, "PORTA_OPTIM_NORM_CHUNK", PORTA_NORM_CHUNK_MAX, 0,
+                        &opt->norm_chunk_override);
     return st;
 }
 
@@ -219,6 +219,34 @@ static uint32_t norm_groups(const porta_context *ctx, const porta_optimizer *opt
     return groups < PORTA_NORM_GROUPS ? (uint32_t)groups : PORTA_NORM_GROUPS;
 }
 
+/* The most passes of the norm's loop (8 elements each, reduce_chunk.kh)
+ * one invocation of the scalar pass makes: half of the 65,535 loop
+ * iterations after which llvmpipe ends an invocation's loops without a
+ * word (shaders/README.md), the rest left to its serial part (a loss of
+ * up to PORTA_OPTIMIZER_MAX_LOSS_WORDS words, the norm partials, the
+ * scheduler's window). */
+#define NORM_MAX_PASSES 32768u
+
+/* The scalar pass's workgroup size: the stream layout's (launch_scalars
+ * says why), but on llvmpipe, when the pass sums the gradient norm,
+ * doubled while an invocation would make more than NORM_MAX_PASSES passes
+ * over its workgroup's share: 8 invocations reach that at 2^21 elements
+ * per workgroup (256 workgroups: 2^29 parameters), and a workgroup sums
+ * at most PORTA_NORM_CHUNK_MAX, 2^23, which 32 cover. Before, llvmpipe
+ * silently summed only part of such an arena's norm. */
+static uint32_t scalars_local_size(const porta_context *ctx, const porta_optimizer *opt,
+                                   uint32_t groups, int with_norm)
+{
+    uint32_t local = porta__stream_layout_for(ctx).local_size;
+    if (!with_norm || !porta__is_llvmpipe(ctx))
+        return local;
+    const size_t chunk = (opt->elements + groups - 1) / groups;
+    while ((chunk + 8u * local - 1) / (8u * local) > NORM_MAX_PASSES &&
+           local * 2u <= ctx->backend.caps.max_workgroup_size)
+        local *= 2u;
+    return local;
+}
+
 /* The scheduler kind + 1 when it is one a kernel can compile alone (as
  * SCHED_ONLY_KIND: optim_scalars' SPEC0, optim_step's SPEC3 bits 16-19),
  * else 0: every kind, chosen at run time. */
@@ -243,8 +271,8 @@ static porta_status launch_scalars(porta_context *ctx, porta_optimizer *opt, por
                                    uint32_t loss_off, uint32_t loss_count, float scale,
                                    int with_norm, uint32_t mode)
 {
-    const uint32_t local = porta__stream_layout_for(ctx).local_size;
     const uint32_t groups = with_norm ? norm_groups(ctx, opt) : 1u;
+    const uint32_t local = scalars_local_size(ctx, opt, groups, with_norm);
     porta_params_optim_scalars p = {.loss_off = loss_off,
                                     .loss_count = loss_count,
                                     .loss_scale = scale,
