@@ -52,13 +52,13 @@ typedef struct optimizer_result {
     double host_syncs_per_step;
 } optimizer_result;
 
-/* An optimizer over n parameters with AdamW + GreedyLR, warmed up (built,
- * every page touched). */
 /* The step reads its loss as a training graph leaves it: partial sums,
  * one per workgroup of the cross-entropy (porta_graph_cross_entropy
  * makes at most 64), here each 1/64 so the loss is 1. */
 #define BENCH_LOSS_PARTIALS 64
 
+/* An optimizer over n parameters with AdamW + GreedyLR, warmed up (built,
+ * every page touched). */
 typedef struct bench_step {
     porta_optimizer *opt;
     porta_buffer *loss;

@@ -237,12 +237,12 @@ porta_status porta_self_test(porta_context *ctx);
  * batch of 8 invocations runs the loss sum and the bookkeeping, masked
  * off, so it moves its bytes at 0.80 of the streaming roofline against
  * 0.92 for the two (16M AdamW parameters; PORTA_OPTIM_VARIANT=fused
- * forces it). Together they read the training
- * loss where the forward pass left it on the device, decide the learning
- * rate of every group with the scheduler, skip the update if the loss or
- * the gradient norm is not finite, clip, update every parameter of every
- * group, and append (step, loss, norm, lr per group, skipped) to a device metrics
- * ring. The host never waits and never reads during a step;
+ * forces it). Together they read the training loss where the forward
+ * pass left it on the device, decide the learning rate of every group
+ * with the scheduler, skip the update if the loss or the gradient norm is
+ * not finite, clip, update every parameter of every group, and append
+ * (step, loss, norm, lr per group, skipped) to a device metrics ring. The
+ * host never waits and never reads during a step;
  * porta_optimizer_metrics() drains the ring when the caller wants it. */
 
 typedef struct porta_optimizer porta_optimizer;

@@ -159,6 +159,15 @@ static uint32_t scalars_variant(const porta_context *ctx, const porta_optimizer 
     return porta__is_llvmpipe(ctx) ? VARIANT_SCALARS_PASS : VARIANT_FUSED;
 }
 
+/* Whether optim_step runs the fused variant on PoCL, which runs a kernel
+ * as a loop over its work-items: it then takes the loss count as a
+ * constant (loss_words), 2048-wide workgroups (step_layout) and a barrier
+ * before the bookkeeping (SPEC3 bit 6). */
+static int fused_work_item_loop(const porta_context *ctx, uint32_t variant)
+{
+    return variant == VARIANT_FUSED && porta__is_work_item_loop(ctx);
+}
+
 /* The fused variant's loss word count as optim_step's SPEC3 bits 8-15,
  * when at most 64 (a training graph's loss has at most 64 partials), on
  * PoCL: with the count constant, LLVM sums the loss before its loop over
@@ -166,9 +175,7 @@ static uint32_t scalars_variant(const porta_context *ctx, const porta_optimizer 
  * Elsewhere 0 (the loop over P(loss_count); no pipeline per count). */
 static uint32_t loss_words(const porta_context *ctx, uint32_t variant, uint32_t loss_count)
 {
-    return variant == VARIANT_FUSED && porta__is_work_item_loop(ctx) && loss_count <= 64u
-               ? loss_count
-               : 0u;
+    return fused_work_item_loop(ctx, variant) && loss_count <= 64u ? loss_count : 0u;
 }
 
 /* How optim_step walks the arena: the device's stream layout
@@ -188,7 +195,7 @@ static porta__stream_layout step_layout(const porta_context *ctx, const porta_op
     porta__stream_layout layout = porta__stream_layout_for(ctx);
     if (variant == VARIANT_PER_WORKGROUP && !porta__is_llvmpipe(ctx))
         layout.per_invocation = porta__elements_per_invocation(ctx);
-    if (variant == VARIANT_FUSED && porta__is_work_item_loop(ctx) &&
+    if (fused_work_item_loop(ctx, variant) &&
         ctx->backend.caps.max_workgroup_size >= PORTA_STREAM_BLOCK_MAX)
         layout.local_size = PORTA_STREAM_BLOCK_MAX;
     if (opt->per_invocation_override)
@@ -365,8 +372,7 @@ static porta_status launch_update(porta_context *ctx, porta_optimizer *opt, port
         step_variant(opt), 0u, n_groups,
         (variant == VARIANT_PER_WORKGROUP) | (checked << 1) | (opt->correct_rounding << 2) |
             ((variant == VARIANT_FUSED) << 3) | (skip_by_branch(ctx) << 4) |
-            ((opt->dev.clip_norm > 0.0f) << 5) |
-            ((variant == VARIANT_FUSED && porta__is_work_item_loop(ctx)) << 6) |
+            ((opt->dev.clip_norm > 0.0f) << 5) | (fused_work_item_loop(ctx, variant) << 6) |
             (loss_words(ctx, variant, loss_count) << 8) |
             (variant != VARIANT_SCALARS_PASS ? sched_only_kind(opt) << 16 : 0u)};
     return porta__launch_stream(ctx, PORTA_KERNEL_optim_step, layout, opt->elements,
