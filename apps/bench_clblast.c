@@ -104,7 +104,7 @@ static int cmp_double(const void *a, const void *b)
 
 typedef struct sgemm_call {
     bench_clblast *b;
-    int ta, tb;
+    bool ta, tb;
     size_t m, n, k;
     cl_mem a, bm, c;
 } sgemm_call;
@@ -167,7 +167,7 @@ static cl_mem make_buffer(cl_context ctx, size_t n, cl_int *err)
     return m;
 }
 
-int bench_clblast_sgemm(bench_clblast *b, int ta, int tb, size_t m, size_t n, size_t k,
+int bench_clblast_sgemm(bench_clblast *b, bool ta, bool tb, size_t m, size_t n, size_t k,
                         double min_time, double *gflops)
 {
     sgemm_call s = {b, ta, tb, m, n, k, NULL, NULL, NULL};

@@ -19,7 +19,8 @@
  * same OpenCL device, see bench_clblast.c; field clblast_gflops) and
  * OpenBLAS (cblas_sgemm on the host CPU with its own threads, for scale;
  * field openblas_gflops, measured once per point). --json: one object per
- * line with device, m, n, k, variant, gflops and those fields.
+ * line with device, m, n, k, variant, gflops and those fields. --help (or
+ * -h) prints the usage.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -36,28 +37,37 @@
 
 typedef struct gemm_point {
     const char *what;
-    int ta, tb;
+    bool ta, tb; /* op(A), op(B) transposed */
     size_t m, n, k;
-    int large; /* only with --large (or on a GPU) */
+    bool large; /* only with --large (or on a GPU) */
 } gemm_point;
 
 static const gemm_point points[] = {
-    {"square", 0, 0, 256, 256, 256, 0},           {"square", 0, 0, 512, 512, 512, 0},
-    {"square", 0, 0, 1024, 1024, 1024, 0},        {"square", 0, 0, 2048, 2048, 2048, 1},
-    {"square", 0, 1, 256, 256, 256, 0},           {"square", 0, 1, 512, 512, 512, 0},
-    {"square", 0, 1, 1024, 1024, 1024, 0},        {"square", 1, 0, 256, 256, 256, 0},
-    {"square", 1, 0, 512, 512, 512, 0},           {"square", 1, 0, 1024, 1024, 1024, 0},
-    {"fc1 forward", 0, 0, 64, 512, 784, 0},       {"fc1 input grad", 0, 1, 64, 784, 512, 0},
-    {"fc1 weight grad", 1, 0, 784, 512, 64, 0},   {"fc2 forward", 0, 0, 64, 10, 512, 0},
-    {"fc2 input grad", 0, 1, 64, 512, 10, 0},     {"fc2 weight grad", 1, 0, 512, 10, 64, 0},
-    {"conv1 weight grad", 1, 0, 32, 9, 50176, 0}, {"conv2 weight grad", 1, 0, 64, 288, 12544, 0},
+    {"square", false, false, 256, 256, 256, false},
+    {"square", false, false, 512, 512, 512, false},
+    {"square", false, false, 1024, 1024, 1024, false},
+    {"square", false, false, 2048, 2048, 2048, true},
+    {"square", false, true, 256, 256, 256, false},
+    {"square", false, true, 512, 512, 512, false},
+    {"square", false, true, 1024, 1024, 1024, false},
+    {"square", true, false, 256, 256, 256, false},
+    {"square", true, false, 512, 512, 512, false},
+    {"square", true, false, 1024, 1024, 1024, false},
+    {"fc1 forward", false, false, 64, 512, 784, false},
+    {"fc1 input grad", false, true, 64, 784, 512, false},
+    {"fc1 weight grad", true, false, 784, 512, 64, false},
+    {"fc2 forward", false, false, 64, 10, 512, false},
+    {"fc2 input grad", false, true, 64, 512, 10, false},
+    {"fc2 weight grad", true, false, 512, 10, 64, false},
+    {"conv1 weight grad", true, false, 32, 9, 50176, false},
+    {"conv2 weight grad", true, false, 64, 288, 12544, false},
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
 typedef struct gemm_options {
     const char *device;
-    int json;
-    int large;
+    bool json;
+    bool large;
     double min_time;
 } gemm_options;
 
@@ -140,9 +150,12 @@ static int porta_run(void *user)
 {
     porta_call *c = user;
     const gemm_point *p = c->p;
-    size_t lda = p->ta ? p->m : p->k, ldb = p->tb ? p->k : p->n;
-    return porta_gemm(c->ctx, p->ta, p->tb, p->m, p->n, p->k, 1.0f, c->a, 0, lda, c->b, 0, ldb,
-                      0.0f, c->c, 0, p->n, 1, 0, 0, 0) != PORTA_OK;
+    porta_matrix a = porta_matrix_of(porta_view_of(c->a), p->ta ? p->m : p->k);
+    porta_matrix b = porta_matrix_of(porta_view_of(c->b), p->tb ? p->k : p->n);
+    a.transposed = p->ta;
+    b.transposed = p->tb;
+    return porta_gemm(c->ctx, p->m, p->n, p->k, 1.0f, a, b, 0.0f,
+                      porta_matrix_of(porta_view_of(c->c), p->n), 1) != PORTA_OK;
 }
 
 static int porta_wait(void *user)
@@ -237,10 +250,10 @@ static double openblas_point(const gemm_point *p, double min_time)
 
 /* ---- one device ------------------------------------------------------------ */
 
-static int include_point(const gemm_options *o, const porta_device_info *info, const gemm_point *p)
+static bool include_point(const gemm_options *o, const porta_device_info *info, const gemm_point *p)
 {
     if (!p->large)
-        return 1;
+        return true;
     return o->large || strcmp(info->type, "cpu") != 0;
 }
 
@@ -318,31 +331,44 @@ static int bench_device(const char *spec, void *user)
     return rc;
 }
 
+static const char usage[] =
+    "usage: porta-bench gemm [--device SPEC] [--json] [--large] [--time S]\n"
+    "  --device SPEC       only this device (default: every device)\n"
+    "  --json              one JSON object per point and line\n"
+    "  --large             also the 2048 x 2048 x 2048 point on CPU devices\n"
+    "  --time S            seconds of timing per point (0.3)\n"
+    "GFLOP/s of porta_gemm (and CLBlast and OpenBLAS where the build found them)\n";
+
+/* PORTA_CLI_RUN, or the exit status (cli.h). */
 static int parse(int argc, char **argv, gemm_options *o)
 {
-    *o = (gemm_options){.device = NULL, .json = 0, .large = 0, .min_time = 0.3};
+    *o = (gemm_options){.device = NULL, .json = false, .large = false, .min_time = 0.3};
     for (int i = 1; i < argc; i++) {
+        if (porta_cli_is_help(argv[i]))
+            return porta_cli_help(usage, NULL);
         if (strcmp(argv[i], "--json") == 0)
-            o->json = 1;
+            o->json = true;
         else if (strcmp(argv[i], "--large") == 0)
-            o->large = 1;
+            o->large = true;
         else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc)
             o->device = argv[++i];
         else if (strcmp(argv[i], "--time") == 0 && i + 1 < argc)
             o->min_time = strtod(argv[++i], NULL);
         else
-            return -1;
+            return porta_cli_usage_error("porta-bench gemm", usage, NULL,
+                                         "unknown option or missing value: %s", argv[i]);
     }
-    return o->min_time > 0 ? 0 : -1;
+    if (!(o->min_time > 0))
+        return porta_cli_usage_error("porta-bench gemm", usage, NULL, "--time must be positive");
+    return PORTA_CLI_RUN;
 }
 
 int porta_bench_gemm(int argc, char **argv)
 {
     gemm_options o;
-    if (parse(argc, argv, &o) != 0) {
-        fprintf(stderr, "usage: porta-bench gemm [--device SPEC] [--json] [--large] [--time S]\n");
-        return 2;
-    }
+    const int rc = parse(argc, argv, &o);
+    if (rc != PORTA_CLI_RUN)
+        return rc;
     gemm_run run = {&o, {0}};
     return porta_cli_each_device(o.device, bench_device, &run);
 }

@@ -3,6 +3,7 @@
 #ifndef PORTA_BENCH_GEMM_H
 #define PORTA_BENCH_GEMM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* porta-bench gemm [options]: argv[0] is "gemm". Returns the exit status
@@ -23,7 +24,7 @@ void bench_clblast_close(bench_clblast *b);
  * beta 0), timed by wall clock around groups of calls ended by clFinish
  * after a warm-up call, for about min_time seconds; the median group.
  * Returns 0, or -1 (with a line on stderr) if CLBlast fails. */
-int bench_clblast_sgemm(bench_clblast *b, int ta, int tb, size_t m, size_t n, size_t k,
+int bench_clblast_sgemm(bench_clblast *b, bool ta, bool tb, size_t m, size_t n, size_t k,
                         double min_time, double *gflops);
 
 #endif

@@ -7,7 +7,8 @@
  *
  * Batches are random data of the real shapes (64 Fashion-MNIST images;
  * 16 x 128 bytes for gpt-small), uploaded before every step as the
- * training programs do. The timed stretch of steps ends with one wait. */
+ * training programs do. The timed stretch of steps ends with one wait.
+ * --help (or -h) prints the usage. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,7 @@ typedef struct bench_train_options {
     const char *device;
     const char *torch_device;
     int steps;
-    int json;
+    bool json;
 } bench_train_options;
 
 typedef struct workload_result {
@@ -82,14 +83,14 @@ static porta_status run_porta(porta_context *ctx, const char *workload, int step
     size_t sizes[3];
     uint32_t ranges[3];
     int n_inputs = 0;
-    porta_status st = porta_graph_create(ctx, 1, &g);
+    porta_status st = porta_graph_create(ctx, &(porta_graph_options){.seed = 1}, &g);
     if (!st)
         st = build(ctx, g, workload, inputs, sizes, ranges, &n_inputs, &r->tokens_per_step);
     porta_optimizer_config oc = porta_optimizer_config_default(PORTA_OPTIMIZER_ADAMW);
     oc.groups[0] =
         (porta_param_group){.lr = 1e-3f, .min_lr = 1e-4f, .max_lr = 4e-3f, .weight_decay = 0.01f};
     porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_GREEDYLR);
-    sc.smooth = 1;
+    sc.smooth = true;
     if (!st)
         st = porta_graph_compile(ctx, g, &oc, &sc);
     /* a few batches of random data, cycled */
@@ -143,13 +144,35 @@ static porta_status run_porta(porta_context *ctx, const char *workload, int step
     return st;
 }
 
-/* bench_torch.py beside the sources (or $PORTA_TORCH_SCRIPT) with python3:
- * its ms per step, or a negative number when torch is not there. */
+/* Where bench_torch.py is: $PORTA_TORCH_SCRIPT, else ../share/porta/ from
+ * this executable's directory (where the install puts it, and where the
+ * build tree keeps a copy), into buf. */
+static const char *torch_script(char *buf, size_t cap)
+{
+    const char *env = getenv("PORTA_TORCH_SCRIPT");
+    if (env && *env)
+        return env;
+    char exe[1024];
+    const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return NULL;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return NULL;
+    *slash = '\0';
+    snprintf(buf, cap, "%s/../share/porta/bench_torch.py", exe);
+    return buf;
+}
+
+/* bench_torch.py with python3: its ms per step, or a negative number when
+ * the script or torch is not there. */
 static double run_torch(const char *workload, int steps, const char *torch_device)
 {
-    const char *script = getenv("PORTA_TORCH_SCRIPT");
-    if (!script || !*script)
-        script = PORTA_SOURCE_DIR "/apps/bench_torch.py";
+    char path[1200];
+    const char *script = torch_script(path, sizeof path);
+    if (!script)
+        return -1.0;
     if (access(script, R_OK) != 0)
         return -1.0;
     char cmd[2048];
@@ -225,15 +248,29 @@ static int bench_device(const char *spec, void *user)
     return 0;
 }
 
+static const char usage[] =
+    "usage: porta-bench train [--workload fashion-cnn|fashion-mlp|gpt-small|all]\n"
+    "                         [--device SPEC] [--steps N] [--json] [--torch-device cpu|cuda]\n"
+    "  --workload W        the model timed (all)\n"
+    "  --device SPEC       only this device (default: every device)\n"
+    "  --steps N           training steps timed (10)\n"
+    "  --json              one JSON object per workload, device and line\n"
+    "  --torch-device D    where PyTorch runs the same model, when python3 has torch (cpu)\n"
+    "ms per training step and host syncs per step, beside PyTorch's ms per step\n";
+
 int porta_bench_train(int argc, char **argv)
 {
     bench_train_options o = {.workload = "all", .torch_device = "cpu", .steps = 10};
+    const char *bad = ""; /* the option a usage error is about */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (porta_cli_is_help(a))
+            return porta_cli_help(usage, NULL);
         if (strcmp(a, "--json") == 0) {
-            o.json = 1;
+            o.json = true;
             continue;
         }
+        bad = a;
         if (!v)
             goto usage;
         if (strcmp(a, "--workload") == 0)
@@ -254,7 +291,8 @@ int porta_bench_train(int argc, char **argv)
         for (first = 0; first < 3 && strcmp(all[first], o.workload) != 0; first++)
             ;
         if (first == 3)
-            goto usage;
+            return porta_cli_usage_error("porta-bench train", usage, NULL,
+                                         "--workload %s: not a workload", o.workload);
         last = first;
     }
     int rc = 0;
@@ -264,7 +302,6 @@ int porta_bench_train(int argc, char **argv)
     }
     return rc;
 usage:
-    fprintf(stderr, "usage: porta-bench train [--workload fashion-cnn|fashion-mlp|gpt-small|all] "
-                    "[--device SPEC] [--steps N] [--json] [--torch-device cpu|cuda]\n");
-    return 2;
+    return porta_cli_usage_error("porta-bench train", usage, NULL,
+                                 "unknown option, missing or bad value: %s", bad);
 }

@@ -1,12 +1,44 @@
-/* cli.c: environment set-up, device opening and reporting for programs. */
+/* cli.c: environment set-up, device opening, --help and reporting for
+ * programs. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
 void porta_cli_prepare_environment(void)
 {
     setenv("RUSTICL_ENABLE", "llvmpipe", 0);
+}
+
+bool porta_cli_is_help(const char *arg)
+{
+    return arg && (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0);
+}
+
+int porta_cli_help(const char *usage, const char *more)
+{
+    /* Asked for, so it is the program's output: stdout, and success. */
+    fputs(usage, stdout);
+    if (more)
+        fputs(more, stdout);
+    return PORTA_CLI_EXIT_HELP;
+}
+
+int porta_cli_usage_error(const char *program, const char *usage, const char *more, const char *fmt,
+                          ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", program);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    fputs(usage, stderr);
+    if (more)
+        fputs(more, stderr);
+    return PORTA_CLI_EXIT_USAGE;
 }
 
 void porta_cli_report(const char *program, porta_context *ctx, const char *what, porta_status st)

@@ -1,14 +1,37 @@
-/* cli.h: what every porta program shares: environment set-up and the
- * --device option. */
+/* cli.h: what every porta program shares: environment set-up, the
+ * --device option, --help and usage errors. */
 #ifndef PORTA_CLI_H
 #define PORTA_CLI_H
 
-#include "porta.h"
+#include <stdbool.h>
+
+#include "porta/porta.h"
 
 /* Call first in main(): Rusticl hides its llvmpipe device unless
  * RUSTICL_ENABLE names it, so programs (never the library) set
  * RUSTICL_ENABLE=llvmpipe when the user has not set it. */
 void porta_cli_prepare_environment(void);
+
+/* An option parser's verdict: PORTA_CLI_RUN to go on, else the exit status
+ * main() returns at once: PORTA_CLI_EXIT_HELP (0) after --help printed the
+ * usage on stdout, PORTA_CLI_EXIT_USAGE (2) after a usage error printed
+ * the reason and the usage on stderr. */
+#define PORTA_CLI_RUN (-1)
+#define PORTA_CLI_EXIT_HELP 0
+#define PORTA_CLI_EXIT_USAGE 2
+
+/* Whether an argument asks for the usage: "--help" or "-h". */
+bool porta_cli_is_help(const char *arg);
+
+/* --help: `usage`, then `more` (may be NULL), on stdout. Returns
+ * PORTA_CLI_EXIT_HELP. */
+int porta_cli_help(const char *usage, const char *more);
+
+/* A usage error: "program: " and the formatted reason on a line, then
+ * `usage` and `more` (may be NULL), on stderr. Returns
+ * PORTA_CLI_EXIT_USAGE. */
+int porta_cli_usage_error(const char *program, const char *usage, const char *more, const char *fmt,
+                          ...) PORTA_PRINTF(4, 5);
 
 /* Create a context and open the device named by spec (NULL: $PORTA_DEVICE
  * or the default), printing "porta: device opencl:0 ..." to stderr. On

@@ -50,7 +50,7 @@ typedef enum { FLOAT_OPT, INT_OPT, WORD_OPT } value_kind;
 
 typedef struct option_spec {
     const char *name;
-    int training_only;
+    bool training_only;
     value_kind kind;
 } option_spec;
 
@@ -95,31 +95,31 @@ static void *target(const char *name, porta_optimizer_config *o, porta_scheduler
 }
 
 static const option_spec options[] = {
-    {"--lr", 0, FLOAT_OPT},
-    {"--min-lr", 0, FLOAT_OPT},
-    {"--max-lr", 0, FLOAT_OPT},
-    {"--factor", 0, FLOAT_OPT},
-    {"--threshold", 0, FLOAT_OPT},
-    {"--eps", 0, FLOAT_OPT},
-    {"--patience", 0, INT_OPT},
-    {"--cooldown", 0, INT_OPT},
-    {"--warmup", 0, INT_OPT},
-    {"--window", 0, INT_OPT},
-    {"--reset-start", 0, INT_OPT},
-    {"--mode", 0, WORD_OPT},
-    {"--threshold-mode", 0, WORD_OPT},
-    {"--weight-decay", 1, FLOAT_OPT},
-    {"--momentum", 1, FLOAT_OPT},
-    {"--beta1", 1, FLOAT_OPT},
-    {"--beta2", 1, FLOAT_OPT},
-    {"--adam-eps", 1, FLOAT_OPT},
-    {"--clip", 1, FLOAT_OPT},
-    {"--warmup-steps", 1, INT_OPT},
-    {"--total-steps", 1, INT_OPT},
-    {"--step-size", 1, INT_OPT},
-    {"--gamma", 1, FLOAT_OPT},
-    {"--t0", 1, INT_OPT},
-    {"--t-mult", 1, INT_OPT},
+    {"--lr", false, FLOAT_OPT},
+    {"--min-lr", false, FLOAT_OPT},
+    {"--max-lr", false, FLOAT_OPT},
+    {"--factor", false, FLOAT_OPT},
+    {"--threshold", false, FLOAT_OPT},
+    {"--eps", false, FLOAT_OPT},
+    {"--patience", false, INT_OPT},
+    {"--cooldown", false, INT_OPT},
+    {"--warmup", false, INT_OPT},
+    {"--window", false, INT_OPT},
+    {"--reset-start", false, INT_OPT},
+    {"--mode", false, WORD_OPT},
+    {"--threshold-mode", false, WORD_OPT},
+    {"--weight-decay", true, FLOAT_OPT},
+    {"--momentum", true, FLOAT_OPT},
+    {"--beta1", true, FLOAT_OPT},
+    {"--beta2", true, FLOAT_OPT},
+    {"--adam-eps", true, FLOAT_OPT},
+    {"--clip", true, FLOAT_OPT},
+    {"--warmup-steps", true, INT_OPT},
+    {"--total-steps", true, INT_OPT},
+    {"--step-size", true, INT_OPT},
+    {"--gamma", true, FLOAT_OPT},
+    {"--t0", true, INT_OPT},
+    {"--t-mult", true, INT_OPT},
 };
 
 /* --optimizer / --scheduler: new defaults, the group rates kept. */
@@ -138,26 +138,26 @@ static porta_cli_option_result set_kind(const char *name, const char *value,
     const int kind = porta_cli_scheduler_kind(value);
     if (kind < 0)
         return PORTA_CLI_BAD_VALUE;
-    const int observe_eval = s->observe_eval;
+    const bool observe_eval = s->observe_eval;
     *s = porta_scheduler_config_default((porta_scheduler_kind)kind);
     s->observe_eval = observe_eval;
     return PORTA_CLI_VALUE;
 }
 
-porta_cli_option_result porta_cli_optim_option(const char *name, const char *value, int training,
+porta_cli_option_result porta_cli_optim_option(const char *name, const char *value, bool training,
                                                porta_optimizer_config *opt,
                                                porta_scheduler_config *sched)
 {
     if (strcmp(name, "--smooth") == 0) {
-        sched->smooth = 1;
+        sched->smooth = true;
         return PORTA_CLI_FLAG;
     }
     if (training && strcmp(name, "--nesterov") == 0) {
-        opt->nesterov = 1;
+        opt->nesterov = true;
         return PORTA_CLI_FLAG;
     }
     if (training && strcmp(name, "--observe-eval") == 0) {
-        sched->observe_eval = 1;
+        sched->observe_eval = true;
         return PORTA_CLI_FLAG;
     }
     if (training && (strcmp(name, "--optimizer") == 0 || strcmp(name, "--scheduler") == 0))
@@ -180,7 +180,7 @@ porta_cli_option_result porta_cli_optim_option(const char *name, const char *val
     return PORTA_CLI_NOT_MINE;
 }
 
-const char *porta_cli_optim_usage(int training)
+const char *porta_cli_optim_usage(bool training)
 {
     static const char common[] =
         "  --lr X              initial learning rate\n"

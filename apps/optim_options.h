@@ -4,7 +4,9 @@
 #ifndef PORTA_OPTIM_OPTIONS_H
 #define PORTA_OPTIM_OPTIONS_H
 
-#include "porta.h"
+#include <stdbool.h>
+
+#include "porta/porta.h"
 
 /* What porta_cli_optim_option() did with an argument. */
 typedef enum porta_cli_option_result {
@@ -24,7 +26,7 @@ typedef enum porta_cli_option_result {
  * (the last argument). --optimizer and --scheduler reset their config to
  * the defaults of the new kind (keeping the group rates), so give them
  * before the options they govern. */
-porta_cli_option_result porta_cli_optim_option(const char *name, const char *value, int training,
+porta_cli_option_result porta_cli_optim_option(const char *name, const char *value, bool training,
                                                porta_optimizer_config *opt,
                                                porta_scheduler_config *sched);
 
@@ -32,8 +34,8 @@ porta_cli_option_result porta_cli_optim_option(const char *name, const char *val
 int porta_cli_parse_float(const char *s, float *out);
 int porta_cli_parse_int(const char *s, int *out);
 
-/* The usage lines of the options above (training != 0: all of them). */
-const char *porta_cli_optim_usage(int training);
+/* The usage lines of the options above (training: all of them). */
+const char *porta_cli_optim_usage(bool training);
 
 /* A scheduler kind from its command-line name (greedy, cosine, constant,
  * step, exponential, plateau, restarts); -1 if none. */

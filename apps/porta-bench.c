@@ -19,7 +19,8 @@
  * backend counters, expected 0) and the time per step when the
  * gradient-norm pass runs too (clipping or non-finite-gradient checks add
  * one reduction dispatch reading the gradients again). --json: one JSON
- * object per line.
+ * object per line. --help (or -h), alone or after a subcommand, prints the
+ * usage.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -35,7 +36,7 @@ typedef struct bench_options {
     size_t params;
     int steps;
     const char *device;
-    int json;
+    bool json;
 } bench_options;
 
 static double now_s(void)
@@ -70,7 +71,7 @@ static void step_destroy(porta_context *ctx, bench_step *b)
     porta_optimizer_destroy(ctx, b->opt);
 }
 
-static porta_status step_create(porta_context *ctx, size_t n, int check_norm, bench_step *b)
+static porta_status step_create(porta_context *ctx, size_t n, bool check_norm, bench_step *b)
 {
     *b = (bench_step){NULL, NULL};
     porta_optimizer_config oc = porta_optimizer_config_default(PORTA_OPTIMIZER_ADAMW);
@@ -85,13 +86,14 @@ static porta_status step_create(porta_context *ctx, size_t n, int check_norm, be
     if (!st)
         st = porta_optimizer_arenas(ctx, b->opt, &params, &grads, NULL);
     if (!st)
-        st = porta_vec_fill(ctx, grads, 0, n, 1e-3f);
+        st = porta_vec_fill(ctx, porta_view_of(grads), n, 1e-3f);
     if (!st)
         st = porta_buffer_create(ctx, sizeof(float) * BENCH_LOSS_PARTIALS, &b->loss);
     if (!st)
-        st = porta_vec_fill(ctx, b->loss, 0, BENCH_LOSS_PARTIALS, 1.0f / BENCH_LOSS_PARTIALS);
+        st = porta_vec_fill(ctx, porta_view_of(b->loss), BENCH_LOSS_PARTIALS,
+                            1.0f / BENCH_LOSS_PARTIALS);
     for (int i = 0; i < 3 && !st; i++) /* warm up: build, first touch */
-        st = porta_optimizer_step(ctx, b->opt, b->loss, 0, BENCH_LOSS_PARTIALS, 1.0f);
+        st = porta_optimizer_step(ctx, b->opt, porta_view_of(b->loss), BENCH_LOSS_PARTIALS, 1.0f);
     if (!st)
         st = porta_finish(ctx);
     return st;
@@ -107,7 +109,7 @@ static porta_status time_steps(porta_context *ctx, bench_step *b, int steps, dou
     double t0 = now_s();
     porta_status st = PORTA_OK;
     for (int i = 0; i < steps && !st; i++)
-        st = porta_optimizer_step(ctx, b->opt, b->loss, 0, BENCH_LOSS_PARTIALS, 1.0f);
+        st = porta_optimizer_step(ctx, b->opt, porta_view_of(b->loss), BENCH_LOSS_PARTIALS, 1.0f);
     porta_counters_get(ctx, &after);
     if (!st)
         st = porta_finish(ctx);
@@ -132,7 +134,8 @@ static porta_status time_stream(porta_context *ctx, porta_buffer *const s[4], si
     double t0 = now_s();
     porta_status st = PORTA_OK;
     for (int i = 0; i < steps && !st; i++)
-        st = porta_vec_stream(ctx, s[0], s[1], s[2], s[3], n, l.local_size, l.per_invocation);
+        st = porta_vec_stream(ctx, porta_view_of(s[0]), porta_view_of(s[1]), porta_view_of(s[2]),
+                              porta_view_of(s[3]), n, l.local_size, l.per_invocation);
     if (!st)
         st = porta_finish(ctx);
     *ms = (now_s() - t0) * 1e3 / steps;
@@ -205,11 +208,11 @@ static porta_status time_step_and_stream(porta_context *ctx, size_t n, int steps
     const int per_round = steps >= ROUNDS ? steps / ROUNDS : 1;
     bench_step b;
     porta_buffer *s[4] = {NULL, NULL, NULL, NULL};
-    porta_status st = step_create(ctx, n, 0, &b);
+    porta_status st = step_create(ctx, n, false, &b);
     for (int i = 0; i < 4 && !st; i++) {
         st = porta_buffer_create(ctx, n * sizeof(float), &s[i]);
         if (!st)
-            st = porta_vec_fill(ctx, s[i], 0, n, 0.25f * (float)i);
+            st = porta_vec_fill(ctx, porta_view_of(s[i]), n, 0.25f * (float)i);
     }
     porta_device_info info;
     if (!st)
@@ -217,7 +220,8 @@ static porta_status time_step_and_stream(porta_context *ctx, size_t n, int steps
     stream_layout layouts[STREAM_LAYOUTS_MAX];
     const size_t count = st ? 0 : stream_layouts(&info, layouts);
     for (size_t l = 0; l < count && !st; l++) /* warm up: build */
-        st = porta_vec_stream(ctx, s[0], s[1], s[2], s[3], n, layouts[l].local_size,
+        st = porta_vec_stream(ctx, porta_view_of(s[0]), porta_view_of(s[1]), porta_view_of(s[2]),
+                              porta_view_of(s[3]), n, layouts[l].local_size,
                               layouts[l].per_invocation);
     if (!st)
         st = porta_finish(ctx);
@@ -248,7 +252,7 @@ static porta_status time_step_and_stream(porta_context *ctx, size_t n, int steps
 static porta_status time_step_with_norm(porta_context *ctx, size_t n, int steps, double *ms)
 {
     bench_step b;
-    porta_status st = step_create(ctx, n, 1, &b);
+    porta_status st = step_create(ctx, n, true, &b);
     if (!st)
         st = time_steps(ctx, &b, steps, ms, NULL);
     step_destroy(ctx, &b);
@@ -291,14 +295,31 @@ static int bench_optimizer_device(const char *spec, void *user)
     return 0;
 }
 
+static const char usage[] =
+    "usage: porta-bench optimizer [--params N] [--steps K] [--device SPEC] [--json]\n"
+    "       porta-bench gemm [--device SPEC] [--json] [--large] [--time S]\n"
+    "       porta-bench train [--workload NAME|all] [--device SPEC] [--steps N] [--json]\n"
+    "                         [--torch-device cpu|cuda]\n"
+    "       porta-bench SUBCOMMAND --help   the options of a subcommand\n";
+
+static const char optimizer_usage[] =
+    "usage: porta-bench optimizer [--params N] [--steps K] [--device SPEC] [--json]\n"
+    "  --params N          parameters of the flat AdamW + GreedyLR model (16777216)\n"
+    "  --steps K           fused steps timed, in 21 rounds (21)\n"
+    "  --device SPEC       only this device (default: every device)\n"
+    "  --json              one JSON object per device and line\n"
+    "ms per fused step, its bandwidth against a streaming kernel's (the roofline), host\n"
+    "syncs per step, and ms per step with the gradient-norm pass\n";
+
+/* argv[1] is "optimizer". PORTA_CLI_RUN, or the exit status (cli.h). */
 static int parse(int argc, char **argv, bench_options *o)
 {
-    *o = (bench_options){.params = 16u << 20, .steps = 21, .device = NULL, .json = 0};
-    if (argc < 2 || strcmp(argv[1], "optimizer") != 0)
-        return -1;
+    *o = (bench_options){.params = 16u << 20, .steps = 21, .device = NULL, .json = false};
     for (int i = 2; i < argc; i++) {
+        if (porta_cli_is_help(argv[i]))
+            return porta_cli_help(optimizer_usage, NULL);
         if (strcmp(argv[i], "--json") == 0)
-            o->json = 1;
+            o->json = true;
         else if (strcmp(argv[i], "--params") == 0 && i + 1 < argc)
             o->params = strtoul(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--steps") == 0 && i + 1 < argc)
@@ -306,9 +327,13 @@ static int parse(int argc, char **argv, bench_options *o)
         else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc)
             o->device = argv[++i];
         else
-            return -1;
+            return porta_cli_usage_error("porta-bench optimizer", optimizer_usage, NULL,
+                                         "unknown option or missing value: %s", argv[i]);
     }
-    return o->params > 0 && o->steps > 0 ? 0 : -1;
+    if (o->params == 0 || o->steps <= 0)
+        return porta_cli_usage_error("porta-bench optimizer", optimizer_usage, NULL,
+                                     "--params and --steps must be positive");
+    return PORTA_CLI_RUN;
 }
 
 int main(int argc, char **argv)
@@ -318,15 +343,15 @@ int main(int argc, char **argv)
         return porta_bench_gemm(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "train") == 0)
         return porta_bench_train(argc - 1, argv + 1);
+    if (argc >= 2 && porta_cli_is_help(argv[1]))
+        return porta_cli_help(usage, NULL);
+    if (argc < 2 || strcmp(argv[1], "optimizer") != 0)
+        return porta_cli_usage_error("porta-bench", usage, NULL,
+                                     argc < 2 ? "no subcommand given%s" : "unknown subcommand %s",
+                                     argc < 2 ? "" : argv[1]);
     bench_options o;
-    if (parse(argc, argv, &o) != 0) {
-        fprintf(stderr,
-                "usage: porta-bench optimizer [--params N] [--steps K] "
-                "[--device SPEC] [--json]\n"
-                "       porta-bench gemm [--device SPEC] [--json] [--large] [--time S]\n"
-                "       porta-bench train [--workload NAME|all] [--device SPEC] [--steps N] "
-                "[--json] [--torch-device cpu|cuda]\n");
-        return 2;
-    }
+    const int rc = parse(argc, argv, &o);
+    if (rc != PORTA_CLI_RUN)
+        return rc;
     return porta_cli_each_device(o.device, bench_optimizer_device, &o);
 }

@@ -7,8 +7,9 @@
  * rate in effect after each step. By default the real fused device kernel
  * runs the schedule (one optimizer step per metric, the metric as the
  * training loss, no parameters), so a device can be checked against the
- * host implementation (--host) on any machine. Exit status 2 for a usage
- * error or a malformed line, 1 for a device failure.
+ * host implementation (--host) on any machine. --help (or -h) prints the
+ * usage. Exit status 2 for a usage error or a malformed line, 1 for a
+ * device failure.
  */
 #include <math.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 
 static const char usage[] =
     "usage: porta-greedylr replay [options] < metrics.txt\n"
+    "       porta-greedylr --help\n"
     "  --lr X              initial learning rate (default 0.1)\n"
     "  --mode min|max      lower or higher metric is better (min)\n"
     "  --factor F          decrease lr*F, increase lr/F, 0 < F < 1 (0.95)\n"
@@ -35,13 +37,14 @@ static const char usage[] =
     "  --window N          rolling-mean window (50)\n"
     "  --reset-start N     decreases at the floor before a reset (500)\n"
     "  --device SPEC       run on this device (default: PORTA_DEVICE or the best)\n"
-    "  --host              run the host implementation instead of a device\n";
+    "  --host              run the host implementation instead of a device\n"
+    "prints the learning rate in effect after each step, one per line\n";
 
 typedef struct options {
     porta_optimizer_config opt;
     porta_scheduler_config sched;
     const char *device;
-    int host;
+    bool host;
 } options;
 
 static int fail_usage(const char *fmt, const char *arg)
@@ -52,21 +55,26 @@ static int fail_usage(const char *fmt, const char *arg)
     return 2;
 }
 
+/* PORTA_CLI_RUN, or the exit status (cli.h). */
 static int parse_options(int argc, char **argv, options *o)
 {
     o->opt = porta_optimizer_config_default(PORTA_OPTIMIZER_SGD);
     o->opt.groups[0] = (porta_param_group){.lr = 0.1f, .min_lr = 1e-3f, .max_lr = 1.0f};
-    o->opt.check_gradients = 0;
+    o->opt.check_gradients = false;
     o->sched = porta_scheduler_config_default(PORTA_SCHEDULER_GREEDYLR);
     o->device = NULL;
-    o->host = 0;
+    o->host = false;
+    if (argc >= 2 && porta_cli_is_help(argv[1]))
+        return porta_cli_help(usage, NULL);
     if (argc < 2 || strcmp(argv[1], "replay") != 0)
         return fail_usage("expected the command \"replay\"%s", "");
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (porta_cli_is_help(a))
+            return porta_cli_help(usage, NULL);
         if (strcmp(a, "--host") == 0) {
-            o->host = 1;
+            o->host = true;
             continue;
         }
         if (strcmp(a, "--device") == 0) {
@@ -76,7 +84,7 @@ static int parse_options(int argc, char **argv, options *o)
             i++;
             continue;
         }
-        switch (porta_cli_optim_option(a, v, 0, &o->opt, &o->sched)) {
+        switch (porta_cli_optim_option(a, v, false, &o->opt, &o->sched)) {
         case PORTA_CLI_FLAG:
             break;
         case PORTA_CLI_VALUE:
@@ -90,7 +98,7 @@ static int parse_options(int argc, char **argv, options *o)
             return fail_usage("unknown option %s", a);
         }
     }
-    return 0;
+    return PORTA_CLI_RUN;
 }
 
 /* Read every line of stdin as a metric. Returns 0, or 2 after reporting. */
@@ -165,7 +173,7 @@ static int replay_device(const options *o, const float *metrics, size_t n, float
     /* Drain the ring every ring_capacity steps: one read per chunk. */
     size_t done = 0;
     for (size_t i = 0; i < n && !st; i++) {
-        st = porta_optimizer_step(ctx, opt, loss, i, 1, 1.0f);
+        st = porta_optimizer_step(ctx, opt, porta_view_at(loss, i), 1, 1.0f);
         if (!st && ((i + 1) % status.ring_capacity == 0 || i + 1 == n)) {
             size_t got = 0;
             st = porta_optimizer_metrics(ctx, opt, ms + done, n - done, &got, NULL);
@@ -215,7 +223,7 @@ int main(int argc, char **argv)
     porta_cli_prepare_environment();
     options o;
     int rc = parse_options(argc, argv, &o);
-    if (rc)
+    if (rc != PORTA_CLI_RUN)
         return rc;
     float *metrics = NULL;
     size_t n = 0;

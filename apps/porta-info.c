@@ -1,12 +1,15 @@
 /* porta-info: list every OpenCL and Vulkan device and self-test each one.
  *
  *   porta-info [--json] [--no-selftest] [--device SPEC]
+ *   porta-info --version | --help
  *
  * One line per device (API, index, name, vendor, type, driver, memory,
  * largest allocation, local memory, subgroup sizes, self-test result), or
- * with --json a JSON array of objects with the same fields. Exit status 0
- * when at least one device was found and every self-test run passed, 1
- * otherwise, 2 for a usage error.
+ * with --json one JSON object: the program's and the library's versions,
+ * the backends compiled in, and "devices", an array of objects with the
+ * same fields (one device a line). Exit status 0 when at least one device
+ * was found and every self-test run passed, 1 otherwise, 2 for a usage
+ * error.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,32 +17,56 @@
 
 #include "cli.h"
 
+static const char usage[] =
+    "usage: porta-info [--json] [--no-selftest] [--device SPEC]\n"
+    "       porta-info --version | --help\n"
+    "  --json           one JSON object: versions, backends and an array of the devices\n"
+    "  --no-selftest    list the devices without running the known-answer self-test\n"
+    "  --device SPEC    only the device SPEC selects (opencl:0, vulkan, pocl, ...)\n"
+    "  --version        the program's and the library's versions and backends\n"
+    "exit status: 0 when a device was found and every self-test run passed, 1 otherwise,\n"
+    "2 for a usage error\n";
+
 typedef struct options {
-    int json;
-    int selftest;
+    bool json;
+    bool selftest;
+    bool version;
     const char *device;
 } options;
 
 static int parse(int argc, char **argv, options *o)
 {
-    *o = (options){.json = 0, .selftest = 1, .device = NULL};
+    *o = (options){.json = false, .selftest = true, .version = false, .device = NULL};
     for (int i = 1; i < argc; i++) {
+        if (porta_cli_is_help(argv[i]))
+            return porta_cli_help(usage, NULL);
         if (strcmp(argv[i], "--json") == 0)
-            o->json = 1;
+            o->json = true;
         else if (strcmp(argv[i], "--no-selftest") == 0)
-            o->selftest = 0;
+            o->selftest = false;
+        else if (strcmp(argv[i], "--version") == 0)
+            o->version = true;
         else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc)
             o->device = argv[++i];
-        else {
-            fprintf(stderr, "usage: porta-info [--json] [--no-selftest] [--device SPEC]\n");
-            return -1;
-        }
+        else if (strcmp(argv[i], "--device") == 0)
+            return porta_cli_usage_error("porta-info", usage, NULL, "--device: missing value");
+        else
+            return porta_cli_usage_error("porta-info", usage, NULL, "unknown option %s", argv[i]);
     }
-    return 0;
+    return PORTA_CLI_RUN;
+}
+
+/* "porta-info 0.2.0 (library 0.2.0, backends: opencl vulkan)": the version
+ * the program was built against, then the one it runs with (a shared
+ * library may be newer). */
+static void print_version(void)
+{
+    const porta_version_info v = porta_version();
+    printf("porta-info %s (library %s, backends: %s)\n", PORTA_VERSION_STRING, v.text, v.backends);
 }
 
 /* Self-test one device in a context of its own; "pass" or the reason. */
-static int selftest(const porta_device_info *d, char *result, size_t cap)
+static bool selftest(const porta_device_info *d, char *result, size_t cap)
 {
     porta_context *ctx = NULL;
     porta_status st = porta_context_create(NULL, &ctx);
@@ -72,7 +99,7 @@ static void print_json_string(const char *s)
     putchar('"');
 }
 
-static void print_json(const porta_device_info *d, const char *result, int first)
+static void print_json(const porta_device_info *d, const char *result, bool first)
 {
     printf("%s\n  {\"api\": \"%s\", \"index\": %u, \"name\": ", first ? "" : ",", d->api, d->index);
     print_json_string(d->name);
@@ -94,6 +121,30 @@ static void print_json(const porta_device_info *d, const char *result, int first
     printf("}");
 }
 
+/* The object's fields before the devices: "version" (what the program
+ * was built against), "library" (what it runs with) and "backends", then
+ * the start of the "devices" array. */
+static void print_json_head(void)
+{
+    const porta_version_info v = porta_version();
+    printf("{\"version\": ");
+    print_json_string(PORTA_VERSION_STRING);
+    printf(", \"library\": ");
+    print_json_string(v.text);
+    printf(", \"backends\": [");
+    /* v.backends is space-separated names ("opencl vulkan"): an array. */
+    const char *b = v.backends;
+    for (bool first = true; *b;) {
+        const size_t n = strcspn(b, " ");
+        if (n > 0) {
+            printf("%s\"%.*s\"", first ? "" : ", ", (int)n, b);
+            first = false;
+        }
+        b += n + (b[n] == ' ');
+    }
+    printf("], \"devices\": [");
+}
+
 static void print_line(const porta_device_info *d, const char *result)
 {
     char mem[32], alloc[32], local[32], sub[32];
@@ -113,8 +164,13 @@ int main(int argc, char **argv)
 {
     porta_cli_prepare_environment();
     options o;
-    if (parse(argc, argv, &o) != 0)
-        return 2;
+    const int rc = parse(argc, argv, &o);
+    if (rc != PORTA_CLI_RUN)
+        return rc;
+    if (o.version) {
+        print_version();
+        return 0;
+    }
     porta_context *ctx = NULL;
     porta_status st = porta_context_create(NULL, &ctx);
     size_t count = 0;
@@ -141,7 +197,7 @@ int main(int argc, char **argv)
     }
     int shown = 0, failed = 0;
     if (o.json)
-        printf("[");
+        print_json_head();
     for (size_t i = 0; i < count; i++) {
         porta_device_info d;
         if (porta_device_get_info(ctx, i, &d) != PORTA_OK)
@@ -160,7 +216,7 @@ int main(int argc, char **argv)
         shown++;
     }
     if (o.json)
-        printf("\n]\n");
+        printf("\n]}\n");
     porta_context_destroy(ctx);
     return (shown > 0 && failed == 0) ? 0 : 1;
 }

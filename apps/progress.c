@@ -8,7 +8,7 @@
 
 #include "progress.h"
 
-void progress_init(progress *p, const char *prefix, uint64_t total, int tty, unsigned columns,
+void progress_init(progress *p, const char *prefix, uint64_t total, bool tty, unsigned columns,
                    double now)
 {
     memset(p, 0, sizeof(*p));
@@ -50,7 +50,7 @@ static void add(char *out, size_t cap, size_t *len, const char *fmt, const char 
 
 size_t progress_format(char *out, size_t cap, const char *prefix, uint64_t step, uint64_t total,
                        const char *fields, double rate, double elapsed, unsigned bar_width,
-                       unsigned columns, int done)
+                       unsigned columns, bool done)
 {
     char buf[96], rate_text[32], time_text[32];
     size_t len = 0;
@@ -118,7 +118,7 @@ static void sample_rate(progress *p, uint64_t step, double now)
     p->sample_step = step;
 }
 
-static const char *render(progress *p, uint64_t step, const char *fields, double now, int done)
+static const char *render(progress *p, uint64_t step, const char *fields, double now, bool done)
 {
     char body[sizeof(p->line) - 16];
     double rate = p->rate;
@@ -131,7 +131,7 @@ static const char *render(progress *p, uint64_t step, const char *fields, double
     else
         snprintf(p->line, sizeof(p->line), "%s\n", body);
     p->last_draw = now;
-    p->drawn = 1;
+    p->drawn = true;
     return p->line;
 }
 
@@ -141,24 +141,24 @@ const char *progress_update(progress *p, uint64_t step, const char *fields, doub
     if (p->tty) {
         if (p->drawn && now - p->last_draw < p->redraw_s)
             return NULL;
-        return render(p, step, fields, now, 0);
+        return render(p, step, fields, now, false);
     }
-    int due = now - p->last_draw >= p->every_s;
+    bool due = now - p->last_draw >= p->every_s;
     if (p->total > 0 && p->every_percent > 0) {
         double pct = 100.0 * (double)step / (double)p->total;
         if (pct >= p->next_percent) {
-            due = 1;
+            due = true;
             while (p->next_percent <= pct)
                 p->next_percent += p->every_percent;
         }
     }
-    return due ? render(p, step, fields, now, 0) : NULL;
+    return due ? render(p, step, fields, now, false) : NULL;
 }
 
 const char *progress_finish(progress *p, uint64_t step, const char *fields, double now)
 {
     sample_rate(p, step, now);
-    return render(p, step, fields, now, 1);
+    return render(p, step, fields, now, true);
 }
 
 double progress_now(void)
@@ -171,7 +171,7 @@ double progress_now(void)
 void progress_start(progress *p, FILE *stream, const char *prefix, uint64_t total)
 {
     int fd = fileno(stream);
-    int tty = fd >= 0 && isatty(fd);
+    bool tty = fd >= 0 && isatty(fd);
     unsigned columns = 0;
     struct winsize ws;
     if (tty && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)

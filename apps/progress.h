@@ -15,6 +15,7 @@
 #ifndef PORTA_APPS_PROGRESS_H
 #define PORTA_APPS_PROGRESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,7 +23,7 @@
 typedef struct progress {
     char prefix[64];
     uint64_t total;       /* steps in the loop; 0: unknown (no bar, no ETA) */
-    int tty;              /* redraw one line in place */
+    bool tty;             /* redraw one line in place */
     unsigned columns;     /* line width to stay under; 0: no limit */
     unsigned bar_width;   /* characters inside [ ] on a terminal */
     double redraw_s;      /* terminal: least time between redraws (0.1) */
@@ -33,12 +34,12 @@ typedef struct progress {
     uint64_t sample_step;
     double rate; /* steps per second (smoothed); < 0 until measured */
     double next_percent;
-    int drawn; /* something has been shown */
+    bool drawn; /* something has been shown */
     char line[512];
 } progress;
 
 /* Set up a display for `total` steps starting at time `now` (seconds). */
-void progress_init(progress *p, const char *prefix, uint64_t total, int tty, unsigned columns,
+void progress_init(progress *p, const char *prefix, uint64_t total, bool tty, unsigned columns,
                    double now);
 
 /* One line of text, no control characters: prefix, bar (bar_width > 0 and
@@ -49,7 +50,7 @@ void progress_init(progress *p, const char *prefix, uint64_t total, int tty, uns
  * when columns > 0. Returns the length written (< cap). */
 size_t progress_format(char *out, size_t cap, const char *prefix, uint64_t step, uint64_t total,
                        const char *fields, double rate, double elapsed, unsigned bar_width,
-                       unsigned columns, int done);
+                       unsigned columns, bool done);
 
 /* "m:ss" or "h:mm:ss" of a duration in seconds ("?" when negative or not
  * finite). */

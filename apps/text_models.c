@@ -13,12 +13,12 @@ static porta_status block(porta_context *ctx, porta_graph *g, const gpt_config *
     porta_status st = porta_graph_layernorm(ctx, g, x, 1e-5f, n, &a);
     snprintf(n, sizeof n, "h.%d.attn.c_attn", i);
     if (!st)
-        st = porta_graph_linear(ctx, g, a, 3 * c->dim, 1, n, &a);
+        st = porta_graph_linear(ctx, g, a, 3 * c->dim, true, n, &a);
     if (!st)
-        st = porta_graph_attention(ctx, g, a, c->heads, 1, &a);
+        st = porta_graph_attention(ctx, g, a, c->heads, true, &a);
     snprintf(n, sizeof n, "h.%d.attn.c_proj", i);
     if (!st)
-        st = porta_graph_linear(ctx, g, a, c->dim, 1, n, &a);
+        st = porta_graph_linear(ctx, g, a, c->dim, true, n, &a);
     if (!st && c->dropout > 0.0f)
         st = porta_graph_dropout(ctx, g, a, c->dropout, &a);
     if (!st)
@@ -28,12 +28,12 @@ static porta_status block(porta_context *ctx, porta_graph *g, const gpt_config *
         st = porta_graph_layernorm(ctx, g, x, 1e-5f, n, &f);
     snprintf(n, sizeof n, "h.%d.mlp.c_fc", i);
     if (!st)
-        st = porta_graph_linear(ctx, g, f, 4 * c->dim, 1, n, &f);
+        st = porta_graph_linear(ctx, g, f, 4 * c->dim, true, n, &f);
     if (!st)
         st = porta_graph_activation(ctx, g, PORTA_GELU, f, &f);
     snprintf(n, sizeof n, "h.%d.mlp.c_proj", i);
     if (!st)
-        st = porta_graph_linear(ctx, g, f, c->dim, 1, n, &f);
+        st = porta_graph_linear(ctx, g, f, c->dim, true, n, &f);
     if (!st && c->dropout > 0.0f)
         st = porta_graph_dropout(ctx, g, f, c->dropout, &f);
     if (!st)
@@ -64,7 +64,7 @@ porta_status gpt_build(porta_context *ctx, porta_graph *g, const gpt_config *c, 
     if (!st)
         st = porta_graph_layernorm(ctx, g, h, 1e-5f, "ln_f", &h);
     if (!st)
-        st = porta_graph_matmul(ctx, g, h, table, 1, &m->logits);
+        st = porta_graph_matmul(ctx, g, h, table, true, &m->logits);
     if (!st)
         st = porta_graph_cross_entropy(ctx, g, m->logits, m->targets, &m->loss);
     return st;

@@ -2,7 +2,7 @@
 #ifndef PORTA_TEXT_MODELS_H
 #define PORTA_TEXT_MODELS_H
 
-#include "porta.h"
+#include "porta/porta.h"
 
 typedef struct gpt_config {
     size_t vocab;   /* 256: bytes */

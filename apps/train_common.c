@@ -5,7 +5,7 @@
 
 #include "cli.h"
 #include "optim_options.h"
-#include "train.h"
+#include "train_options.h"
 
 void train_common_defaults(train_common *c, const char *out, size_t batch)
 {
@@ -14,7 +14,7 @@ void train_common_defaults(train_common *c, const char *out, size_t batch)
     c->opt.groups[0].lr = 1e-3f;
     c->opt.groups[0].weight_decay = 0.01f;
     c->sched = porta_scheduler_config_default(PORTA_SCHEDULER_GREEDYLR);
-    c->sched.smooth = 1;
+    c->sched.smooth = true;
     c->out = out;
     c->seed = 1;
     c->batch = batch;
@@ -25,8 +25,13 @@ int train_usage(const char *usage, const char *fmt, const char *arg)
 {
     fprintf(stderr, "porta-train: ");
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n%s%s", usage, porta_cli_optim_usage(1));
-    return 2;
+    fprintf(stderr, "\n%s%s", usage, porta_cli_optim_usage(true));
+    return PORTA_CLI_EXIT_USAGE;
+}
+
+int train_help(const char *usage)
+{
+    return porta_cli_help(usage, porta_cli_optim_usage(true));
 }
 
 static int parse_count(const char *v, long long min, long long *out)
@@ -52,7 +57,7 @@ int train_common_option(train_common *c, const char *a, const char *v, const cha
     }
     if (strcmp(a, "--seed") == 0 || strcmp(a, "--batch") == 0 || strcmp(a, "--eval-every") == 0 ||
         strcmp(a, "--log-every") == 0 || strcmp(a, "--max-steps") == 0) {
-        const int positive = strcmp(a, "--batch") == 0 || strcmp(a, "--log-every") == 0;
+        const bool positive = strcmp(a, "--batch") == 0 || strcmp(a, "--log-every") == 0;
         if (parse_count(v, positive ? 1 : 0, &n) != 0 ||
             (strcmp(a, "--log-every") == 0 && n > 1000)) {
             train_usage(usage, "%s: not a valid count", a);
@@ -72,7 +77,7 @@ int train_common_option(train_common *c, const char *a, const char *v, const cha
     }
     /* --optimizer resets the weight decay; keep a --weight-decay given before it */
     const float wd = c->opt.groups[0].weight_decay;
-    switch (porta_cli_optim_option(a, v, 1, &c->opt, &c->sched)) {
+    switch (porta_cli_optim_option(a, v, true, &c->opt, &c->sched)) {
     case PORTA_CLI_NOT_MINE:
         return 0;
     case PORTA_CLI_FLAG:
@@ -112,7 +117,7 @@ int train_common_finish(train_common *c, const char *usage)
         g->max_lr = 4 * g->lr;
     if (!(g->lr > 0.0f))
         return train_usage(usage, "--lr must be positive%s", "");
-    return 0;
+    return PORTA_CLI_RUN;
 }
 
 void train_common_schedule(train_common *c, uint64_t total_steps)

@@ -5,9 +5,10 @@
 #ifndef PORTA_TRAIN_RUN_H
 #define PORTA_TRAIN_RUN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
-#include "porta.h"
+#include "porta/train.h"
 
 #define TRAIN_PATH_MAX 1024
 
@@ -20,7 +21,7 @@ typedef struct train_run {
     porta_metrics_log *log;
     unsigned n_groups;
     uint64_t epoch; /* written into each step line (vision) */
-    int with_epoch;
+    bool with_epoch;
     /* the latest drained step, for progress lines */
     uint64_t steps_logged;
     float last_loss, last_lr;
@@ -32,7 +33,7 @@ typedef struct train_run {
  * when resuming after `keep_steps` steps the existing one cut back to those
  * steps. Prints the reason and returns non-zero on failure. */
 int train_run_open(train_run *r, const char *program, porta_context *ctx, porta_graph *g,
-                   const char *out_dir, int resume, uint64_t keep_steps);
+                   const char *out_dir, bool resume, uint64_t keep_steps);
 
 /* Drain the metrics ring (one device read): one line per step with
  * "step", ["epoch",] "loss", "lr" (group 0), "lr_1"... and "skipped". */
@@ -48,22 +49,36 @@ porta_status train_run_log_eval(train_run *r, uint64_t step, int64_t epoch, cons
 /* curves.svg from metrics.jsonl: training loss, the evaluation metrics
  * (keys, with their panel title), the learning rate of every group. */
 porta_status train_run_plot(train_run *r, const char *title, const char *const *eval_keys,
-                            int n_eval, const char *eval_title, int eval_log_y);
+                            int n_eval, const char *eval_title, bool eval_log_y);
 
 /* Write checkpoint.safetensors atomically: every parameter by name (F32),
  * the optimizer and scheduler state ("porta.optimizer_state", U8), and
- * the metadata pairs (key, value, ..., NULL). */
+ * the metadata pairs (key, value, ..., NULL). Checkpoints travel: no value
+ * should name a path of the writing machine (see train_base_name()). */
 porta_status train_run_save(train_run *r, const char *const *metadata);
 
 /* Open a checkpoint (a file, or a directory holding checkpoint.safetensors)
  * and load every parameter of the graph from it by name and shape; with
  * `optimizer` also the optimizer and scheduler state. *file stays open for
- * the caller's metadata reads (porta_safetensors_close()). */
-porta_status train_run_load(train_run *r, const char *path, int optimizer,
+ * the caller's metadata reads (porta_safetensors_destroy()). */
+porta_status train_run_load(train_run *r, const char *path, bool optimizer,
                             porta_safetensors **file);
 
 /* "<dir>/<name>" into buf. */
 const char *train_path(char *buf, const char *dir, const char *name);
+
+/* The last component of a path, without trailing slashes, into buf (cap
+ * bytes): "/home/me/.cache/porta/kjv.txt" -> "kjv.txt",
+ * "/usr/share/datasets/fashion-mnist/" -> "fashion-mnist"; ".", ".." and
+ * paths ending in them are resolved first (realpath), so they give the
+ * directory's own name. What a checkpoint records of its data instead of
+ * the path, which would tell every reader the writer's file system. */
+const char *train_base_name(char *buf, size_t cap, const char *path);
+
+/* SHA-256 (FIPS 180-4) of bytes[0, size) as 64 lower-case hex digits and a
+ * NUL into hex: the same digits sha256sum prints for a file of those
+ * bytes. */
+void train_sha256_hex(const void *bytes, size_t size, char hex[65]);
 
 /* Close the log. */
 void train_run_close(train_run *r);

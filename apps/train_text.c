@@ -9,7 +9,7 @@
 #include "optim_options.h"
 #include "progress.h"
 #include "text_models.h"
-#include "train.h"
+#include "train_options.h"
 #include "train_run.h"
 
 static const char usage[] =
@@ -24,12 +24,14 @@ static const char usage[] =
     "  --seed N            initial weights and batches (1)\n"
     "  --device SPEC       (default: PORTA_DEVICE or the best device)\n"
     "  --out DIR           metrics.jsonl, curves.svg, checkpoint.safetensors (runs/text)\n"
-    "  --resume DIR        continue the run saved in DIR (same options)\n"
+    "  --resume DIR        continue the run saved in DIR (same options and text: a text\n"
+    "                      whose SHA-256 differs from the checkpoint's is refused)\n"
     "  --init-from CKPT    fine-tune: load the weights of a checkpoint (file or run\n"
     "                      directory), fresh optimizer and schedule\n"
     "  --eval-every N      validation loss every N steps, then a checkpoint (250)\n"
     "  --eval-batches N    validation batches per evaluation (16)\n"
     "  --log-every N       drain the device metrics every N steps (50)\n"
+    "  --help              this text\n"
     "optimizer (AdamW, lr 1e-3, weight decay 0.01) and schedule (GreedyLR, smoothed,\n"
     "min-lr lr/10, max-lr 4 lr):\n";
 
@@ -57,6 +59,7 @@ static const char *default_corpus(char *buf, size_t cap)
     return buf;
 }
 
+/* PORTA_CLI_RUN, or the exit status (cli.h). */
 static int parse(int argc, char **argv, text_options *o, char *corpus, size_t corpus_cap)
 {
     memset(o, 0, sizeof *o);
@@ -74,9 +77,11 @@ static int parse(int argc, char **argv, text_options *o, char *corpus, size_t co
     o->text = default_corpus(corpus, corpus_cap);
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (porta_cli_is_help(a))
+            return train_help(usage);
         int rc = train_common_option(&o->c, a, v, usage);
         if (rc < 0)
-            return 2;
+            return PORTA_CLI_EXIT_USAGE;
         if (rc > 0) {
             i += rc - 1;
             continue;
@@ -85,7 +90,7 @@ static int parse(int argc, char **argv, text_options *o, char *corpus, size_t co
             return train_usage(usage, "%s: unknown option or missing value", a);
         char *end = NULL;
         const double x = strtod(v, &end);
-        const int number = *v && !*end && x >= 0 && x < 1e12;
+        const bool number = *v && !*end && x >= 0 && x < 1e12;
         if (strcmp(a, "--text") == 0)
             o->text = v;
         else if (strcmp(a, "--init-from") == 0)
@@ -128,9 +133,13 @@ typedef struct text_state {
     porta_context *ctx;
     porta_graph *g;
     porta_text text;
+    /* What checkpoints record of the text: its file's base name and the
+     * SHA-256 of its bytes, never its path (checkpoints travel). */
+    char text_name[256];
+    char text_sha256[65];
     uint32_t *inputs, *targets;
     train_run run;
-    int run_open;
+    bool run_open;
 } text_state;
 
 static void release(text_state *s)
@@ -138,7 +147,7 @@ static void release(text_state *s)
     if (s->run_open)
         train_run_close(&s->run);
     porta_graph_destroy(s->ctx, s->g);
-    porta_text_free(&s->text);
+    porta_text_destroy(s->ctx, &s->text);
     free(s->inputs);
     free(s->targets);
     porta_context_destroy(s->ctx);
@@ -158,8 +167,8 @@ static porta_status validate(text_state *s, const text_options *o, const gpt_mod
     double sum = 0.0;
     porta_status st = PORTA_OK;
     for (int b = 0; b < o->eval_batches && !st; b++) {
-        st = porta_text_batch(s->ctx, &s->text, 1, o->c.batch, o->model.context, 0x5eed,
-                              (uint64_t)b, s->inputs, s->targets);
+        st = porta_text_batch(s->ctx, &s->text, PORTA_TEXT_VALIDATION, o->c.batch, o->model.context,
+                              0x5eed, (uint64_t)b, s->inputs, s->targets);
         if (!st)
             st = porta_graph_set_input(s->ctx, s->g, m->tokens, s->inputs, n * 4);
         if (!st)
@@ -183,15 +192,16 @@ static porta_status checkpoint(text_state *s, const text_options *o, uint64_t st
     snprintf(heads, sizeof heads, "%zu", o->model.heads);
     snprintf(dim, sizeof dim, "%zu", o->model.dim);
     snprintf(context, sizeof context, "%zu", o->model.context);
-    const char *meta[] = {"program", "porta-train text",
-                          "model",   "gpt",
-                          "step",    st_text,
-                          "seed",    seed_text,
-                          "layers",  layers,
-                          "heads",   heads,
-                          "dim",     dim,
-                          "context", context,
-                          "corpus",  o->text,
+    const char *meta[] = {"program",     "porta-train text",
+                          "model",       "gpt",
+                          "step",        st_text,
+                          "seed",        seed_text,
+                          "layers",      layers,
+                          "heads",       heads,
+                          "dim",         dim,
+                          "context",     context,
+                          "text_file",   s->text_name,
+                          "text_sha256", s->text_sha256,
                           NULL};
     return train_run_save(&s->run, meta);
 }
@@ -201,7 +211,7 @@ int train_text_main(int argc, char **argv)
     text_options o;
     char corpus[1024];
     int rc = parse(argc, argv, &o, corpus, sizeof corpus);
-    if (rc)
+    if (rc != PORTA_CLI_RUN)
         return rc;
     text_state s;
     memset(&s, 0, sizeof s);
@@ -218,10 +228,14 @@ int train_text_main(int argc, char **argv)
         release(&s);
         return 2;
     }
-    fprintf(stderr, "porta-train: %s: %zu bytes (%zu train, %zu validation)\n", o.text, s.text.size,
-            s.text.train_size, s.text.size - s.text.train_size);
+    train_base_name(s.text_name, sizeof s.text_name, o.text);
+    /* Of the bytes trained on (after any gzip decompression): for a plain
+     * file what sha256sum prints. */
+    train_sha256_hex(s.text.bytes, s.text.size, s.text_sha256);
+    fprintf(stderr, "porta-train: %s: %zu bytes (%zu train, %zu validation), SHA-256 %.16s...\n",
+            o.text, s.text.size, s.text.train_size, s.text.size - s.text.train_size, s.text_sha256);
     gpt_model m;
-    if ((st = porta_graph_create(s.ctx, o.c.seed, &s.g)))
+    if ((st = porta_graph_create(s.ctx, &(porta_graph_options){.seed = o.c.seed}, &s.g)))
         return fail(&s, "graph", st);
     if ((st = gpt_build(s.ctx, s.g, &o.model, batch, &m)))
         return fail(&s, "building the model", st);
@@ -245,18 +259,37 @@ int train_text_main(int argc, char **argv)
         if (st)
             return fail(&s, o.c.resume ? "resuming" : "loading weights", st);
         const char *sp = porta_safetensors_metadata(ck, "step");
+        const char *was_sha = porta_safetensors_metadata(ck, "text_sha256");
+        const char *was_file = porta_safetensors_metadata(ck, "text_file");
         if (o.c.resume)
             step = sp ? strtoull(sp, NULL, 10) : 0;
-        fprintf(stderr, "porta-train: %s %s (step %s)\n",
+        fprintf(stderr, "porta-train: %s %s (step %s, trained on %s)\n",
                 o.c.resume ? "resuming" : "fine-tuning from", o.c.resume ? o.c.resume : o.init_from,
-                sp ? sp : "?");
-        porta_safetensors_close(ck);
+                sp ? sp : "?", was_file ? was_file : "an unrecorded text");
+        /* A resumed run must see the batches of the run it continues, so
+         * the text must be the same bytes (whatever it is called now);
+         * fine-tuning on another text is what --init-from is for. */
+        if (o.c.resume && was_sha && strcmp(was_sha, s.text_sha256) != 0) {
+            fprintf(stderr,
+                    "porta-train: %s: the run was trained on a text with SHA-256 %s (%s), but %s "
+                    "has SHA-256 %s: resume with that text, or fine-tune with --init-from\n",
+                    o.c.resume, was_sha, was_file ? was_file : "?", o.text, s.text_sha256);
+            porta_safetensors_destroy(s.ctx, ck);
+            release(&s);
+            return 2;
+        }
+        if (o.c.resume && !was_sha)
+            fprintf(stderr,
+                    "porta-train: warning: %s does not record its text's SHA-256: cannot check "
+                    "that %s is the same text\n",
+                    o.c.resume, o.text);
+        porta_safetensors_destroy(s.ctx, ck);
     }
     if (train_run_open(&s.run, "porta-train", s.ctx, s.g, o.c.out, o.c.resume != NULL, step)) {
         release(&s);
         return 1;
     }
-    s.run_open = 1;
+    s.run_open = true;
     const char *eval_keys[] = {"val_loss", "val_bpb"};
     double val = NAN;
     if (step == 0) { /* where the run starts (fine-tuning: the loaded weights) */
@@ -277,7 +310,8 @@ int train_text_main(int argc, char **argv)
             break;
         if (o.minutes > 0 && progress_now() - t0 > 60.0 * o.minutes)
             break;
-        st = porta_text_batch(s.ctx, &s.text, 0, batch, T, o.c.seed, step, s.inputs, s.targets);
+        st = porta_text_batch(s.ctx, &s.text, PORTA_TEXT_TRAIN, batch, T, o.c.seed, step, s.inputs,
+                              s.targets);
         if (!st)
             st = porta_graph_set_input(s.ctx, s.g, m.tokens, s.inputs, n * 4);
         if (!st)
@@ -305,7 +339,7 @@ int train_text_main(int argc, char **argv)
                 st = checkpoint(&s, &o, step);
             if (!st)
                 st = train_run_plot(&s.run, "porta-train text", eval_keys, 1,
-                                    "validation loss (nats/byte)", 0);
+                                    "validation loss (nats/byte)", false);
             char line[160];
             snprintf(line, sizeof line,
                      "step %llu: validation loss %.4f nats/byte (%.4f bits/byte)",
@@ -331,7 +365,7 @@ int train_text_main(int argc, char **argv)
             st = checkpoint(&s, &o, step);
         if (!st)
             st = train_run_plot(&s.run, "porta-train text", eval_keys, 1,
-                                "validation loss (nats/byte)", 0);
+                                "validation loss (nats/byte)", false);
         if (st)
             return fail(&s, "final evaluation", st);
     }

@@ -8,7 +8,7 @@
 #include "cli.h"
 #include "optim_options.h"
 #include "progress.h"
-#include "train.h"
+#include "train_options.h"
 #include "train_run.h"
 #include "vision_models.h"
 
@@ -29,6 +29,7 @@ static const char usage[] =
     "  --limit-train N     use only the first N training images (tests)\n"
     "  --limit-test N      use only the first N test images\n"
     "  --max-steps N       stop after N steps in all (tests)\n"
+    "  --help              this text\n"
     "optimizer (AdamW, lr 2e-3, weight decay 0.01) and schedule (GreedyLR, smoothed,\n"
     "min-lr lr/10, max-lr 4 lr):\n";
 
@@ -41,6 +42,7 @@ typedef struct vision_options {
     int limit_train, limit_test;
 } vision_options;
 
+/* PORTA_CLI_RUN, or the exit status (cli.h). */
 static int parse(int argc, char **argv, vision_options *o)
 {
     memset(o, 0, sizeof *o);
@@ -53,9 +55,11 @@ static int parse(int argc, char **argv, vision_options *o)
     o->c.opt.groups[0].lr = 2e-3f;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (porta_cli_is_help(a))
+            return train_help(usage);
         int rc = train_common_option(&o->c, a, v, usage);
         if (rc < 0)
-            return 2;
+            return PORTA_CLI_EXIT_USAGE;
         if (rc > 0) {
             i += rc - 1;
             continue;
@@ -153,17 +157,17 @@ typedef struct vision_state {
     float *images;
     uint32_t *labels;
     train_run run;
-    int run_open;
+    bool run_open;
 } vision_state;
 
 static void release(vision_state *s)
 {
     if (s->run_open)
         train_run_close(&s->run);
-    porta_batch_loader_destroy(s->loader);
+    porta_batch_loader_destroy(s->ctx, s->loader);
     porta_graph_destroy(s->ctx, s->g);
-    porta_image_set_free(&s->train);
-    porta_image_set_free(&s->test);
+    porta_image_set_destroy(s->ctx, &s->train);
+    porta_image_set_destroy(s->ctx, &s->test);
     free(s->images);
     free(s->labels);
     porta_context_destroy(s->ctx);
@@ -180,17 +184,17 @@ int train_vision_main(int argc, char **argv)
 {
     vision_options o;
     int rc = parse(argc, argv, &o);
-    if (rc)
+    if (rc != PORTA_CLI_RUN)
         return rc;
     vision_state s;
     memset(&s, 0, sizeof s);
     s.ctx = porta_cli_open_device("porta-train", o.c.device);
     if (!s.ctx)
         return 1;
-    porta_status st = porta_image_set_load_dir(s.ctx, o.data, 1, &s.train);
+    porta_status st = porta_image_set_load_dir(s.ctx, o.data, true, &s.train);
     if (st)
         return fail(&s, "training data", st);
-    if ((st = porta_image_set_load_dir(s.ctx, o.data, 0, &s.test)))
+    if ((st = porta_image_set_load_dir(s.ctx, o.data, false, &s.test)))
         return fail(&s, "test data", st);
     if (o.limit_train && (size_t)o.limit_train < s.train.count)
         s.train.count = (size_t)o.limit_train;
@@ -204,7 +208,7 @@ int train_vision_main(int argc, char **argv)
         return 2;
     }
     porta_batch_loader_config lc = {
-        .batch = batch, .seed = o.c.seed, .shuffle = 1, .augment = s.train.channels == 3};
+        .batch = batch, .seed = o.c.seed, .shuffle = true, .augment = s.train.channels == 3};
     normalisation(&s.train, lc.mean, lc.std);
     if ((st = porta_batch_loader_create(s.ctx, &s.train, &lc, &s.loader)))
         return fail(&s, "batch loader", st);
@@ -217,7 +221,7 @@ int train_vision_main(int argc, char **argv)
             s.train.classes, per_epoch);
 
     vision_model m;
-    if ((st = porta_graph_create(s.ctx, o.c.seed, &s.g)))
+    if ((st = porta_graph_create(s.ctx, &(porta_graph_options){.seed = o.c.seed}, &s.g)))
         return fail(&s, "graph", st);
     st = vision_model_build(s.ctx, s.g, o.model, batch, s.train.channels, s.train.height,
                             s.train.width, s.train.classes, o.depth, &m);
@@ -228,20 +232,32 @@ int train_vision_main(int argc, char **argv)
         return fail(&s, "compiling the model", st);
     train_print_graph("porta-train", s.ctx, s.g, o.model);
 
+    /* The checkpoint names the data by the directory's base name, not its
+     * path (checkpoints travel; a path tells where they were made). */
+    char data_name[256];
+    train_base_name(data_name, sizeof data_name, o.data);
     uint64_t start_epoch = 0, step = 0;
     porta_safetensors *ck = NULL;
     if (o.c.resume) {
         /* the run's own train_run is opened below; load through a scratch one */
         train_run probe = {.program = "porta-train", .ctx = s.ctx, .g = s.g};
         porta_graph_optimizer(s.ctx, s.g, &probe.opt);
-        st = train_run_load(&probe, o.c.resume, 1, &ck);
+        st = train_run_load(&probe, o.c.resume, true, &ck);
         if (st)
             return fail(&s, "resuming", st);
         const char *e = porta_safetensors_metadata(ck, "epoch");
         const char *sp = porta_safetensors_metadata(ck, "step");
+        const char *was = porta_safetensors_metadata(ck, "data_dir");
         start_epoch = e ? strtoull(e, NULL, 10) : 0;
         step = sp ? strtoull(sp, NULL, 10) : 0;
-        porta_safetensors_close(ck);
+        /* A name is no proof of content (and the same data may sit under
+         * another name), so a different one only warns. */
+        if (was && strcmp(was, data_name) != 0)
+            fprintf(stderr,
+                    "porta-train: warning: %s was trained on data in a directory named %s, "
+                    "not %s\n",
+                    o.c.resume, was, data_name);
+        porta_safetensors_destroy(s.ctx, ck);
         fprintf(stderr, "porta-train: resuming %s after epoch %llu (step %llu)\n", o.c.resume,
                 (unsigned long long)start_epoch, (unsigned long long)step);
         if ((st = porta_batch_loader_seek(s.ctx, s.loader, start_epoch, 0)))
@@ -251,8 +267,8 @@ int train_vision_main(int argc, char **argv)
         release(&s);
         return 1;
     }
-    s.run_open = 1;
-    s.run.with_epoch = 1;
+    s.run_open = true;
+    s.run.with_epoch = true;
 
     const size_t per = (size_t)s.train.channels * s.train.height * s.train.width;
     s.images = malloc(batch * per * sizeof *s.images);
@@ -329,15 +345,17 @@ int train_vision_main(int argc, char **argv)
         snprintf(e_text, sizeof e_text, "%llu", (unsigned long long)epoch + 1);
         snprintf(s_text, sizeof s_text, "%llu", (unsigned long long)step);
         snprintf(seed_text, sizeof seed_text, "%llu", (unsigned long long)o.c.seed);
-        const char *meta[] = {"program", "porta-train vision",
-                              "model",   o.model,
-                              "epoch",   e_text,
-                              "step",    s_text,
-                              "seed",    seed_text,
+        const char *meta[] = {"program",  "porta-train vision",
+                              "model",    o.model,
+                              "epoch",    e_text,
+                              "step",     s_text,
+                              "seed",     seed_text,
+                              "data_dir", data_name,
                               NULL};
         if (b == per_epoch && (st = train_run_save(&s.run, meta)))
             return fail(&s, "checkpoint", st);
-        if ((st = train_run_plot(&s.run, "porta-train vision", eval_keys, 1, "test accuracy", 0)))
+        if ((st = train_run_plot(&s.run, "porta-train vision", eval_keys, 1, "test accuracy",
+                                 false)))
             return fail(&s, "curves.svg", st);
         if (b < per_epoch)
             break; /* --max-steps */

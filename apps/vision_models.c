@@ -12,15 +12,15 @@ static porta_status build_mlp(porta_context *ctx, porta_graph *g, size_t batch, 
     const size_t flat[2] = {batch, features};
     porta_status st = porta_graph_reshape(ctx, g, m->images, 2, flat, &h);
     if (!st)
-        st = porta_graph_linear(ctx, g, h, 512, 1, "fc1", &h);
+        st = porta_graph_linear(ctx, g, h, 512, true, "fc1", &h);
     if (!st)
         st = porta_graph_activation(ctx, g, PORTA_RELU, h, &h);
     if (!st)
-        st = porta_graph_linear(ctx, g, h, 256, 1, "fc2", &h);
+        st = porta_graph_linear(ctx, g, h, 256, true, "fc2", &h);
     if (!st)
         st = porta_graph_activation(ctx, g, PORTA_RELU, h, &h);
     if (!st)
-        st = porta_graph_linear(ctx, g, h, classes, 1, "classifier", &m->logits);
+        st = porta_graph_linear(ctx, g, h, classes, true, "classifier", &m->logits);
     return st;
 }
 
@@ -28,7 +28,7 @@ static porta_status build_mlp(porta_context *ctx, porta_graph *g, size_t batch, 
 static porta_status conv_block(porta_context *ctx, porta_graph *g, porta_tensor x, size_t channels,
                                const char *name, porta_tensor *y)
 {
-    porta_status st = porta_graph_conv2d(ctx, g, x, channels, 3, 1, 1, 1, name, y);
+    porta_status st = porta_graph_conv2d(ctx, g, x, channels, 3, 1, 1, true, name, y);
     if (!st)
         st = porta_graph_activation(ctx, g, PORTA_RELU, *y, y);
     if (!st)
@@ -48,11 +48,11 @@ static porta_status build_cnn(porta_context *ctx, porta_graph *g, size_t batch, 
     if (!st)
         st = porta_graph_reshape(ctx, g, h, 2, flat, &h);
     if (!st)
-        st = porta_graph_linear(ctx, g, h, 128, 1, "fc1", &h);
+        st = porta_graph_linear(ctx, g, h, 128, true, "fc1", &h);
     if (!st)
         st = porta_graph_activation(ctx, g, PORTA_RELU, h, &h);
     if (!st)
-        st = porta_graph_linear(ctx, g, h, classes, 1, "classifier", &m->logits);
+        st = porta_graph_linear(ctx, g, h, classes, true, "classifier", &m->logits);
     return st;
 }
 
@@ -67,13 +67,13 @@ static porta_status residual_block(porta_context *ctx, porta_graph *g, porta_ten
     snprintf(n2, sizeof n2, "%s.conv2", name);
     snprintf(np, sizeof np, "%s.shortcut", name);
     porta_tensor h, skip = x;
-    porta_status st = porta_graph_conv2d(ctx, g, x, channels, 3, stride, 1, 1, n1, &h);
+    porta_status st = porta_graph_conv2d(ctx, g, x, channels, 3, stride, 1, true, n1, &h);
     if (!st)
         st = porta_graph_activation(ctx, g, PORTA_RELU, h, &h);
     if (!st)
-        st = porta_graph_conv2d(ctx, g, h, channels, 3, 1, 1, 1, n2, &h);
+        st = porta_graph_conv2d(ctx, g, h, channels, 3, 1, 1, true, n2, &h);
     if (!st && (stride != 1 || in_channels != channels))
-        st = porta_graph_conv2d(ctx, g, x, channels, 1, stride, 0, 0, np, &skip);
+        st = porta_graph_conv2d(ctx, g, x, channels, 1, stride, 0, false, np, &skip);
     if (!st)
         st = porta_graph_add(ctx, g, h, skip, &h);
     if (!st)
@@ -89,7 +89,7 @@ static porta_status build_resnet(porta_context *ctx, porta_graph *g, int depth, 
                                  vision_model *m)
 {
     porta_tensor h;
-    porta_status st = porta_graph_conv2d(ctx, g, m->images, 16, 3, 1, 1, 1, "stem", &h);
+    porta_status st = porta_graph_conv2d(ctx, g, m->images, 16, 3, 1, 1, true, "stem", &h);
     if (!st)
         st = porta_graph_activation(ctx, g, PORTA_RELU, h, &h);
     size_t in_channels = 16;
@@ -106,7 +106,7 @@ static porta_status build_resnet(porta_context *ctx, porta_graph *g, int depth, 
     if (!st)
         st = porta_graph_global_avg_pool(ctx, g, h, &h);
     if (!st)
-        st = porta_graph_linear(ctx, g, h, classes, 1, "classifier", &m->logits);
+        st = porta_graph_linear(ctx, g, h, classes, true, "classifier", &m->logits);
     return st;
 }
 

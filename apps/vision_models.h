@@ -2,7 +2,7 @@
 #ifndef PORTA_VISION_MODELS_H
 #define PORTA_VISION_MODELS_H
 
-#include "porta.h"
+#include "porta/porta.h"
 
 typedef struct vision_model {
     porta_tensor images; /* input [batch, channels, height, width] */

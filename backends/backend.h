@@ -48,31 +48,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "porta_status.h"
-
-/* ---- messages ---------------------------------------------------------- */
-
-#define PORTA_MSG_CAPACITY 16384
-
-/* A per-context message buffer; the text is always NUL-terminated. */
-typedef struct porta_msg {
-    char text[PORTA_MSG_CAPACITY];
-} porta_msg;
-
-/* Replace the message with a formatted one (truncated with a marker if it
- * does not fit). Returns status, so a failure path reads
- * `return porta_msg_set(msg, PORTA_ERROR_DRIVER, "clFoo: %s", name);`. */
-porta_status porta_msg_set(porta_msg *msg, porta_status status, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-/* Append formatted text to the message (same truncation rule). */
-void porta_msg_append(porta_msg *msg, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
+#include "common/message.h"
+#include "porta/status.h"
 
 /* ---- devices ----------------------------------------------------------- */
 

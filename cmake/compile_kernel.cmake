@@ -1,7 +1,7 @@
 # compile_kernel.cmake: turn one shaders/NAME.kc into everything the library embeds.
 #
 # Run as: cmake -DKC=<file.kc> -DNAME=<name> -DSHADERS=<dir> -DOUT=<dir>
-#               -DCC=<c compiler> -DGLSLC=<glslc> -DSPIRV_VAL=<spirv-val> -P compile_kernel.cmake
+#               -DCC=<c compiler> -DGLSLC=<glslc or ""> -DSPIRV_VAL=<spirv-val> -P compile_kernel.cmake
 # Writes into OUT:
 #   NAME.cl        OpenCL C (the .kc expanded with prelude_cl.h)
 #   NAME.comp      GLSL (expanded with prelude_glsl.h, "#version 450" prepended)
@@ -24,19 +24,23 @@ endfunction()
 preprocess(prelude_cl.h cl_text)
 file(WRITE "${OUT}/${NAME}.cl" "${cl_text}")
 
-preprocess(prelude_glsl.h glsl_text)
-file(WRITE "${OUT}/${NAME}.comp" "#version 450\n${glsl_text}")
-execute_process(
-  COMMAND "${GLSLC}" -fshader-stage=compute --target-env=vulkan1.1 -Werror -O
-          "${OUT}/${NAME}.comp" -o "${OUT}/${NAME}.spv"
-  OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
-if(NOT rc EQUAL 0 OR NOT "${out}${err}" STREQUAL "")
-  message(FATAL_ERROR "${KC}: glslc failed or warned (see ${OUT}/${NAME}.comp):\n${out}${err}")
-endif()
-execute_process(COMMAND "${SPIRV_VAL}" --target-env vulkan1.1 "${OUT}/${NAME}.spv"
-                OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "${KC}: spirv-val rejected the SPIR-V:\n${out}${err}")
+# SPIR-V only when the Vulkan backend is built (GLSLC given); otherwise the
+# kernel carries an empty SPIR-V array that nothing reads.
+if(GLSLC)
+  preprocess(prelude_glsl.h glsl_text)
+  file(WRITE "${OUT}/${NAME}.comp" "#version 450\n${glsl_text}")
+  execute_process(
+    COMMAND "${GLSLC}" -fshader-stage=compute --target-env=vulkan1.1 -Werror -O
+            "${OUT}/${NAME}.comp" -o "${OUT}/${NAME}.spv"
+    OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0 OR NOT "${out}${err}" STREQUAL "")
+    message(FATAL_ERROR "${KC}: glslc failed or warned (see ${OUT}/${NAME}.comp):\n${out}${err}")
+  endif()
+  execute_process(COMMAND "${SPIRV_VAL}" --target-env vulkan1.1 "${OUT}/${NAME}.spv"
+                  OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${KC}: spirv-val rejected the SPIR-V:\n${out}${err}")
+  endif()
 endif()
 
 # The host interface: the text between the markers prelude_host.h emits.
@@ -62,14 +66,22 @@ string(REPLACE "\\" "\\\\" cl_c "${cl_text}")
 string(REPLACE "\"" "\\\"" cl_c "${cl_c}")
 string(REPLACE "\n" "\\n\"\n    \"" cl_c "${cl_c}")
 
-# SPIR-V as little-endian 32-bit words.
-file(READ "${OUT}/${NAME}.spv" spv_hex HEX)
+# SPIR-V as little-endian 32-bit words (one 0 word when there is none, as
+# C has no empty arrays; spirv_bytes is then 0).
+if(GLSLC)
+  file(READ "${OUT}/${NAME}.spv" spv_hex HEX)
+else()
+  set(spv_hex "")
+endif()
 string(LENGTH "${spv_hex}" hex_len)
 math(EXPR spv_bytes "${hex_len} / 2")
 string(REGEX REPLACE "([0-9a-f][0-9a-f])([0-9a-f][0-9a-f])([0-9a-f][0-9a-f])([0-9a-f][0-9a-f])"
                      "0x\\4\\3\\2\\1u," spv_words "${spv_hex}")
 string(REGEX REPLACE "(0x[0-9a-f]+u,0x[0-9a-f]+u,0x[0-9a-f]+u,0x[0-9a-f]+u,0x[0-9a-f]+u,0x[0-9a-f]+u,)"
                      "\\1\n    " spv_words "${spv_words}")
+if(spv_words STREQUAL "")
+  set(spv_words "0u")
+endif()
 
 string(SHA256 digest "${cl_text}${spv_hex}")
 string(SUBSTRING "${digest}" 0 16 hash16)

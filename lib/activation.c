@@ -27,14 +27,16 @@ static porta_status launch(porta_context *ctx, porta_activation fn, uint32_t pas
     return porta__launch_spec(ctx, PORTA_KERNEL_activation, spec, grid, bufs, p);
 }
 
-porta_status porta_activation_forward(porta_context *ctx, porta_activation fn, porta_buffer *x,
-                                      size_t x_off, porta_buffer *y, size_t y_off, size_t n)
+porta_status porta_activation_forward(porta_context *ctx, porta_activation fn, porta_view xv,
+                                      porta_view yv, size_t n)
 {
+    porta_buffer *x = xv.buffer, *y = yv.buffer;
+    const size_t x_off = xv.offset, y_off = yv.offset;
     porta_status st = check_fn(ctx, fn, "porta_activation_forward");
     if (!st)
-        st = porta__check_range(ctx, x, x_off, n, "porta_activation_forward x");
+        st = porta__check_view(ctx, xv, n, "porta_activation_forward x");
     if (!st)
-        st = porta__check_range(ctx, y, y_off, n, "porta_activation_forward y");
+        st = porta__check_view(ctx, yv, n, "porta_activation_forward y");
     if (st || n == 0)
         return st;
     porta_params_activation p = {
@@ -43,17 +45,18 @@ porta_status porta_activation_forward(porta_context *ctx, porta_activation fn, p
     return launch(ctx, fn, 0, 0, bufs, &p);
 }
 
-porta_status porta_activation_backward(porta_context *ctx, porta_activation fn, porta_buffer *x,
-                                       size_t x_off, porta_buffer *dy, size_t dy_off,
-                                       porta_buffer *dx, size_t dx_off, size_t n, int accumulate)
+porta_status porta_activation_backward(porta_context *ctx, porta_activation fn, porta_view xv,
+                                       porta_view dyv, porta_view dxv, size_t n, bool accumulate)
 {
+    porta_buffer *x = xv.buffer, *dy = dyv.buffer, *dx = dxv.buffer;
+    const size_t x_off = xv.offset, dy_off = dyv.offset, dx_off = dxv.offset;
     porta_status st = check_fn(ctx, fn, "porta_activation_backward");
     if (!st)
-        st = porta__check_range(ctx, x, x_off, n, "porta_activation_backward x");
+        st = porta__check_view(ctx, xv, n, "porta_activation_backward x");
     if (!st)
-        st = porta__check_range(ctx, dy, dy_off, n, "porta_activation_backward dy");
+        st = porta__check_view(ctx, dyv, n, "porta_activation_backward dy");
     if (!st)
-        st = porta__check_range(ctx, dx, dx_off, n, "porta_activation_backward dx");
+        st = porta__check_view(ctx, dxv, n, "porta_activation_backward dx");
     if (st || n == 0)
         return st;
     porta_params_activation p = {.n = (uint32_t)n,

@@ -35,13 +35,13 @@ static porta_status check_shape(porta_context *ctx, const char *call, size_t bat
     return PORTA_OK;
 }
 
-/* porta__check_range with the message naming "<call> <argument>". */
-static porta_status check_arg(porta_context *ctx, const porta_buffer *b, size_t off, size_t n,
-                              const char *call, const char *arg)
+/* porta__check_view with the message naming "<call> <argument>". */
+static porta_status check_arg(porta_context *ctx, porta_view v, size_t n, const char *call,
+                              const char *arg)
 {
     char what[96];
     snprintf(what, sizeof(what), "%s %s", call, arg);
-    return porta__check_range(ctx, b, off, n, what);
+    return porta__check_view(ctx, v, n, what);
 }
 
 /* One attention_softmax.kc dispatch over the rows: SPEC0 = pass, SPEC1 =
@@ -60,16 +60,17 @@ static porta_status launch(porta_context *ctx, uint32_t pass, size_t rows, size_
 }
 
 porta_status porta_attention_softmax_forward(porta_context *ctx, size_t batch_heads, size_t T,
-                                             float scale, int causal, porta_buffer *x, size_t x_off,
-                                             porta_buffer *y, size_t y_off)
+                                             float scale, bool causal, porta_view xv, porta_view yv)
 {
+    porta_buffer *x = xv.buffer, *y = yv.buffer;
+    const size_t x_off = xv.offset, y_off = yv.offset;
     const char *call = "porta_attention_softmax_forward";
     porta_status st = check_shape(ctx, call, batch_heads, T, scale);
     const size_t n = batch_heads * T * T;
     if (!st)
-        st = check_arg(ctx, x, x_off, n, call, "x");
+        st = check_arg(ctx, xv, n, call, "x");
     if (!st)
-        st = check_arg(ctx, y, y_off, n, call, "y");
+        st = check_arg(ctx, yv, n, call, "y");
     if (st || n == 0)
         return st;
     porta_params_attention_softmax p = {.rows = (uint32_t)(batch_heads * T),
@@ -84,19 +85,20 @@ porta_status porta_attention_softmax_forward(porta_context *ctx, size_t batch_he
 }
 
 porta_status porta_attention_softmax_backward(porta_context *ctx, size_t batch_heads, size_t T,
-                                              float scale, porta_buffer *y, size_t y_off,
-                                              porta_buffer *dy, size_t dy_off, porta_buffer *dx,
-                                              size_t dx_off, int accumulate)
+                                              float scale, porta_view yv, porta_view dyv,
+                                              porta_view dxv, bool accumulate)
 {
+    porta_buffer *y = yv.buffer, *dy = dyv.buffer, *dx = dxv.buffer;
+    const size_t y_off = yv.offset, dy_off = dyv.offset, dx_off = dxv.offset;
     const char *call = "porta_attention_softmax_backward";
     porta_status st = check_shape(ctx, call, batch_heads, T, scale);
     const size_t n = batch_heads * T * T;
     if (!st)
-        st = check_arg(ctx, y, y_off, n, call, "y");
+        st = check_arg(ctx, yv, n, call, "y");
     if (!st)
-        st = check_arg(ctx, dy, dy_off, n, call, "dy");
+        st = check_arg(ctx, dyv, n, call, "dy");
     if (!st)
-        st = check_arg(ctx, dx, dx_off, n, call, "dx");
+        st = check_arg(ctx, dxv, n, call, "dx");
     if (st || n == 0)
         return st;
     porta_params_attention_softmax p = {.rows = (uint32_t)(batch_heads * T),

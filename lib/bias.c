@@ -38,14 +38,16 @@ static porta_status check_shape(porta_context *ctx, size_t rows, size_t cols, co
     return PORTA_OK;
 }
 
-porta_status porta_bias_add(porta_context *ctx, size_t rows, size_t cols, porta_buffer *bias,
-                            size_t bias_off, porta_buffer *y, size_t y_off)
+porta_status porta_bias_add(porta_context *ctx, size_t rows, size_t cols, porta_view biasv,
+                            porta_view yv)
 {
+    porta_buffer *bias = biasv.buffer, *y = yv.buffer;
+    const size_t bias_off = biasv.offset, y_off = yv.offset;
     porta_status st = check_shape(ctx, rows, cols, "porta_bias_add");
     if (!st)
-        st = porta__check_range(ctx, bias, bias_off, cols, "porta_bias_add bias");
+        st = porta__check_view(ctx, biasv, cols, "porta_bias_add bias");
     if (!st)
-        st = porta__check_range(ctx, y, y_off, rows * cols, "porta_bias_add y");
+        st = porta__check_view(ctx, yv, rows * cols, "porta_bias_add y");
     if (st || rows == 0)
         return st;
     porta_params_bias_add p = {.n = (uint32_t)(rows * cols),
@@ -82,7 +84,7 @@ static porta_status scratch_floats(porta_context *ctx, size_t floats, porta_buff
  * of chunk_rows rows into z, one row of z per chunk. */
 static porta_status column_sums(porta_context *ctx, uint32_t block_cols, porta_buffer *x,
                                 size_t x_off, size_t rows, size_t cols, size_t chunk_rows,
-                                porta_buffer *z, size_t z_off, int accumulate)
+                                porta_buffer *z, size_t z_off, bool accumulate)
 {
     const size_t chunks = rows ? (rows + chunk_rows - 1) / chunk_rows : 1;
     const size_t col_blocks = (cols + block_cols - 1) / block_cols;
@@ -102,15 +104,16 @@ static porta_status column_sums(porta_context *ctx, uint32_t block_cols, porta_b
     return porta__launch_spec(ctx, PORTA_KERNEL_bias_backward, spec, grid, bufs, &p);
 }
 
-porta_status porta_bias_backward(porta_context *ctx, size_t rows, size_t cols, porta_buffer *dy,
-                                 size_t dy_off, porta_buffer *dbias, size_t dbias_off,
-                                 int accumulate)
+porta_status porta_bias_backward(porta_context *ctx, size_t rows, size_t cols, porta_view dyv,
+                                 porta_view dbiasv, bool accumulate)
 {
+    porta_buffer *dy = dyv.buffer, *dbias = dbiasv.buffer;
+    const size_t dy_off = dyv.offset, dbias_off = dbiasv.offset;
     porta_status st = check_shape(ctx, rows, cols, "porta_bias_backward");
     if (!st)
-        st = porta__check_range(ctx, dy, dy_off, rows * cols, "porta_bias_backward dy");
+        st = porta__check_view(ctx, dyv, rows * cols, "porta_bias_backward dy");
     if (!st)
-        st = porta__check_range(ctx, dbias, dbias_off, cols, "porta_bias_backward dbias");
+        st = porta__check_view(ctx, dbiasv, cols, "porta_bias_backward dbias");
     if (st || cols == 0)
         return st;
     /* Block columns: a power of two up to 32 that covers narrow matrices
@@ -133,7 +136,7 @@ porta_status porta_bias_backward(porta_context *ctx, size_t rows, size_t cols, p
     porta_buffer *partials = NULL;
     st = scratch_floats(ctx, chunks * cols, &partials);
     if (!st)
-        st = column_sums(ctx, block_cols, dy, dy_off, rows, cols, chunk_rows, partials, 0, 0);
+        st = column_sums(ctx, block_cols, dy, dy_off, rows, cols, chunk_rows, partials, 0, false);
     if (!st)
         st = column_sums(ctx, block_cols, partials, 0, chunks, cols, chunks, dbias, dbias_off,
                          accumulate);

@@ -30,13 +30,13 @@ porta_status porta_buffer_create(porta_context *ctx, size_t bytes, porta_buffer 
     return PORTA_OK;
 }
 
-porta_status porta_buffer_destroy(porta_context *ctx, porta_buffer *b)
+void porta_buffer_destroy(porta_context *ctx, porta_buffer *b)
 {
-    if (!b)
-        return PORTA_OK;
-    porta_status st = porta__require_device(ctx);
-    if (st)
-        return st;
+    /* A buffer exists only on an open device of its context: without one
+     * there is nothing to release here (porta_context_destroy frees every
+     * buffer still alive). */
+    if (!b || !ctx || !ctx->open)
+        return;
     if (b == ctx->scratch)
         ctx->scratch = NULL;
     if (b->prev)
@@ -47,7 +47,6 @@ porta_status porta_buffer_destroy(porta_context *ctx, porta_buffer *b)
         b->next->prev = b->prev;
     ctx->backend.ops->buffer_free(&ctx->backend, b->impl);
     free(b);
-    return PORTA_OK;
 }
 
 size_t porta_buffer_bytes(const porta_buffer *b)
@@ -104,4 +103,13 @@ porta_status porta__check_range(porta_context *ctx, const porta_buffer *b, size_
                              "%s: element %zu is beyond the 2^31 elements kernels index", what,
                              off + n);
     return PORTA_OK;
+}
+
+porta_status porta__check_view(porta_context *ctx, porta_view v, size_t n, const char *what)
+{
+    if (v.buffer && v.length != 0 && n > v.length)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                             "%s: %zu elements from element %zu exceed the view's length of %zu",
+                             what, n, v.offset, v.length);
+    return porta__check_range(ctx, v.buffer, v.offset, n, what);
 }

@@ -1,4 +1,5 @@
 /* context.c: creating and destroying contexts, options, counters, sync. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +8,8 @@
 
 porta_context_options porta_context_options_default(void)
 {
-    porta_context_options o = {.cache_dir = NULL, .validate = -1, .keep_source = -1};
+    porta_context_options o;
+    memset(&o, 0, sizeof(o));
     return o;
 }
 
@@ -15,6 +17,11 @@ static int env_flag(const char *name)
 {
     const char *v = getenv(name);
     return v && *v && strcmp(v, "0") != 0;
+}
+
+int porta__setting_on(porta_setting s, const char *env)
+{
+    return s == PORTA_SETTING_DEFAULT ? env_flag(env) : s == PORTA_SETTING_ON;
 }
 
 static void default_cache_dir(char *out, size_t cap)
@@ -40,6 +47,9 @@ porta_status porta_context_create(const porta_context_options *options, porta_co
         return PORTA_ERROR_INVALID_ARGUMENT;
     *out = NULL;
     porta_context_options o = options ? *options : porta_context_options_default();
+    /* No context yet to hold a message: the status alone says it. */
+    if (!porta__setting_known(o.validate) || !porta__setting_known(o.keep_source))
+        return PORTA_ERROR_INVALID_ARGUMENT;
     porta_context *ctx = calloc(1, sizeof(*ctx));
     if (!ctx)
         return PORTA_ERROR_OUT_OF_HOST_MEMORY;
@@ -47,8 +57,8 @@ porta_status porta_context_create(const porta_context_options *options, porta_co
         snprintf(ctx->cache_dir, sizeof(ctx->cache_dir), "%s", o.cache_dir);
     else
         default_cache_dir(ctx->cache_dir, sizeof(ctx->cache_dir));
-    ctx->validate = o.validate >= 0 ? o.validate : env_flag("PORTA_VALIDATE");
-    ctx->keep_source = o.keep_source >= 0 ? o.keep_source : env_flag("PORTA_KEEP_SOURCE");
+    ctx->validate = porta__setting_on(o.validate, "PORTA_VALIDATE");
+    ctx->keep_source = porta__setting_on(o.keep_source, "PORTA_KEEP_SOURCE");
     *out = ctx;
     return PORTA_OK;
 }
@@ -69,6 +79,18 @@ void porta_context_destroy(porta_context *ctx)
 const char *porta_context_message(const porta_context *ctx)
 {
     return ctx ? ctx->msg.text : "no context";
+}
+
+porta_status porta_context_set_message(porta_context *ctx, porta_status status, const char *fmt,
+                                       ...)
+{
+    if (!ctx || !fmt)
+        return status;
+    va_list ap;
+    va_start(ap, fmt);
+    porta_msg_vset(&ctx->msg, status, fmt, ap);
+    va_end(ap);
+    return status;
 }
 
 porta_status porta__require_device(porta_context *ctx)

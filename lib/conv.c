@@ -108,13 +108,13 @@ porta_status porta_conv2d_output_size(porta_context *ctx, const porta_conv2d_sha
     return st;
 }
 
-/* One tensor argument: its range inside its buffer. */
+/* One tensor argument: its range inside its view and buffer. */
 static porta_status check_tensor(porta_context *ctx, const char *call, const char *name,
-                                 const porta_buffer *b, size_t off, size_t n)
+                                 porta_view v, size_t n)
 {
     char what[96];
     snprintf(what, sizeof(what), "%s %s", call, name);
-    return porta__check_range(ctx, b, off, n, what);
+    return porta__check_view(ctx, v, n, what);
 }
 
 /* Iterations of the (kh, kw) loops per input (output) channel. */
@@ -176,25 +176,27 @@ static conv_rows_shape rows_shape(const conv_geom *g, const porta_conv2d_shape *
                              .dw = s->dilation_w};
 }
 
+/* The one implementation (conv_internal.h): porta_conv2d_forward is this
+ * with channels_per_dispatch 0 (the loop budget's); bias none: no bias. */
 porta_status porta__conv2d_forward_split(porta_context *ctx, const porta_conv2d_shape *s,
-                                         porta_buffer *x, size_t x_off, porta_buffer *w,
-                                         size_t w_off, porta_buffer *bias, size_t bias_off,
-                                         porta_buffer *y, size_t y_off,
-                                         size_t channels_per_dispatch)
+                                         porta_view xv, porta_view wv, porta_view biasv,
+                                         porta_view yv, size_t channels_per_dispatch)
 {
+    porta_buffer *x = xv.buffer, *w = wv.buffer, *bias = biasv.buffer, *y = yv.buffer;
+    const size_t x_off = xv.offset, w_off = wv.offset, bias_off = biasv.offset, y_off = yv.offset;
     static const char call[] = "porta_conv2d_forward";
     conv_geom g = {0};
     porta_status st = porta__require_device(ctx);
     if (!st)
         st = conv_geometry(ctx, s, call, &g);
     if (!st)
-        st = check_tensor(ctx, call, "x", x, x_off, g.x_elems);
+        st = check_tensor(ctx, call, "x", xv, g.x_elems);
     if (!st)
-        st = check_tensor(ctx, call, "w", w, w_off, g.w_elems);
+        st = check_tensor(ctx, call, "w", wv, g.w_elems);
     if (!st && bias)
-        st = check_tensor(ctx, call, "bias", bias, bias_off, g.co);
+        st = check_tensor(ctx, call, "bias", biasv, g.co);
     if (!st)
-        st = check_tensor(ctx, call, "y", y, y_off, g.y_elems);
+        st = check_tensor(ctx, call, "y", yv, g.y_elems);
     size_t chunk = 0;
     if (!st)
         st = channel_chunk(ctx, call, &g, channels_per_dispatch, &chunk);
@@ -242,22 +244,25 @@ porta_status porta__conv2d_forward_split(porta_context *ctx, const porta_conv2d_
     return st;
 }
 
+/* The one implementation (conv_internal.h): porta_conv2d_backward_data is
+ * this with channels_per_dispatch 0 (the loop budget's). */
 porta_status porta__conv2d_backward_data_split(porta_context *ctx, const porta_conv2d_shape *s,
-                                               porta_buffer *dy, size_t dy_off, porta_buffer *w,
-                                               size_t w_off, porta_buffer *dx, size_t dx_off,
-                                               int accumulate, size_t channels_per_dispatch)
+                                               porta_view dyv, porta_view wv, porta_view dxv,
+                                               bool accumulate, size_t channels_per_dispatch)
 {
+    porta_buffer *dy = dyv.buffer, *w = wv.buffer, *dx = dxv.buffer;
+    const size_t dy_off = dyv.offset, w_off = wv.offset, dx_off = dxv.offset;
     static const char call[] = "porta_conv2d_backward_data";
     conv_geom g = {0};
     porta_status st = porta__require_device(ctx);
     if (!st)
         st = conv_geometry(ctx, s, call, &g);
     if (!st)
-        st = check_tensor(ctx, call, "dy", dy, dy_off, g.y_elems);
+        st = check_tensor(ctx, call, "dy", dyv, g.y_elems);
     if (!st)
-        st = check_tensor(ctx, call, "w", w, w_off, g.w_elems);
+        st = check_tensor(ctx, call, "w", wv, g.w_elems);
     if (!st)
-        st = check_tensor(ctx, call, "dx", dx, dx_off, g.x_elems);
+        st = check_tensor(ctx, call, "dx", dxv, g.x_elems);
     size_t chunk = 0;
     if (!st)
         st = channel_chunk(ctx, call, &g, channels_per_dispatch, &chunk);
@@ -303,25 +308,29 @@ porta_status porta__conv2d_backward_data_split(porta_context *ctx, const porta_c
     return st;
 }
 
+/* The one implementation (conv_internal.h): porta_conv2d_backward_filter is
+ * this with pixels_per_dispatch 0 (the loop budget's); dbias none: no bias. */
 porta_status porta__conv2d_backward_filter_split(porta_context *ctx, const porta_conv2d_shape *s,
-                                                 porta_buffer *x, size_t x_off, porta_buffer *dy,
-                                                 size_t dy_off, porta_buffer *dw, size_t dw_off,
-                                                 porta_buffer *dbias, size_t dbias_off,
-                                                 int accumulate, size_t pixels_per_dispatch)
+                                                 porta_view xv, porta_view dyv, porta_view dwv,
+                                                 porta_view dbiasv, bool accumulate,
+                                                 size_t pixels_per_dispatch)
 {
+    porta_buffer *x = xv.buffer, *dy = dyv.buffer, *dw = dwv.buffer, *dbias = dbiasv.buffer;
+    const size_t x_off = xv.offset, dy_off = dyv.offset, dw_off = dwv.offset,
+                 dbias_off = dbiasv.offset;
     static const char call[] = "porta_conv2d_backward_filter";
     conv_geom g = {0};
     porta_status st = porta__require_device(ctx);
     if (!st)
         st = conv_geometry(ctx, s, call, &g);
     if (!st)
-        st = check_tensor(ctx, call, "x", x, x_off, g.x_elems);
+        st = check_tensor(ctx, call, "x", xv, g.x_elems);
     if (!st)
-        st = check_tensor(ctx, call, "dy", dy, dy_off, g.y_elems);
+        st = check_tensor(ctx, call, "dy", dyv, g.y_elems);
     if (!st)
-        st = check_tensor(ctx, call, "dw", dw, dw_off, g.w_elems);
+        st = check_tensor(ctx, call, "dw", dwv, g.w_elems);
     if (!st && dbias)
-        st = check_tensor(ctx, call, "dbias", dbias, dbias_off, g.co);
+        st = check_tensor(ctx, call, "dbias", dbiasv, g.co);
     const size_t local = ctx && !st ? ctx->variant.local_size : 1;
     if (!st && ctx->backend.caps.local_mem_bytes < local * CONV_TILE_CHANNELS * sizeof(float))
         st = porta_msg_set(&ctx->msg, PORTA_ERROR_UNSUPPORTED,
@@ -373,27 +382,21 @@ porta_status porta__conv2d_backward_filter_split(porta_context *ctx, const porta
     return st;
 }
 
-porta_status porta_conv2d_backward_filter(porta_context *ctx, const porta_conv2d_shape *s,
-                                          porta_buffer *x, size_t x_off, porta_buffer *dy,
-                                          size_t dy_off, porta_buffer *dw, size_t dw_off,
-                                          porta_buffer *dbias, size_t dbias_off, int accumulate)
+porta_status porta_conv2d_forward(porta_context *ctx, const porta_conv2d_shape *s, porta_view x,
+                                  porta_view w, porta_view bias, porta_view y)
 {
-    return porta__conv2d_backward_filter_split(ctx, s, x, x_off, dy, dy_off, dw, dw_off, dbias,
-                                               dbias_off, accumulate, 0);
-}
-
-porta_status porta_conv2d_forward(porta_context *ctx, const porta_conv2d_shape *s, porta_buffer *x,
-                                  size_t x_off, porta_buffer *w, size_t w_off, porta_buffer *bias,
-                                  size_t bias_off, porta_buffer *y, size_t y_off)
-{
-    return porta__conv2d_forward_split(ctx, s, x, x_off, w, w_off, bias, bias_off, y, y_off, 0);
+    return porta__conv2d_forward_split(ctx, s, x, w, bias, y, 0);
 }
 
 porta_status porta_conv2d_backward_data(porta_context *ctx, const porta_conv2d_shape *s,
-                                        porta_buffer *dy, size_t dy_off, porta_buffer *w,
-                                        size_t w_off, porta_buffer *dx, size_t dx_off,
-                                        int accumulate)
+                                        porta_view dy, porta_view w, porta_view dx, bool accumulate)
 {
-    return porta__conv2d_backward_data_split(ctx, s, dy, dy_off, w, w_off, dx, dx_off, accumulate,
-                                             0);
+    return porta__conv2d_backward_data_split(ctx, s, dy, w, dx, accumulate, 0);
+}
+
+porta_status porta_conv2d_backward_filter(porta_context *ctx, const porta_conv2d_shape *s,
+                                          porta_view x, porta_view dy, porta_view dw,
+                                          porta_view dbias, bool accumulate)
+{
+    return porta__conv2d_backward_filter_split(ctx, s, x, dy, dw, dbias, accumulate, 0);
 }

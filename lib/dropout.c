@@ -10,8 +10,7 @@
 
 /* A device, p in [0, 1), and the two ranges. */
 static porta_status check_call(porta_context *ctx, const char *call, float p, size_t n,
-                               porta_buffer *a, size_t a_off, const char *a_name, porta_buffer *y,
-                               size_t y_off, const char *y_name)
+                               porta_view a, const char *a_name, porta_view y, const char *y_name)
 {
     porta_status st = porta__require_device(ctx);
     if (st)
@@ -21,10 +20,10 @@ static porta_status check_call(porta_context *ctx, const char *call, float p, si
                              call, (double)p);
     char what[96];
     snprintf(what, sizeof(what), "%s %s", call, a_name);
-    st = porta__check_range(ctx, a, a_off, n, what);
+    st = porta__check_view(ctx, a, n, what);
     if (!st) {
         snprintf(what, sizeof(what), "%s %s", call, y_name);
-        st = porta__check_range(ctx, y, y_off, n, what);
+        st = porta__check_view(ctx, y, n, what);
     }
     return st;
 }
@@ -32,7 +31,7 @@ static porta_status check_call(porta_context *ctx, const char *call, float p, si
 /* One dropout.kc dispatch; pass 0 forward, 1 backward. */
 static porta_status launch(porta_context *ctx, uint32_t pass, float p, uint64_t seed, uint64_t step,
                            size_t n, porta_buffer *a, size_t a_off, porta_buffer *y, size_t y_off,
-                           int accumulate)
+                           bool accumulate)
 {
     /* Kept when the top 24 bits of the word are >= ceil(p 2^24) (p 2^24 is
      * exact in double); the scale rounds 1 - p and its reciprocal in float,
@@ -58,22 +57,19 @@ static porta_status launch(porta_context *ctx, uint32_t pass, float p, uint64_t 
 }
 
 porta_status porta_dropout_forward(porta_context *ctx, float p, uint64_t seed, uint64_t step,
-                                   size_t n, porta_buffer *x, size_t x_off, porta_buffer *y,
-                                   size_t y_off)
+                                   size_t n, porta_view x, porta_view y)
 {
-    porta_status st = check_call(ctx, "porta_dropout_forward", p, n, x, x_off, "x", y, y_off, "y");
+    porta_status st = check_call(ctx, "porta_dropout_forward", p, n, x, "x", y, "y");
     if (st || n == 0)
         return st;
-    return launch(ctx, 0, p, seed, step, n, x, x_off, y, y_off, 0);
+    return launch(ctx, 0, p, seed, step, n, x.buffer, x.offset, y.buffer, y.offset, false);
 }
 
 porta_status porta_dropout_backward(porta_context *ctx, float p, uint64_t seed, uint64_t step,
-                                    size_t n, porta_buffer *dy, size_t dy_off, porta_buffer *dx,
-                                    size_t dx_off, int accumulate)
+                                    size_t n, porta_view dy, porta_view dx, bool accumulate)
 {
-    porta_status st =
-        check_call(ctx, "porta_dropout_backward", p, n, dy, dy_off, "dy", dx, dx_off, "dx");
+    porta_status st = check_call(ctx, "porta_dropout_backward", p, n, dy, "dy", dx, "dx");
     if (st || n == 0)
         return st;
-    return launch(ctx, 1, p, seed, step, n, dy, dy_off, dx, dx_off, accumulate);
+    return launch(ctx, 1, p, seed, step, n, dy.buffer, dy.offset, dx.buffer, dx.offset, accumulate);
 }

@@ -29,10 +29,9 @@ static uint32_t emb_columns(const porta_context *ctx, size_t dim)
 
 /* A device, vocab and dim >= 1, and the tokens, table and n_tokens x dim
  * ranges inside their buffers. */
-static porta_status check_call(porta_context *ctx, const char *call, porta_buffer *tokens,
-                               size_t tokens_off, size_t n_tokens, porta_buffer *table,
-                               size_t table_off, const char *table_name, size_t vocab, size_t dim,
-                               porta_buffer *rows, size_t rows_off, const char *rows_name)
+static porta_status check_call(porta_context *ctx, const char *call, porta_view tokens,
+                               size_t n_tokens, porta_view table, const char *table_name,
+                               size_t vocab, size_t dim, porta_view rows, const char *rows_name)
 {
     porta_status st = porta__require_device(ctx);
     if (st)
@@ -46,24 +45,25 @@ static porta_status check_call(porta_context *ctx, const char *call, porta_buffe
                              vocab > SIZE_MAX / dim ? vocab : n_tokens, dim);
     char what[96];
     snprintf(what, sizeof(what), "%s tokens", call);
-    st = porta__check_range(ctx, tokens, tokens_off, n_tokens, what);
+    st = porta__check_view(ctx, tokens, n_tokens, what);
     if (!st) {
         snprintf(what, sizeof(what), "%s %s", call, table_name);
-        st = porta__check_range(ctx, table, table_off, vocab * dim, what);
+        st = porta__check_view(ctx, table, vocab * dim, what);
     }
     if (!st) {
         snprintf(what, sizeof(what), "%s %s", call, rows_name);
-        st = porta__check_range(ctx, rows, rows_off, n_tokens * dim, what);
+        st = porta__check_view(ctx, rows, n_tokens * dim, what);
     }
     return st;
 }
 
-porta_status porta_embedding_forward(porta_context *ctx, porta_buffer *tokens, size_t tokens_off,
-                                     size_t n_tokens, porta_buffer *table, size_t table_off,
-                                     size_t vocab, size_t dim, porta_buffer *y, size_t y_off)
+porta_status porta_embedding_forward(porta_context *ctx, porta_view tokensv, size_t n_tokens,
+                                     porta_view tablev, size_t vocab, size_t dim, porta_view yv)
 {
-    porta_status st = check_call(ctx, "porta_embedding_forward", tokens, tokens_off, n_tokens,
-                                 table, table_off, "table", vocab, dim, y, y_off, "y");
+    porta_buffer *tokens = tokensv.buffer, *table = tablev.buffer, *y = yv.buffer;
+    const size_t tokens_off = tokensv.offset, table_off = tablev.offset, y_off = yv.offset;
+    porta_status st = check_call(ctx, "porta_embedding_forward", tokensv, n_tokens, tablev, "table",
+                                 vocab, dim, yv, "y");
     if (st || n_tokens == 0)
         return st;
     porta_params_embedding_forward p = {.n = (uint32_t)(n_tokens * dim),
@@ -81,13 +81,14 @@ porta_status porta_embedding_forward(porta_context *ctx, porta_buffer *tokens, s
     return porta__launch_spec(ctx, PORTA_KERNEL_embedding_forward, spec, grid, bufs, &p);
 }
 
-porta_status porta_embedding_backward(porta_context *ctx, porta_buffer *tokens, size_t tokens_off,
-                                      size_t n_tokens, porta_buffer *dy, size_t dy_off,
-                                      size_t vocab, size_t dim, porta_buffer *dtable,
-                                      size_t dtable_off, int accumulate)
+porta_status porta_embedding_backward(porta_context *ctx, porta_view tokensv, size_t n_tokens,
+                                      porta_view dyv, size_t vocab, size_t dim, porta_view dtablev,
+                                      bool accumulate)
 {
-    porta_status st = check_call(ctx, "porta_embedding_backward", tokens, tokens_off, n_tokens,
-                                 dtable, dtable_off, "dtable", vocab, dim, dy, dy_off, "dy");
+    porta_buffer *tokens = tokensv.buffer, *dy = dyv.buffer, *dtable = dtablev.buffer;
+    const size_t tokens_off = tokensv.offset, dy_off = dyv.offset, dtable_off = dtablev.offset;
+    porta_status st = check_call(ctx, "porta_embedding_backward", tokensv, n_tokens, dtablev,
+                                 "dtable", vocab, dim, dyv, "dy");
     if (st)
         return st;
     /* SPEC0 columns per invocation, fewer on llvmpipe, whose loop limit

@@ -19,11 +19,12 @@
 
 typedef struct gemm_args {
     const char *call; /* the public function, for messages */
-    int ta, tb;
+    int ta, tb, tc;   /* tc: C marked transposed, which is refused */
     size_t m, n, k, batch;
     float alpha, beta;
     porta_buffer *a, *b, *c;
     size_t a_off, b_off, c_off;
+    size_t a_len, b_len, c_len; /* the views' lengths: 0, up to the buffer's end */
     size_t lda, ldb, ldc;
     size_t stride_a, stride_b, stride_c;
     /* the epilogue (gemm_epilogue.c): SPEC0 bits 4..8 of gemm.kc, applied
@@ -31,6 +32,7 @@ typedef struct gemm_args {
     uint32_t epilogue;
     porta_buffer *bias, *pre;
     size_t bias_off, pre_off;
+    size_t bias_len, pre_len;
 } gemm_args;
 
 /* Elements spanned by a rows x cols row-major matrix with leading dimension
@@ -51,28 +53,29 @@ static int batch_span(size_t rows, size_t cols, size_t ld, size_t batch, size_t 
 }
 
 /* Check one operand: a leading dimension at least its stored row length
- * (and below 2^31), then its whole batch range inside the buffer. */
+ * (and below 2^31), then its whole batch range inside its view and
+ * buffer. */
 static porta_status check_operand(porta_context *ctx, const char *call, const char *name,
-                                  const porta_buffer *buf, size_t off, size_t rows, size_t cols,
-                                  size_t ld, size_t batch, size_t stride)
+                                  porta_view v, size_t rows, size_t cols, size_t ld, size_t batch,
+                                  size_t stride)
 {
     size_t min_ld = cols > 1 ? cols : 1;
     if (ld < min_ld)
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "%s ld%s: %zu is less than %zu, the row length of %s as stored", call,
+                             "%s %s.ld: %zu is less than %zu, the row length of %s as stored", call,
                              name, ld, min_ld, name);
     if (ld > GEMM_INDEX_LIMIT)
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "%s ld%s: %zu is beyond the 2^31 elements kernels index", call, name,
+                             "%s %s.ld: %zu is beyond the 2^31 elements kernels index", call, name,
                              ld);
     size_t span;
     if (!batch_span(rows, cols, ld, batch, stride, &span))
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "%s %s: the batch range overflows (stride_%s %zu)", call, name, name,
-                             stride);
+                             "%s %s: the batch range overflows (%s.batch_stride %zu)", call, name,
+                             name, stride);
     char what[64];
     snprintf(what, sizeof(what), "%s %s", call, name);
-    return porta__check_range(ctx, buf, off, span, what);
+    return porta__check_view(ctx, v, span, what);
 }
 
 /* Whether [o1, o1 + n1) of b1 and [o2, o2 + n2) of b2 share an element. */
@@ -91,26 +94,31 @@ static porta_status validate_epilogue(porta_context *ctx, const gemm_args *g, si
     char what[64];
     porta_status st = PORTA_OK;
     if (bias) {
-        snprintf(what, sizeof(what), "%s bias", g->call);
-        st = porta__check_range(ctx, g->bias, g->bias_off, g->n, what);
+        snprintf(what, sizeof(what), "%s epilogue->bias", g->call);
+        const porta_view v = {g->bias, g->bias_off, g->bias_len};
+        st = porta__check_view(ctx, v, g->n, what);
     }
     if (!st && pre) {
-        snprintf(what, sizeof(what), "%s pre", g->call);
-        st = porta__check_range(ctx, g->pre, g->pre_off, c_one, what);
+        snprintf(what, sizeof(what), "%s epilogue->pre", g->call);
+        const porta_view v = {g->pre, g->pre_off, g->pre_len};
+        st = porta__check_view(ctx, v, c_one, what);
     }
     if (st)
         return st;
     if (pre && ranges_overlap(g->pre, g->pre_off, c_one, g->c, g->c_off, c_one))
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "%s pre: its range overlaps c's (pre_off %zu, c_off %zu)", g->call,
-                             g->pre_off, g->c_off);
+                             "%s epilogue->pre: its range overlaps c's (pre at element %zu, c at "
+                             "%zu)",
+                             g->call, g->pre_off, g->c_off);
     if (bias && ranges_overlap(g->bias, g->bias_off, g->n, g->c, g->c_off, c_one))
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "%s bias: its range overlaps c's (bias_off %zu, c_off %zu)", g->call,
-                             g->bias_off, g->c_off);
+                             "%s epilogue->bias: its range overlaps c's (bias at element %zu, c "
+                             "at %zu)",
+                             g->call, g->bias_off, g->c_off);
     if (bias && pre && ranges_overlap(g->bias, g->bias_off, g->n, g->pre, g->pre_off, c_one))
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "%s bias: its range overlaps pre's (bias_off %zu, pre_off %zu)",
+                             "%s epilogue->bias: its range overlaps pre's (bias at element %zu, "
+                             "pre at %zu)",
                              g->call, g->bias_off, g->pre_off);
     return PORTA_OK;
 }
@@ -118,21 +126,28 @@ static porta_status validate_epilogue(porta_context *ctx, const gemm_args *g, si
 static porta_status validate(porta_context *ctx, const gemm_args *g)
 {
     porta_status st = porta__require_device(ctx);
+    if (st)
+        return st;
+    if (g->tc)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                             "%s c: transposed is set; C is written as stored and cannot be "
+                             "transposed",
+                             g->call);
+    const porta_view a = {g->a, g->a_off, g->a_len}, b = {g->b, g->b_off, g->b_len},
+                     c = {g->c, g->c_off, g->c_len};
+    st = check_operand(ctx, g->call, "a", a, g->ta ? g->k : g->m, g->ta ? g->m : g->k, g->lda,
+                       g->batch, g->stride_a);
     if (!st)
-        st = check_operand(ctx, g->call, "a", g->a, g->a_off, g->ta ? g->k : g->m,
-                           g->ta ? g->m : g->k, g->lda, g->batch, g->stride_a);
+        st = check_operand(ctx, g->call, "b", b, g->tb ? g->n : g->k, g->tb ? g->k : g->n, g->ldb,
+                           g->batch, g->stride_b);
     if (!st)
-        st = check_operand(ctx, g->call, "b", g->b, g->b_off, g->tb ? g->n : g->k,
-                           g->tb ? g->k : g->n, g->ldb, g->batch, g->stride_b);
-    if (!st)
-        st = check_operand(ctx, g->call, "c", g->c, g->c_off, g->m, g->n, g->ldc, g->batch,
-                           g->stride_c);
+        st = check_operand(ctx, g->call, "c", c, g->m, g->n, g->ldc, g->batch, g->stride_c);
     if (st)
         return st;
     size_t c_one = g->m && g->n ? (g->m - 1) * g->ldc + g->n : 0;
     if (g->batch > 1 && g->stride_c < c_one)
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "%s stride_c: %zu is less than %zu, the span of one C, so "
+                             "%s c.batch_stride: %zu is less than %zu, the span of one C, so "
                              "batches would overwrite each other",
                              g->call, g->stride_c, c_one);
     return g->epilogue ? validate_epilogue(ctx, g, c_one) : PORTA_OK;
@@ -360,44 +375,48 @@ static int use_split_k(const porta_context *ctx, const porta__gemm_plan *plan, c
 }
 
 porta_status porta__gemm_run(porta_context *ctx, const porta__gemm_plan *plan, const char *call,
-                             int transpose_a, int transpose_b, size_t m, size_t n, size_t k,
-                             float alpha, porta_buffer *a, size_t a_off, size_t lda,
-                             porta_buffer *b, size_t b_off, size_t ldb, float beta, porta_buffer *c,
-                             size_t c_off, size_t ldc, size_t batch, size_t stride_a,
-                             size_t stride_b, size_t stride_c, const porta__gemm_epilogue *epi)
+                             size_t m, size_t n, size_t k, float alpha, porta_matrix a,
+                             porta_matrix b, float beta, porta_matrix c, size_t batch,
+                             const porta__gemm_epilogue *epi)
 {
     gemm_args g = {.call = call,
-                   .ta = transpose_a != 0,
-                   .tb = transpose_b != 0,
+                   .ta = a.transposed,
+                   .tb = b.transposed,
+                   .tc = c.transposed,
                    .m = m,
                    .n = n,
                    .k = k,
                    .batch = batch,
                    .alpha = alpha,
                    .beta = beta,
-                   .a = a,
-                   .b = b,
-                   .c = c,
-                   .a_off = a_off,
-                   .b_off = b_off,
-                   .c_off = c_off,
-                   .lda = lda,
-                   .ldb = ldb,
-                   .ldc = ldc,
-                   .stride_a = stride_a,
-                   .stride_b = stride_b,
-                   .stride_c = stride_c,
-                   .bias = c,
-                   .pre = c};
+                   .a = a.data.buffer,
+                   .b = b.data.buffer,
+                   .c = c.data.buffer,
+                   .a_off = a.data.offset,
+                   .b_off = b.data.offset,
+                   .c_off = c.data.offset,
+                   .a_len = a.data.length,
+                   .b_len = b.data.length,
+                   .c_len = c.data.length,
+                   .lda = a.ld,
+                   .ldb = b.ld,
+                   .ldc = c.ld,
+                   .stride_a = a.batch_stride,
+                   .stride_b = b.batch_stride,
+                   .stride_c = c.batch_stride,
+                   .bias = c.data.buffer,
+                   .pre = c.data.buffer};
     if (epi) {
         g.epilogue = epi->flags;
-        if (epi->bias) {
-            g.bias = epi->bias;
-            g.bias_off = epi->bias_off;
+        if (epi->bias.buffer) {
+            g.bias = epi->bias.buffer;
+            g.bias_off = epi->bias.offset;
+            g.bias_len = epi->bias.length;
         }
-        if (epi->pre) {
-            g.pre = epi->pre;
-            g.pre_off = epi->pre_off;
+        if (epi->pre.buffer) {
+            g.pre = epi->pre.buffer;
+            g.pre_off = epi->pre.offset;
+            g.pre_len = epi->pre.length;
         }
     }
     porta_status st = validate(ctx, &g);
@@ -414,25 +433,15 @@ porta_status porta__gemm_run(porta_context *ctx, const porta__gemm_plan *plan, c
     return use_split_k(ctx, plan, &g) ? launch_split_k(ctx, plan, &g) : launch_all(ctx, plan, &g);
 }
 
-porta_status porta__gemm_planned(porta_context *ctx, const porta__gemm_plan *plan, int transpose_a,
-                                 int transpose_b, size_t m, size_t n, size_t k, float alpha,
-                                 porta_buffer *a, size_t a_off, size_t lda, porta_buffer *b,
-                                 size_t b_off, size_t ldb, float beta, porta_buffer *c,
-                                 size_t c_off, size_t ldc, size_t batch, size_t stride_a,
-                                 size_t stride_b, size_t stride_c)
+porta_status porta__gemm_planned(porta_context *ctx, const porta__gemm_plan *plan, size_t m,
+                                 size_t n, size_t k, float alpha, porta_matrix a, porta_matrix b,
+                                 float beta, porta_matrix c, size_t batch)
 {
-    return porta__gemm_run(ctx, plan, "porta_gemm", transpose_a, transpose_b, m, n, k, alpha, a,
-                           a_off, lda, b, b_off, ldb, beta, c, c_off, ldc, batch, stride_a,
-                           stride_b, stride_c, NULL);
+    return porta__gemm_run(ctx, plan, "porta_gemm", m, n, k, alpha, a, b, beta, c, batch, NULL);
 }
 
-porta_status porta_gemm(porta_context *ctx, int transpose_a, int transpose_b, size_t m, size_t n,
-                        size_t k, float alpha, porta_buffer *a, size_t a_off, size_t lda,
-                        porta_buffer *b, size_t b_off, size_t ldb, float beta, porta_buffer *c,
-                        size_t c_off, size_t ldc, size_t batch, size_t stride_a, size_t stride_b,
-                        size_t stride_c)
+porta_status porta_gemm(porta_context *ctx, size_t m, size_t n, size_t k, float alpha,
+                        porta_matrix a, porta_matrix b, float beta, porta_matrix c, size_t batch)
 {
-    return porta__gemm_planned(ctx, NULL, transpose_a, transpose_b, m, n, k, alpha, a, a_off, lda,
-                               b, b_off, ldb, beta, c, c_off, ldc, batch, stride_a, stride_b,
-                               stride_c);
+    return porta__gemm_planned(ctx, NULL, m, n, k, alpha, a, b, beta, c, batch);
 }

@@ -5,44 +5,40 @@
 #include "gemm_internal.h"
 
 porta_status porta__gemm_bias_act_planned(porta_context *ctx, const porta__gemm_plan *plan,
-                                          int transpose_a, int transpose_b, size_t m, size_t n,
-                                          size_t k, float alpha, porta_buffer *a, size_t a_off,
-                                          size_t lda, porta_buffer *b, size_t b_off, size_t ldb,
-                                          float beta, porta_buffer *c, size_t c_off, size_t ldc,
-                                          porta_buffer *bias, size_t bias_off,
-                                          porta_activation activation, porta_buffer *pre,
-                                          size_t pre_off)
+                                          size_t m, size_t n, size_t k, float alpha, porta_matrix a,
+                                          porta_matrix b, float beta, porta_matrix c,
+                                          const porta_gemm_epilogue *epilogue)
 {
     const char *call = "porta_gemm_bias_act";
     porta_status st = porta__require_device(ctx);
     if (st)
         return st;
+    /* NULL: no bias, no activation, no pre (the call is then porta_gemm). */
+    const porta_gemm_epilogue none = {
+        .bias = porta_view_none(), .activation = PORTA_ACTIVATION_NONE, .pre = porta_view_none()};
+    const porta_gemm_epilogue *e = epilogue ? epilogue : &none;
+    const porta_activation activation = e->activation;
     const int fn = (int)activation;
     if (activation != PORTA_ACTIVATION_NONE && (fn < (int)PORTA_RELU || fn > (int)PORTA_SIGMOID))
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "%s activation: %d is neither a porta_activation nor "
+                             "%s epilogue->activation: %d is neither a porta_activation nor "
                              "PORTA_ACTIVATION_NONE",
                              call, fn);
-    porta__gemm_epilogue epi = {
-        .flags = 0, .bias = bias, .bias_off = bias_off, .pre = pre, .pre_off = pre_off};
-    if (bias)
+    porta__gemm_epilogue epi = {.flags = 0, .bias = e->bias, .pre = e->pre};
+    if (e->bias.buffer)
         epi.flags |= PORTA_GEMM_EPI_BIAS;
-    if (pre)
+    if (e->pre.buffer)
         epi.flags |= PORTA_GEMM_EPI_PRE;
     if (activation != PORTA_ACTIVATION_NONE)
         epi.flags |= PORTA_GEMM_EPI_ACT | (uint32_t)fn << PORTA_GEMM_EPI_ACT_SHIFT;
-    return porta__gemm_run(ctx, plan, call, transpose_a, transpose_b, m, n, k, alpha, a, a_off, lda,
-                           b, b_off, ldb, beta, c, c_off, ldc, 1, 0, 0, 0, &epi);
+    /* one product: the batch strides are unused */
+    a.batch_stride = b.batch_stride = c.batch_stride = 0;
+    return porta__gemm_run(ctx, plan, call, m, n, k, alpha, a, b, beta, c, 1, &epi);
 }
 
-porta_status porta_gemm_bias_act(porta_context *ctx, int transpose_a, int transpose_b, size_t m,
-                                 size_t n, size_t k, float alpha, porta_buffer *a, size_t a_off,
-                                 size_t lda, porta_buffer *b, size_t b_off, size_t ldb, float beta,
-                                 porta_buffer *c, size_t c_off, size_t ldc, porta_buffer *bias,
-                                 size_t bias_off, porta_activation activation, porta_buffer *pre,
-                                 size_t pre_off)
+porta_status porta_gemm_bias_act(porta_context *ctx, size_t m, size_t n, size_t k, float alpha,
+                                 porta_matrix a, porta_matrix b, float beta, porta_matrix c,
+                                 const porta_gemm_epilogue *epilogue)
 {
-    return porta__gemm_bias_act_planned(ctx, NULL, transpose_a, transpose_b, m, n, k, alpha, a,
-                                        a_off, lda, b, b_off, ldb, beta, c, c_off, ldc, bias,
-                                        bias_off, activation, pre, pre_off);
+    return porta__gemm_bias_act_planned(ctx, NULL, m, n, k, alpha, a, b, beta, c, epilogue);
 }

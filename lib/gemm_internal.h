@@ -30,13 +30,12 @@ void porta__gemm_plan_choose(const porta_context *ctx, int transpose_a, int tran
 porta_status porta__gemm_plan_check(porta_context *ctx, const porta__gemm_plan *plan, size_t m,
                                     size_t n);
 
-/* porta_gemm with a given plan (NULL: the preset). */
-porta_status porta__gemm_planned(porta_context *ctx, const porta__gemm_plan *plan, int transpose_a,
-                                 int transpose_b, size_t m, size_t n, size_t k, float alpha,
-                                 porta_buffer *a, size_t a_off, size_t lda, porta_buffer *b,
-                                 size_t b_off, size_t ldb, float beta, porta_buffer *c,
-                                 size_t c_off, size_t ldc, size_t batch, size_t stride_a,
-                                 size_t stride_b, size_t stride_c);
+/* porta_gemm with a given plan (NULL: the preset): the same arguments,
+ * checks and messages, so a test that forces a plan calls it as it would
+ * call porta_gemm. porta_gemm is this with plan NULL. */
+porta_status porta__gemm_planned(porta_context *ctx, const porta__gemm_plan *plan, size_t m,
+                                 size_t n, size_t k, float alpha, porta_matrix a, porta_matrix b,
+                                 float beta, porta_matrix c, size_t batch);
 
 /* The epilogue of shaders/gemm.kc and gemm_reduce.kc: SPEC0 bits. */
 #define PORTA_GEMM_EPI_BIAS 16u /* C += bias[column] */
@@ -45,34 +44,30 @@ porta_status porta__gemm_planned(porta_context *ctx, const porta__gemm_plan *pla
 #define PORTA_GEMM_EPI_PRE 256u /* store the value before f to pre */
 
 /* What porta_gemm_bias_act adds to a GEMM (gemm_epilogue.c): flags as
- * above; bias / pre NULL where the flags do not use them. */
+ * above; bias / pre none where the flags do not use them. */
 typedef struct porta__gemm_epilogue {
     uint32_t flags;
-    porta_buffer *bias;
-    size_t bias_off;
-    porta_buffer *pre;
-    size_t pre_off;
+    porta_view bias;
+    porta_view pre;
 } porta__gemm_epilogue;
 
 /* Everything porta_gemm and porta_gemm_bias_act share: argument checks
- * (messages name `call`), the plan (NULL: the preset), the dispatches. The
- * epilogue (NULL: none) is not checked here: its ranges are the caller's. */
+ * (messages name `call`; every range inside its view and buffer, C not
+ * transposed), the plan (NULL: the preset), the dispatches. The epilogue
+ * (NULL: none) gets the same range checks and must not overlap C; its
+ * activation is the caller's to check. */
 porta_status porta__gemm_run(porta_context *ctx, const porta__gemm_plan *plan, const char *call,
-                             int transpose_a, int transpose_b, size_t m, size_t n, size_t k,
-                             float alpha, porta_buffer *a, size_t a_off, size_t lda,
-                             porta_buffer *b, size_t b_off, size_t ldb, float beta, porta_buffer *c,
-                             size_t c_off, size_t ldc, size_t batch, size_t stride_a,
-                             size_t stride_b, size_t stride_c, const porta__gemm_epilogue *epi);
+                             size_t m, size_t n, size_t k, float alpha, porta_matrix a,
+                             porta_matrix b, float beta, porta_matrix c, size_t batch,
+                             const porta__gemm_epilogue *epi);
 
-/* porta_gemm_bias_act with a given plan (NULL: the preset). */
+/* porta_gemm_bias_act with a given plan (NULL: the preset): the same
+ * arguments, checks and messages, epilogue NULL: none. porta_gemm_bias_act
+ * is this with plan NULL. */
 porta_status porta__gemm_bias_act_planned(porta_context *ctx, const porta__gemm_plan *plan,
-                                          int transpose_a, int transpose_b, size_t m, size_t n,
-                                          size_t k, float alpha, porta_buffer *a, size_t a_off,
-                                          size_t lda, porta_buffer *b, size_t b_off, size_t ldb,
-                                          float beta, porta_buffer *c, size_t c_off, size_t ldc,
-                                          porta_buffer *bias, size_t bias_off,
-                                          porta_activation activation, porta_buffer *pre,
-                                          size_t pre_off);
+                                          size_t m, size_t n, size_t k, float alpha, porta_matrix a,
+                                          porta_matrix b, float beta, porta_matrix c,
+                                          const porta_gemm_epilogue *epilogue);
 
 /* K per dispatch, and per split-K slice: keeps an invocation under
  * llvmpipe's 65535 loop iterations (see shaders/gemm.kc). */

@@ -3,7 +3,7 @@
 #define PORTA_INTERNAL_H
 
 #include "backend.h"
-#include "porta.h"
+#include "porta/porta.h"
 #include "porta_kernels.h"
 
 struct porta_buffer {
@@ -33,6 +33,17 @@ struct porta_context {
     porta_buffer *scratch;                      /* reduction partials */
     porta_buffer *buffers;                      /* every live buffer, freed at destroy */
 };
+
+/* Whether a porta_setting is one of its three values. */
+static inline int porta__setting_known(porta_setting s)
+{
+    return s == PORTA_SETTING_DEFAULT || s == PORTA_SETTING_OFF || s == PORTA_SETTING_ON;
+}
+
+/* Whether setting s (porta__setting_known) is on: ON / OFF as given,
+ * DEFAULT from environment variable `env`, on unless unset, empty or "0".
+ * context.c */
+int porta__setting_on(porta_setting s, const char *env);
 
 /* Fail with PORTA_ERROR_NO_DEVICE_OPEN unless a device is open. */
 porta_status porta__require_device(porta_context *ctx);
@@ -130,18 +141,22 @@ static inline size_t porta__min_size(size_t x, size_t y)
 porta_status porta__check_range(porta_context *ctx, const porta_buffer *b, size_t off, size_t n,
                                 const char *what);
 
+/* porta__check_range for the n elements a call touches from a view's
+ * offset: also refuses n beyond a non-zero view length, so a caller can
+ * fence a call into part of a buffer (porta_view). */
+porta_status porta__check_view(porta_context *ctx, porta_view v, size_t n, const char *what);
+
 /* porta_cross_entropy / porta_accuracy_count with at most rows_per_group
  * rows per workgroup in each dispatch (0: as many as llvmpipe's loop budget
  * allows), so a test can make a small problem take the path of a large one
- * (several dispatches adding into the partials). loss.c */
-porta_status porta__cross_entropy_split(porta_context *ctx, porta_buffer *logits, size_t logits_off,
-                                        porta_buffer *labels, size_t labels_off, size_t rows,
-                                        size_t classes, float grad_scale, porta_buffer *dlogits,
-                                        size_t dlogits_off, porta_buffer *loss_partials,
-                                        size_t partials_off, size_t *partials_count,
-                                        size_t rows_per_group);
-porta_status porta__accuracy_count_split(porta_context *ctx, porta_buffer *logits,
-                                         size_t logits_off, porta_buffer *labels, size_t labels_off,
+ * (several dispatches adding into the partials). Same arguments, checks
+ * and messages as the public calls, which are these with rows_per_group 0.
+ * loss.c */
+porta_status porta__cross_entropy_split(porta_context *ctx, porta_view logits, porta_view labels,
+                                        size_t rows, size_t classes, float grad_scale,
+                                        porta_view dlogits, porta_view loss_partials,
+                                        size_t *partials_count, size_t rows_per_group);
+porta_status porta__accuracy_count_split(porta_context *ctx, porta_view logits, porta_view labels,
                                          size_t rows, size_t classes, size_t *correct,
                                          size_t rows_per_group);
 
@@ -150,7 +165,7 @@ extern const char *const porta__kernel_check_names[];
 extern const size_t porta__kernel_check_count;
 
 /* Run the public vector call `name` on n seeded random elements on the open
- * device and compare with backends/ref. PORTA_ERROR_MISMATCH says where. */
+ * device and compare with lib/ref_vec.c. PORTA_ERROR_MISMATCH says where. */
 porta_status porta__kernel_check(porta_context *ctx, const char *name, size_t n, uint32_t seed);
 
 #endif

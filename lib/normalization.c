@@ -59,38 +59,40 @@ static porta_status check_shape(porta_context *ctx, size_t rows, size_t cols, co
     return PORTA_OK;
 }
 
-/* porta__check_range with the message naming "<call> <argument>". */
-static porta_status check_arg(porta_context *ctx, const porta_buffer *b, size_t off, size_t n,
-                              const char *call, const char *arg)
+/* porta__check_view with the message naming "<call> <argument>". */
+static porta_status check_arg(porta_context *ctx, porta_view v, size_t n, const char *call,
+                              const char *arg)
 {
     char what[64];
     snprintf(what, sizeof(what), "%s %s", call, arg);
-    return porta__check_range(ctx, b, off, n, what);
+    return porta__check_view(ctx, v, n, what);
 }
 
 porta_status porta_layernorm_forward(porta_context *ctx, size_t rows, size_t cols, float eps,
-                                     porta_buffer *x, size_t x_off, porta_buffer *gamma,
-                                     size_t gamma_off, porta_buffer *beta, size_t beta_off,
-                                     porta_buffer *y, size_t y_off, porta_buffer *mean,
-                                     size_t mean_off, porta_buffer *rstd, size_t rstd_off)
+                                     porta_view xv, porta_view gammav, porta_view betav,
+                                     porta_view yv, porta_view meanv, porta_view rstdv)
 {
+    porta_buffer *x = xv.buffer, *gamma = gammav.buffer, *beta = betav.buffer, *y = yv.buffer,
+                 *mean = meanv.buffer, *rstd = rstdv.buffer;
+    const size_t x_off = xv.offset, gamma_off = gammav.offset, beta_off = betav.offset,
+                 y_off = yv.offset, mean_off = meanv.offset, rstd_off = rstdv.offset;
     const char *call = "porta_layernorm_forward";
     porta_status st = check_shape(ctx, rows, cols, call);
     if (!st && !(isfinite(eps) && eps >= 0.0f))
         st = porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
                            "%s eps: %g is not finite and >= 0", call, (double)eps);
     if (!st)
-        st = check_arg(ctx, x, x_off, rows * cols, call, "x");
+        st = check_arg(ctx, xv, rows * cols, call, "x");
     if (!st)
-        st = check_arg(ctx, gamma, gamma_off, cols, call, "gamma");
+        st = check_arg(ctx, gammav, cols, call, "gamma");
     if (!st)
-        st = check_arg(ctx, beta, beta_off, cols, call, "beta");
+        st = check_arg(ctx, betav, cols, call, "beta");
     if (!st)
-        st = check_arg(ctx, y, y_off, rows * cols, call, "y");
+        st = check_arg(ctx, yv, rows * cols, call, "y");
     if (!st)
-        st = check_arg(ctx, mean, mean_off, rows, call, "mean");
+        st = check_arg(ctx, meanv, rows, call, "mean");
     if (!st)
-        st = check_arg(ctx, rstd, rstd_off, rows, call, "rstd");
+        st = check_arg(ctx, rstdv, rows, call, "rstd");
     if (st || rows == 0)
         return st;
     porta_params_layernorm p = {.rows = (uint32_t)rows,
@@ -112,7 +114,7 @@ porta_status porta_layernorm_forward(porta_context *ctx, size_t rows, size_t col
 
 /* Every range porta_layernorm_backward reads or writes. */
 static porta_status check_ln_backward(porta_context *ctx, size_t rows, size_t cols,
-                                      porta_buffer *const *b, const size_t *off)
+                                      const porta_view *v)
 {
     static const char *const names[] = {"dy",   "x",  "gamma",  "mean",
                                         "rstd", "dx", "dgamma", "dbeta"};
@@ -120,38 +122,33 @@ static porta_status check_ln_backward(porta_context *ctx, size_t rows, size_t co
     const size_t lens[] = {n, n, cols, rows, rows, n, cols, cols};
     porta_status st = check_shape(ctx, rows, cols, "porta_layernorm_backward");
     for (size_t i = 0; !st && i < 8; i++)
-        st = check_arg(ctx, b[i], off[i], lens[i], "porta_layernorm_backward", names[i]);
+        st = check_arg(ctx, v[i], lens[i], "porta_layernorm_backward", names[i]);
     return st;
 }
 
-porta_status porta_layernorm_backward(porta_context *ctx, size_t rows, size_t cols,
-                                      porta_buffer *dy, size_t dy_off, porta_buffer *x,
-                                      size_t x_off, porta_buffer *gamma, size_t gamma_off,
-                                      porta_buffer *mean, size_t mean_off, porta_buffer *rstd,
-                                      size_t rstd_off, porta_buffer *dx, size_t dx_off,
-                                      porta_buffer *dgamma, size_t dgamma_off, porta_buffer *dbeta,
-                                      size_t dbeta_off, int accumulate)
+porta_status porta_layernorm_backward(porta_context *ctx, size_t rows, size_t cols, porta_view dy,
+                                      porta_view x, porta_view gamma, porta_view mean,
+                                      porta_view rstd, porta_view dx, porta_view dgamma,
+                                      porta_view dbeta, bool accumulate)
 {
-    porta_buffer *const b[] = {dy, x, gamma, mean, rstd, dx, dgamma, dbeta};
-    const size_t off[] = {dy_off,   x_off,  gamma_off,  mean_off,
-                          rstd_off, dx_off, dgamma_off, dbeta_off};
-    porta_status st = check_ln_backward(ctx, rows, cols, b, off);
+    const porta_view v[] = {dy, x, gamma, mean, rstd, dx, dgamma, dbeta};
+    porta_status st = check_ln_backward(ctx, rows, cols, v);
     if (st || rows == 0)
         return st;
     porta_params_layernorm_backward p = {.rows = (uint32_t)rows,
                                          .cols = (uint32_t)cols,
-                                         .dy_off = (uint32_t)dy_off,
-                                         .x_off = (uint32_t)x_off,
-                                         .gamma_off = (uint32_t)gamma_off,
-                                         .mean_off = (uint32_t)mean_off,
-                                         .rstd_off = (uint32_t)rstd_off,
-                                         .dx_off = (uint32_t)dx_off,
-                                         .dgamma_off = (uint32_t)dgamma_off,
-                                         .dbeta_off = (uint32_t)dbeta_off,
+                                         .dy_off = (uint32_t)dy.offset,
+                                         .x_off = (uint32_t)x.offset,
+                                         .gamma_off = (uint32_t)gamma.offset,
+                                         .mean_off = (uint32_t)mean.offset,
+                                         .rstd_off = (uint32_t)rstd.offset,
+                                         .dx_off = (uint32_t)dx.offset,
+                                         .dgamma_off = (uint32_t)dgamma.offset,
+                                         .dbeta_off = (uint32_t)dbeta.offset,
                                          .accumulate = accumulate ? 1u : 0u};
     porta_bbuffer *bufs[8];
     for (size_t i = 0; i < 8; i++)
-        bufs[i] = b[i]->impl;
+        bufs[i] = v[i].buffer->impl;
     const uint32_t mode = row_per_invocation(ctx, cols);
     uint32_t spec[PORTA_SPEC_COUNT] = {0, mode, 1, 1};
     uint32_t grid[3];
@@ -181,15 +178,17 @@ static porta_status softmax_launch(porta_context *ctx, uint32_t pass, size_t row
     return porta__launch_spec(ctx, PORTA_KERNEL_softmax, spec, grid, bufs, p);
 }
 
-porta_status porta_softmax_forward(porta_context *ctx, size_t rows, size_t cols, porta_buffer *x,
-                                   size_t x_off, porta_buffer *y, size_t y_off)
+porta_status porta_softmax_forward(porta_context *ctx, size_t rows, size_t cols, porta_view xv,
+                                   porta_view yv)
 {
+    porta_buffer *x = xv.buffer, *y = yv.buffer;
+    const size_t x_off = xv.offset, y_off = yv.offset;
     const char *call = "porta_softmax_forward";
     porta_status st = check_shape(ctx, rows, cols, call);
     if (!st)
-        st = check_arg(ctx, x, x_off, rows * cols, call, "x");
+        st = check_arg(ctx, xv, rows * cols, call, "x");
     if (!st)
-        st = check_arg(ctx, y, y_off, rows * cols, call, "y");
+        st = check_arg(ctx, yv, rows * cols, call, "y");
     if (st || rows == 0)
         return st;
     porta_params_softmax p = {.rows = (uint32_t)rows,
@@ -201,18 +200,19 @@ porta_status porta_softmax_forward(porta_context *ctx, size_t rows, size_t cols,
     return softmax_launch(ctx, 0, rows, bufs, &p);
 }
 
-porta_status porta_softmax_backward(porta_context *ctx, size_t rows, size_t cols, porta_buffer *y,
-                                    size_t y_off, porta_buffer *dy, size_t dy_off, porta_buffer *dx,
-                                    size_t dx_off, int accumulate)
+porta_status porta_softmax_backward(porta_context *ctx, size_t rows, size_t cols, porta_view yv,
+                                    porta_view dyv, porta_view dxv, bool accumulate)
 {
+    porta_buffer *y = yv.buffer, *dy = dyv.buffer, *dx = dxv.buffer;
+    const size_t y_off = yv.offset, dy_off = dyv.offset, dx_off = dxv.offset;
     const char *call = "porta_softmax_backward";
     porta_status st = check_shape(ctx, rows, cols, call);
     if (!st)
-        st = check_arg(ctx, y, y_off, rows * cols, call, "y");
+        st = check_arg(ctx, yv, rows * cols, call, "y");
     if (!st)
-        st = check_arg(ctx, dy, dy_off, rows * cols, call, "dy");
+        st = check_arg(ctx, dyv, rows * cols, call, "dy");
     if (!st)
-        st = check_arg(ctx, dx, dx_off, rows * cols, call, "dx");
+        st = check_arg(ctx, dxv, rows * cols, call, "dx");
     if (st || rows == 0)
         return st;
     porta_params_softmax p = {.rows = (uint32_t)rows,

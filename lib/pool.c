@@ -86,11 +86,11 @@ static porta_status check_kind(porta_context *ctx, porta_pool_kind kind, const c
 }
 
 static porta_status check_tensor(porta_context *ctx, const char *call, const char *name,
-                                 const porta_buffer *b, size_t off, size_t n)
+                                 porta_view v, size_t n)
 {
     char what[96];
     snprintf(what, sizeof(what), "%s %s", call, name);
-    return porta__check_range(ctx, b, off, n, what);
+    return porta__check_view(ctx, v, n, what);
 }
 
 /* Windows along one axis that contain an input element, at most. */
@@ -121,8 +121,7 @@ static porta_status launch(porta_context *ctx, const char *call, porta_pool_kind
     size_t per = porta__elements_per_invocation(ctx);
     if (per * cost > POOL_LOOP_BUDGET)
         per = POOL_LOOP_BUDGET / cost;
-    const uint32_t spec[PORTA_SPEC_COUNT] = {(uint32_t)kind, pass, (uint32_t)per,
-                                             fast ? 2u : 1u};
+    const uint32_t spec[PORTA_SPEC_COUNT] = {(uint32_t)kind, pass, (uint32_t)per, fast ? 2u : 1u};
     const size_t block = (size_t)ctx->variant.local_size * per;
     uint32_t grid[3];
     porta__grid_2d((total + block - 1) / block, grid);
@@ -144,8 +143,10 @@ static porta_params_pool params_of(const porta_pool_shape *s, const pool_geom *g
 }
 
 porta_status porta_pool_forward(porta_context *ctx, porta_pool_kind kind, const porta_pool_shape *s,
-                                porta_buffer *x, size_t x_off, porta_buffer *y, size_t y_off)
+                                porta_view xv, porta_view yv)
 {
+    porta_buffer *x = xv.buffer, *y = yv.buffer;
+    const size_t x_off = xv.offset, y_off = yv.offset;
     static const char call[] = "porta_pool_forward";
     pool_geom g;
     porta_status st = porta__require_device(ctx);
@@ -154,9 +155,9 @@ porta_status porta_pool_forward(porta_context *ctx, porta_pool_kind kind, const 
     if (!st)
         st = pool_geometry(ctx, s, call, &g);
     if (!st)
-        st = check_tensor(ctx, call, "x", x, x_off, g.x_elems);
+        st = check_tensor(ctx, call, "x", xv, g.x_elems);
     if (!st)
-        st = check_tensor(ctx, call, "y", y, y_off, g.y_elems);
+        st = check_tensor(ctx, call, "y", yv, g.y_elems);
     if (st)
         return st;
     porta_params_pool p = params_of(s, &g);
@@ -169,10 +170,12 @@ porta_status porta_pool_forward(porta_context *ctx, porta_pool_kind kind, const 
 }
 
 porta_status porta_pool_backward(porta_context *ctx, porta_pool_kind kind,
-                                 const porta_pool_shape *s, porta_buffer *x, size_t x_off,
-                                 porta_buffer *dy, size_t dy_off, porta_buffer *dx, size_t dx_off,
-                                 int accumulate)
+                                 const porta_pool_shape *s, porta_view xv, porta_view dyv,
+                                 porta_view dxv, bool accumulate)
 {
+    /* avg never reads x: it may be none (porta_view_none()) */
+    porta_buffer *x = xv.buffer, *dy = dyv.buffer, *dx = dxv.buffer;
+    const size_t x_off = xv.offset, dy_off = dyv.offset, dx_off = dxv.offset;
     static const char call[] = "porta_pool_backward";
     pool_geom g;
     porta_status st = porta__require_device(ctx);
@@ -181,11 +184,11 @@ porta_status porta_pool_backward(porta_context *ctx, porta_pool_kind kind,
     if (!st)
         st = pool_geometry(ctx, s, call, &g);
     if (!st && kind == PORTA_POOL_MAX)
-        st = check_tensor(ctx, call, "x", x, x_off, g.x_elems);
+        st = check_tensor(ctx, call, "x", xv, g.x_elems);
     if (!st)
-        st = check_tensor(ctx, call, "dy", dy, dy_off, g.y_elems);
+        st = check_tensor(ctx, call, "dy", dyv, g.y_elems);
     if (!st)
-        st = check_tensor(ctx, call, "dx", dx, dx_off, g.x_elems);
+        st = check_tensor(ctx, call, "dx", dxv, g.x_elems);
     if (st)
         return st;
     porta_params_pool p = params_of(s, &g);

@@ -1,4 +1,5 @@
-/* selftest.c: run a kernel on the open device and compare with backends/ref.
+/* selftest.c: run a kernel on the open device and compare with the C
+ * reference (lib/ref_vec.c).
  *
  * porta_self_test() (porta-info's known-answer test) and the kernel tests
  * share porta__kernel_check(), which fills inputs from a seeded generator,
@@ -12,7 +13,7 @@
 #include <string.h>
 
 #include "internal.h"
-#include "ref/ref.h"
+#include "ref_vec.h"
 
 const char *const porta__kernel_check_names[] = {"fill", "copy", "scale", "axpy",
                                                  "add",  "mul",  "sum",   "sum_squares"};
@@ -115,36 +116,38 @@ static porta_status run_one(porta_context *ctx, const char *name, check *c, int 
     memcpy(c->expect, c->y, n * sizeof(float));
     if (strcmp(name, "fill") == 0) {
         porta_ref_fill(c->expect, n, 0.375f);
-        return porta_vec_fill(ctx, c->dy, 0, n, 0.375f);
+        return porta_vec_fill(ctx, porta_view_of(c->dy), n, 0.375f);
     }
     if (strcmp(name, "copy") == 0) {
         porta_ref_copy(c->a, c->expect, n);
-        return porta_vec_copy(ctx, c->da, 0, c->dy, 0, n);
+        return porta_vec_copy(ctx, porta_view_of(c->da), porta_view_of(c->dy), n);
     }
     if (strcmp(name, "scale") == 0) {
         porta_ref_scale(-1.7f, c->a, c->expect, n);
-        return porta_vec_scale(ctx, -1.7f, c->da, 0, c->dy, 0, n);
+        return porta_vec_scale(ctx, -1.7f, porta_view_of(c->da), porta_view_of(c->dy), n);
     }
     if (strcmp(name, "axpy") == 0) {
         porta_ref_axpy(0.3f, c->a, c->expect, n);
-        return porta_vec_axpy(ctx, 0.3f, c->da, 0, c->dy, 0, n);
+        return porta_vec_axpy(ctx, 0.3f, porta_view_of(c->da), porta_view_of(c->dy), n);
     }
     if (strcmp(name, "add") == 0) {
         porta_ref_add(c->a, c->b, c->expect, n);
-        return porta_vec_add(ctx, c->da, 0, c->db, 0, c->dy, 0, n);
+        return porta_vec_add(ctx, porta_view_of(c->da), porta_view_of(c->db), porta_view_of(c->dy),
+                             n);
     }
     if (strcmp(name, "mul") == 0) {
         porta_ref_mul(c->a, c->b, c->expect, n);
-        return porta_vec_mul(ctx, c->da, 0, c->db, 0, c->dy, 0, n);
+        return porta_vec_mul(ctx, porta_view_of(c->da), porta_view_of(c->db), porta_view_of(c->dy),
+                             n);
     }
     *is_sum = strcmp(name, "sum") == 0 ? 1 : strcmp(name, "sum_squares") == 0 ? 2 : 0;
     if (*is_sum == 1) {
         *expect_sum = porta_ref_sum(c->a, n);
-        return porta_vec_sum(ctx, c->da, 0, n, c->dy, 0);
+        return porta_vec_sum(ctx, porta_view_of(c->da), n, porta_view_of(c->dy));
     }
     if (*is_sum == 2) {
         *expect_sum = porta_ref_sum_squares(c->a, n);
-        return porta_vec_sum_squares(ctx, c->da, 0, n, c->dy, 0);
+        return porta_vec_sum_squares(ctx, porta_view_of(c->da), n, porta_view_of(c->dy));
     }
     return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT, "no kernel check named %s", name);
 }

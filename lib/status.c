@@ -1,5 +1,5 @@
 /* status.c: names for porta_status. */
-#include "porta.h"
+#include "porta/porta.h"
 
 const char *porta_strerror(porta_status status)
 {

@@ -18,9 +18,11 @@ static uint32_t gather_elements(const porta_context *ctx)
 }
 
 porta_status porta_tensor_gather(porta_context *ctx, unsigned ndim, const size_t *shape,
-                                 const size_t *x_strides, porta_buffer *x, size_t x_off,
-                                 porta_buffer *y, size_t y_off, int accumulate)
+                                 const size_t *x_strides, porta_view xv, porta_view yv,
+                                 bool accumulate)
 {
+    porta_buffer *x = xv.buffer, *y = yv.buffer;
+    const size_t x_off = xv.offset, y_off = yv.offset;
     const char *call = "porta_tensor_gather";
     porta_status st = porta__require_device(ctx);
     if (st)
@@ -53,9 +55,9 @@ porta_status porta_tensor_gather(porta_context *ctx, unsigned ndim, const size_t
         last += extent * x_strides[d];
     }
     /* Every source index lies in [x_off, last]. */
-    st = porta__check_range(ctx, x, x_off, n > 0 ? last - x_off + 1 : 0, "porta_tensor_gather x");
+    st = porta__check_view(ctx, xv, n > 0 ? last - x_off + 1 : 0, "porta_tensor_gather x");
     if (!st)
-        st = porta__check_range(ctx, y, y_off, n, "porta_tensor_gather y");
+        st = porta__check_view(ctx, yv, n, "porta_tensor_gather y");
     if (st || n == 0)
         return st;
     /* Drop extents of 1 and merge each dimension into the one outside it

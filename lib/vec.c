@@ -1,14 +1,17 @@
 /* vec.c: the flat float32 vector kernels of the public API. */
+#include <stdio.h>
+
 #include "internal.h"
 
 #define PORTA_REDUCE_MAX_GROUPS 256u
 
-porta_status porta_vec_fill(porta_context *ctx, porta_buffer *y, size_t y_off, size_t n,
-                            float value)
+porta_status porta_vec_fill(porta_context *ctx, porta_view yv, size_t n, float value)
 {
+    porta_buffer *y = yv.buffer;
+    const size_t y_off = yv.offset;
     porta_status st = porta__require_device(ctx);
     if (!st)
-        st = porta__check_range(ctx, y, y_off, n, "porta_vec_fill y");
+        st = porta__check_view(ctx, yv, n, "porta_vec_fill y");
     if (st || n == 0)
         return st;
     porta_params_fill p = {.n = (uint32_t)n, .y_off = (uint32_t)y_off, .value = value};
@@ -16,22 +19,32 @@ porta_status porta_vec_fill(porta_context *ctx, porta_buffer *y, size_t y_off, s
     return porta__launch(ctx, PORTA_KERNEL_fill, porta__groups_for(ctx, n), bufs, &p);
 }
 
-/* The checks every two-operand call starts with. */
-static porta_status check_xy(porta_context *ctx, porta_buffer *x, size_t x_off, porta_buffer *y,
-                             size_t y_off, size_t n, const char *what)
+/* porta__check_view with the message naming "<call> <argument>". */
+static porta_status check_arg(porta_context *ctx, porta_view v, size_t n, const char *call,
+                              const char *arg)
+{
+    char what[64];
+    snprintf(what, sizeof(what), "%s %s", call, arg);
+    return porta__check_view(ctx, v, n, what);
+}
+
+/* The checks every two-operand call starts with: a device, x and y. */
+static porta_status check_xy(porta_context *ctx, porta_view x, porta_view y, size_t n,
+                             const char *call)
 {
     porta_status st = porta__require_device(ctx);
     if (!st)
-        st = porta__check_range(ctx, x, x_off, n, what);
+        st = check_arg(ctx, x, n, call, "x");
     if (!st)
-        st = porta__check_range(ctx, y, y_off, n, what);
+        st = check_arg(ctx, y, n, call, "y");
     return st;
 }
 
-porta_status porta_vec_copy(porta_context *ctx, porta_buffer *x, size_t x_off, porta_buffer *y,
-                            size_t y_off, size_t n)
+porta_status porta_vec_copy(porta_context *ctx, porta_view xv, porta_view yv, size_t n)
 {
-    porta_status st = check_xy(ctx, x, x_off, y, y_off, n, "porta_vec_copy");
+    porta_buffer *x = xv.buffer, *y = yv.buffer;
+    const size_t x_off = xv.offset, y_off = yv.offset;
+    porta_status st = check_xy(ctx, xv, yv, n, "porta_vec_copy");
     if (st || n == 0)
         return st;
     porta_params_copy p = {.n = (uint32_t)n, .x_off = (uint32_t)x_off, .y_off = (uint32_t)y_off};
@@ -39,10 +52,12 @@ porta_status porta_vec_copy(porta_context *ctx, porta_buffer *x, size_t x_off, p
     return porta__launch(ctx, PORTA_KERNEL_copy, porta__groups_for(ctx, n), bufs, &p);
 }
 
-porta_status porta_vec_scale(porta_context *ctx, float alpha, porta_buffer *x, size_t x_off,
-                             porta_buffer *y, size_t y_off, size_t n)
+porta_status porta_vec_scale(porta_context *ctx, float alpha, porta_view xv, porta_view yv,
+                             size_t n)
 {
-    porta_status st = check_xy(ctx, x, x_off, y, y_off, n, "porta_vec_scale");
+    porta_buffer *x = xv.buffer, *y = yv.buffer;
+    const size_t x_off = xv.offset, y_off = yv.offset;
+    porta_status st = check_xy(ctx, xv, yv, n, "porta_vec_scale");
     if (st || n == 0)
         return st;
     porta_params_scale p = {
@@ -51,10 +66,11 @@ porta_status porta_vec_scale(porta_context *ctx, float alpha, porta_buffer *x, s
     return porta__launch(ctx, PORTA_KERNEL_scale, porta__groups_for(ctx, n), bufs, &p);
 }
 
-porta_status porta_vec_axpy(porta_context *ctx, float alpha, porta_buffer *x, size_t x_off,
-                            porta_buffer *y, size_t y_off, size_t n)
+porta_status porta_vec_axpy(porta_context *ctx, float alpha, porta_view xv, porta_view yv, size_t n)
 {
-    porta_status st = check_xy(ctx, x, x_off, y, y_off, n, "porta_vec_axpy");
+    porta_buffer *x = xv.buffer, *y = yv.buffer;
+    const size_t x_off = xv.offset, y_off = yv.offset;
+    porta_status st = check_xy(ctx, xv, yv, n, "porta_vec_axpy");
     if (st || n == 0)
         return st;
     porta_params_axpy p = {
@@ -65,35 +81,36 @@ porta_status porta_vec_axpy(porta_context *ctx, float alpha, porta_buffer *x, si
 
 enum { ELEMENTWISE_ADD = 0, ELEMENTWISE_MUL = 1 };
 
-static porta_status elementwise(porta_context *ctx, uint32_t op, porta_buffer *a, size_t a_off,
-                                porta_buffer *b, size_t b_off, porta_buffer *z, size_t z_off,
-                                size_t n)
+static porta_status elementwise(porta_context *ctx, uint32_t op, porta_view a, porta_view b,
+                                porta_view z, size_t n)
 {
-    const char *what = op == ELEMENTWISE_ADD ? "porta_vec_add" : "porta_vec_mul";
-    porta_status st = check_xy(ctx, a, a_off, b, b_off, n, what);
+    const char *call = op == ELEMENTWISE_ADD ? "porta_vec_add" : "porta_vec_mul";
+    porta_status st = porta__require_device(ctx);
     if (!st)
-        st = porta__check_range(ctx, z, z_off, n, what);
+        st = check_arg(ctx, a, n, call, "a");
+    if (!st)
+        st = check_arg(ctx, b, n, call, "b");
+    if (!st)
+        st = check_arg(ctx, z, n, call, "z");
     if (st || n == 0)
         return st;
     porta_params_elementwise p = {.n = (uint32_t)n,
-                                  .a_off = (uint32_t)a_off,
-                                  .b_off = (uint32_t)b_off,
-                                  .z_off = (uint32_t)z_off,
+                                  .a_off = (uint32_t)a.offset,
+                                  .b_off = (uint32_t)b.offset,
+                                  .z_off = (uint32_t)z.offset,
                                   .op = op};
-    porta_bbuffer *bufs[] = {a->impl, b->impl, z->impl};
+    porta_bbuffer *bufs[] = {a.buffer->impl, b.buffer->impl, z.buffer->impl};
     return porta__launch(ctx, PORTA_KERNEL_elementwise, porta__groups_for(ctx, n), bufs, &p);
 }
 
-porta_status porta_vec_add(porta_context *ctx, porta_buffer *a, size_t a_off, porta_buffer *b,
-                           size_t b_off, porta_buffer *z, size_t z_off, size_t n)
+porta_status porta_vec_add(porta_context *ctx, porta_view a, porta_view b, porta_view z, size_t n)
 {
-    return elementwise(ctx, ELEMENTWISE_ADD, a, a_off, b, b_off, z, z_off, n);
+    return elementwise(ctx, ELEMENTWISE_ADD, a, b, z, n);
 }
 
-porta_status porta_vec_mul(porta_context *ctx, porta_buffer *a, size_t a_off, porta_buffer *b,
-                           size_t b_off, porta_buffer *z, size_t z_off, size_t n)
+porta_status porta_vec_mul(porta_context *ctx, porta_view a, porta_view b, porta_view z, size_t n)
 {
-    return elementwise(ctx, ELEMENTWISE_MUL, a, a_off, b, b_off, z, z_off, n);
+    return elementwise(ctx, ELEMENTWISE_MUL, a, b, z, n);
 }
 
 /* The context's scratch buffer for reduction partials, allocated once. */
@@ -109,15 +126,17 @@ static porta_status scratch(porta_context *ctx, porta_buffer **out)
     return PORTA_OK;
 }
 
-static porta_status reduce(porta_context *ctx, uint32_t square, porta_buffer *x, size_t x_off,
-                           size_t n, porta_buffer *result, size_t result_off)
+static porta_status reduce(porta_context *ctx, uint32_t square, porta_view xv, size_t n,
+                           porta_view rv)
 {
-    const char *what = square ? "porta_vec_sum_squares" : "porta_vec_sum";
+    porta_buffer *x = xv.buffer, *result = rv.buffer;
+    const size_t x_off = xv.offset, result_off = rv.offset;
+    const char *call = square ? "porta_vec_sum_squares" : "porta_vec_sum";
     porta_status st = porta__require_device(ctx);
     if (!st)
-        st = porta__check_range(ctx, x, x_off, n, what);
+        st = check_arg(ctx, xv, n, call, "x");
     if (!st)
-        st = porta__check_range(ctx, result, result_off, 1, what);
+        st = check_arg(ctx, rv, 1, call, "result");
     if (st)
         return st;
     /* Pass 1: each group sums a strided share into partials; every group
@@ -155,25 +174,38 @@ porta_status porta__reduce_sum_pass(porta_context *ctx, uint32_t groups, porta_b
     return porta__launch_spec(ctx, PORTA_KERNEL_reduce_sum, spec, grid, bufs, params);
 }
 
-porta_status porta_vec_sum(porta_context *ctx, porta_buffer *x, size_t x_off, size_t n,
-                           porta_buffer *result, size_t result_off)
+porta_status porta_vec_sum(porta_context *ctx, porta_view x, size_t n, porta_view result)
 {
-    return reduce(ctx, 0, x, x_off, n, result, result_off);
+    return reduce(ctx, 0, x, n, result);
 }
 
-porta_status porta_vec_sum_squares(porta_context *ctx, porta_buffer *x, size_t x_off, size_t n,
-                                   porta_buffer *result, size_t result_off)
+porta_status porta_vec_sum_squares(porta_context *ctx, porta_view x, size_t n, porta_view result)
 {
-    return reduce(ctx, 1, x, x_off, n, result, result_off);
+    return reduce(ctx, 1, x, n, result);
 }
 
-porta_status porta_vec_stream(porta_context *ctx, porta_buffer *a, porta_buffer *b, porta_buffer *c,
-                              porta_buffer *d, size_t n, unsigned local_size,
-                              unsigned per_invocation)
+/* shaders/stream.kc indexes its arrays from element 0 (it is the
+ * roofline of the optimizer's arenas, which start there): a view elsewhere
+ * is refused rather than silently read from the buffer's start. */
+static porta_status check_stream(porta_context *ctx, porta_view v, size_t n, const char *name)
 {
-    porta_status st = check_xy(ctx, a, 0, b, 0, n, "porta_vec_stream");
-    if (!st)
-        st = check_xy(ctx, c, 0, d, 0, n, "porta_vec_stream");
+    porta_status st = check_arg(ctx, v, n, "porta_vec_stream", name);
+    if (!st && v.offset != 0)
+        st = porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                           "porta_vec_stream %s: offset %zu (the stream kernel reads its arrays "
+                           "from element 0)",
+                           name, v.offset);
+    return st;
+}
+
+porta_status porta_vec_stream(porta_context *ctx, porta_view a, porta_view b, porta_view c,
+                              porta_view d, size_t n, unsigned local_size, unsigned per_invocation)
+{
+    porta_status st = porta__require_device(ctx);
+    const porta_view views[] = {a, b, c, d};
+    static const char *const names[] = {"a", "b", "c", "d"};
+    for (size_t i = 0; i < 4 && !st; i++)
+        st = check_stream(ctx, views[i], n, names[i]);
     if (st || n == 0)
         return st;
     porta__stream_layout layout = porta__stream_layout_for(ctx);
@@ -192,7 +224,7 @@ porta_status porta_vec_stream(porta_context *ctx, porta_buffer *a, porta_buffer 
                              "to %u)",
                              layout.local_size, ctx->backend.caps.max_workgroup_size);
     porta_params_stream p = {.n = (uint32_t)n, .alpha = 0.5f};
-    porta_bbuffer *bufs[] = {a->impl, b->impl, c->impl, d->impl};
+    porta_bbuffer *bufs[] = {a.buffer->impl, b.buffer->impl, c.buffer->impl, d.buffer->impl};
     const uint32_t spec[PORTA_SPEC_COUNT] = {1, 0, 1, 1};
     return porta__launch_stream(ctx, PORTA_KERNEL_stream, layout, n, 0, spec, bufs, &p);
 }

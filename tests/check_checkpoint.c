@@ -3,7 +3,7 @@
  * run mid-write). */
 #include <stdio.h>
 
-#include "porta.h"
+#include "porta/porta.h"
 
 int main(int argc, char **argv)
 {
@@ -23,7 +23,7 @@ int main(int argc, char **argv)
     if (st)
         fprintf(stderr, "check_checkpoint: %s: %s\n", porta_strerror(st),
                 porta_context_message(ctx));
-    porta_safetensors_close(f);
+    porta_safetensors_destroy(ctx, f);
     porta_context_destroy(ctx);
     return st ? 1 : 0;
 }

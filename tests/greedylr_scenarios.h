@@ -1,4 +1,4 @@
-/* greedylr_scenarios.h: the GREEDYLR.md behaviour scenarios as data.
+/* greedylr_scenarios.h: the docs/GREEDYLR.md behaviour scenarios as data.
  *
  * Shared by test_scheduler_host (which checks the page's numbers on the
  * host) and test_scheduler_device (which replays the same configs and

@@ -20,6 +20,18 @@ void test_check(test_state *t, int ok, const char *file, int line, const char *f
     va_end(ap);
 }
 
+void test_skip_at(test_state *t, const char *file, int line, const char *fmt, ...)
+{
+    t->skipped++;
+    va_list ap;
+    va_start(ap, fmt);
+    printf("SKIP %s:%d: ", file, line);
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+    fflush(stdout);
+}
+
 void test_init(void)
 {
     setenv("RUSTICL_ENABLE", "llvmpipe", 0);
@@ -47,7 +59,7 @@ static void run_device(test_state *t, const porta_device_info *info, test_device
     /* Validation on, unless PORTA_VALIDATE=0 says the machine has no
      * validation layers (a GPU box with only the driver installed). */
     const char *v = getenv("PORTA_VALIDATE");
-    opt.validate = (v && strcmp(v, "0") == 0) ? 0 : 1;
+    opt.validate = (v && strcmp(v, "0") == 0) ? PORTA_SETTING_OFF : PORTA_SETTING_ON;
     porta_context *ctx = NULL;
     porta_status st = porta_context_create(&opt, &ctx);
     if (!st)
@@ -92,6 +104,13 @@ void test_for_each_device(test_state *t, test_device_fn fn, void *user)
 
 int test_finish(const test_state *t)
 {
-    printf("%d passed, %d failed\n", t->passed, t->failed);
-    return t->failed == 0 && t->passed > 0 ? 0 : 1;
+    if (t->skipped)
+        printf("%d passed, %d failed, %d skipped\n", t->passed, t->failed, t->skipped);
+    else
+        printf("%d passed, %d failed\n", t->passed, t->failed);
+    if (t->failed)
+        return 1;
+    if (t->skipped)
+        return TEST_SKIP_CODE;
+    return t->passed > 0 ? 0 : 1;
 }

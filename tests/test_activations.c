@@ -1,5 +1,5 @@
 /* test_activations: the layer kernels (activations, layer normalisation,
- * softmax) forward and backward on every device against backends/ref.
+ * softmax) forward and backward on every device against the C reference (tests/ref).
  *
  * Tolerances, with u = 2^-24:
  *  - activations: |got - want| <= 1e-5 |want| + 4e-6 (1 + |x|) max(1, |dy|)
@@ -67,7 +67,7 @@ static porta_status upload(porta_context *ctx, const float *h, size_t off, size_
 {
     porta_status st = porta_buffer_create(ctx, (off + n) * sizeof(float), out);
     if (!st)
-        st = porta_vec_fill(ctx, *out, 0, off + n, 0.0f);
+        st = porta_vec_fill(ctx, porta_view_of(*out), off + n, 0.0f);
     if (!st && n)
         st = porta_buffer_write(ctx, *out, off * sizeof(float), n * sizeof(float), h);
     return st;
@@ -155,10 +155,12 @@ static porta_status act_run(porta_context *ctx, int fn, act_data *a, int backwar
     if (!st)
         st = upload(ctx, a->dx0, dxo, a->n, &dx);
     if (!st && backward)
-        st = porta_activation_backward(ctx, (porta_activation)fn, x, xo, dy, dyo, dx, dxo, a->n,
+        st = porta_activation_backward(ctx, (porta_activation)fn, porta_view_at(x, xo),
+                                       porta_view_at(dy, dyo), porta_view_at(dx, dxo), a->n,
                                        accumulate);
     else if (!st)
-        st = porta_activation_forward(ctx, (porta_activation)fn, x, xo, dx, dxo, a->n);
+        st = porta_activation_forward(ctx, (porta_activation)fn, porta_view_at(x, xo),
+                                      porta_view_at(dx, dxo), a->n);
     if (!st)
         st = download(ctx, dx, dxo, a->n, a->got);
     porta_buffer_destroy(ctx, x);
@@ -281,19 +283,22 @@ static porta_status ln_upload(porta_context *ctx, const ln_data *d, porta_buffer
 static porta_status ln_forward(porta_context *ctx, const ln_data *d, porta_buffer **b)
 {
     const size_t *o = ln_off;
-    return porta_layernorm_forward(ctx, d->rows, d->cols, d->eps, b[LN_X], o[LN_X], b[LN_GAMMA],
-                                   o[LN_GAMMA], b[LN_BETA], o[LN_BETA], b[LN_Y], o[LN_Y],
-                                   b[LN_MEAN], o[LN_MEAN], b[LN_RSTD], o[LN_RSTD]);
+    return porta_layernorm_forward(
+        ctx, d->rows, d->cols, d->eps, porta_view_at(b[LN_X], o[LN_X]),
+        porta_view_at(b[LN_GAMMA], o[LN_GAMMA]), porta_view_at(b[LN_BETA], o[LN_BETA]),
+        porta_view_at(b[LN_Y], o[LN_Y]), porta_view_at(b[LN_MEAN], o[LN_MEAN]),
+        porta_view_at(b[LN_RSTD], o[LN_RSTD]));
 }
 
 static porta_status ln_backward(porta_context *ctx, const ln_data *d, porta_buffer **b,
                                 int accumulate)
 {
     const size_t *o = ln_off;
-    return porta_layernorm_backward(ctx, d->rows, d->cols, b[LN_DY], o[LN_DY], b[LN_X], o[LN_X],
-                                    b[LN_GAMMA], o[LN_GAMMA], b[LN_MEAN], o[LN_MEAN], b[LN_RSTD],
-                                    o[LN_RSTD], b[LN_DX], o[LN_DX], b[LN_DG], o[LN_DG], b[LN_DB],
-                                    o[LN_DB], accumulate);
+    return porta_layernorm_backward(
+        ctx, d->rows, d->cols, porta_view_at(b[LN_DY], o[LN_DY]), porta_view_at(b[LN_X], o[LN_X]),
+        porta_view_at(b[LN_GAMMA], o[LN_GAMMA]), porta_view_at(b[LN_MEAN], o[LN_MEAN]),
+        porta_view_at(b[LN_RSTD], o[LN_RSTD]), porta_view_at(b[LN_DX], o[LN_DX]),
+        porta_view_at(b[LN_DG], o[LN_DG]), porta_view_at(b[LN_DB], o[LN_DB]), accumulate);
 }
 
 /* Compare device buffer `which` (n elements) with want under tol. */
@@ -457,13 +462,15 @@ static porta_status sm_run(porta_context *ctx, sm_data *d, int accumulate, float
     if (!st)
         st = upload(ctx, d->dx0, dxo, n, &dx);
     if (!st)
-        st = porta_softmax_forward(ctx, d->rows, d->cols, x, xo, y, yo);
+        st = porta_softmax_forward(ctx, d->rows, d->cols, porta_view_at(x, xo),
+                                   porta_view_at(y, yo));
     if (!st)
         st = download(ctx, y, yo, n, y_dev);
     if (!st)
         st = porta_buffer_write(ctx, y, yo * sizeof(float), n * sizeof(float), d->y);
     if (!st)
-        st = porta_softmax_backward(ctx, d->rows, d->cols, y, yo, dy, dyo, dx, dxo, accumulate);
+        st = porta_softmax_backward(ctx, d->rows, d->cols, porta_view_at(y, yo),
+                                    porta_view_at(dy, dyo), porta_view_at(dx, dxo), accumulate);
     if (!st)
         st = download(ctx, dx, dxo, n, d->got);
     porta_buffer_destroy(ctx, x);
@@ -676,49 +683,84 @@ static void check_errors(test_state *t, porta_context *ctx, const char *dev)
     if (st)
         return;
     const char *af = "porta_activation_forward", *ab = "porta_activation_backward";
-    expect(t, ctx, dev, "activation fn 7",
-           porta_activation_forward(ctx, (porta_activation)7, a, 0, b, 0, 4), bad, af);
+    expect(
+        t, ctx, dev, "activation fn 7",
+        porta_activation_forward(ctx, (porta_activation)7, porta_view_of(a), porta_view_of(b), 4),
+        bad, af);
     expect(t, ctx, dev, "activation y past the end",
-           porta_activation_forward(ctx, PORTA_GELU, a, 0, b, 1, 16), bad, af);
+           porta_activation_forward(ctx, PORTA_GELU, porta_view_of(a), porta_view_at(b, 1), 16),
+           bad, af);
     expect(t, ctx, dev, "activation x NULL",
-           porta_activation_forward(ctx, PORTA_RELU, NULL, 0, b, 0, 4), bad, af);
+           porta_activation_forward(ctx, PORTA_RELU, porta_view_none(), porta_view_of(b), 4), bad,
+           af);
     expect(t, ctx, dev, "activation backward dy past the end",
-           porta_activation_backward(ctx, PORTA_TANH, a, 0, b, 13, c, 0, 4, 0), bad, ab);
+           porta_activation_backward(ctx, PORTA_TANH, porta_view_of(a), porta_view_at(b, 13),
+                                     porta_view_of(c), 4, false),
+           bad, ab);
     expect(t, ctx, dev, "activation n 0",
-           porta_activation_backward(ctx, PORTA_SIGMOID, a, 0, b, 0, c, 0, 0, 1), PORTA_OK, ab);
+           porta_activation_backward(ctx, PORTA_SIGMOID, porta_view_of(a), porta_view_of(b),
+                                     porta_view_of(c), 0, true),
+           PORTA_OK, ab);
     const char *lf = "porta_layernorm_forward", *lb = "porta_layernorm_backward";
     expect(t, ctx, dev, "layernorm cols 0",
-           porta_layernorm_forward(ctx, 2, 0, 1e-5f, a, 0, b, 0, b, 0, c, 0, b, 0, b, 4), bad, lf);
+           porta_layernorm_forward(ctx, 2, 0, 1e-5f, porta_view_of(a), porta_view_of(b),
+                                   porta_view_of(b), porta_view_of(c), porta_view_of(b),
+                                   porta_view_at(b, 4)),
+           bad, lf);
     expect(t, ctx, dev, "layernorm eps NaN",
-           porta_layernorm_forward(ctx, 2, 4, NAN, a, 0, b, 0, b, 4, c, 0, b, 8, b, 12), bad, lf);
+           porta_layernorm_forward(ctx, 2, 4, NAN, porta_view_of(a), porta_view_of(b),
+                                   porta_view_at(b, 4), porta_view_of(c), porta_view_at(b, 8),
+                                   porta_view_at(b, 12)),
+           bad, lf);
     expect(t, ctx, dev, "layernorm eps < 0",
-           porta_layernorm_forward(ctx, 2, 4, -1.0f, a, 0, b, 0, b, 4, c, 0, b, 8, b, 12), bad, lf);
+           porta_layernorm_forward(ctx, 2, 4, -1.0f, porta_view_of(a), porta_view_of(b),
+                                   porta_view_at(b, 4), porta_view_of(c), porta_view_at(b, 8),
+                                   porta_view_at(b, 12)),
+           bad, lf);
     expect(t, ctx, dev, "layernorm x past the end",
-           porta_layernorm_forward(ctx, 5, 4, 1e-5f, a, 0, b, 0, b, 4, c, 0, b, 8, b, 12), bad, lf);
+           porta_layernorm_forward(ctx, 5, 4, 1e-5f, porta_view_of(a), porta_view_of(b),
+                                   porta_view_at(b, 4), porta_view_of(c), porta_view_at(b, 8),
+                                   porta_view_at(b, 12)),
+           bad, lf);
     expect(t, ctx, dev, "layernorm gamma past the end",
-           porta_layernorm_forward(ctx, 2, 4, 1e-5f, a, 0, b, 14, b, 4, c, 0, b, 8, b, 12), bad,
-           lf);
-    expect(
-        t, ctx, dev, "layernorm rows overflow",
-        porta_layernorm_forward(ctx, SIZE_MAX / 2, 4, 1e-5f, a, 0, b, 0, b, 4, c, 0, b, 8, b, 12),
-        bad, lf);
+           porta_layernorm_forward(ctx, 2, 4, 1e-5f, porta_view_of(a), porta_view_at(b, 14),
+                                   porta_view_at(b, 4), porta_view_of(c), porta_view_at(b, 8),
+                                   porta_view_at(b, 12)),
+           bad, lf);
+    expect(t, ctx, dev, "layernorm rows overflow",
+           porta_layernorm_forward(ctx, SIZE_MAX / 2, 4, 1e-5f, porta_view_of(a), porta_view_of(b),
+                                   porta_view_at(b, 4), porta_view_of(c), porta_view_at(b, 8),
+                                   porta_view_at(b, 12)),
+           bad, lf);
     expect(t, ctx, dev, "layernorm rows 0",
-           porta_layernorm_forward(ctx, 0, 4, 1e-5f, a, 0, b, 0, b, 4, c, 0, b, 8, b, 12), PORTA_OK,
-           lf);
+           porta_layernorm_forward(ctx, 0, 4, 1e-5f, porta_view_of(a), porta_view_of(b),
+                                   porta_view_at(b, 4), porta_view_of(c), porta_view_at(b, 8),
+                                   porta_view_at(b, 12)),
+           PORTA_OK, lf);
     expect(t, ctx, dev, "layernorm backward dbeta past the end",
-           porta_layernorm_backward(ctx, 2, 4, a, 0, a, 8, b, 0, b, 4, b, 6, c, 0, c, 8, b, 13, 0),
+           porta_layernorm_backward(ctx, 2, 4, porta_view_of(a), porta_view_at(a, 8),
+                                    porta_view_of(b), porta_view_at(b, 4), porta_view_at(b, 6),
+                                    porta_view_of(c), porta_view_at(c, 8), porta_view_at(b, 13),
+                                    false),
            bad, lb);
-    expect(
-        t, ctx, dev, "layernorm backward dgamma NULL",
-        porta_layernorm_backward(ctx, 2, 4, a, 0, a, 8, b, 0, b, 4, b, 6, c, 0, NULL, 8, b, 8, 0),
-        bad, lb);
+    expect(t, ctx, dev, "layernorm backward dgamma NULL",
+           porta_layernorm_backward(ctx, 2, 4, porta_view_of(a), porta_view_at(a, 8),
+                                    porta_view_of(b), porta_view_at(b, 4), porta_view_at(b, 6),
+                                    porta_view_of(c), porta_view_none(), porta_view_at(b, 8),
+                                    false),
+           bad, lb);
     const char *sf = "porta_softmax_forward", *sb = "porta_softmax_backward";
-    expect(t, ctx, dev, "softmax cols 0", porta_softmax_forward(ctx, 1, 0, a, 0, b, 0), bad, sf);
-    expect(t, ctx, dev, "softmax y past the end", porta_softmax_forward(ctx, 4, 4, a, 0, b, 1), bad,
-           sf);
+    expect(t, ctx, dev, "softmax cols 0",
+           porta_softmax_forward(ctx, 1, 0, porta_view_of(a), porta_view_of(b)), bad, sf);
+    expect(t, ctx, dev, "softmax y past the end",
+           porta_softmax_forward(ctx, 4, 4, porta_view_of(a), porta_view_at(b, 1)), bad, sf);
     expect(t, ctx, dev, "softmax backward dx past the end",
-           porta_softmax_backward(ctx, 3, 5, a, 0, b, 0, c, 2, 0), bad, sb);
-    expect(t, ctx, dev, "softmax rows 0", porta_softmax_backward(ctx, 0, 5, a, 0, b, 0, c, 0, 0),
+           porta_softmax_backward(ctx, 3, 5, porta_view_of(a), porta_view_of(b),
+                                  porta_view_at(c, 2), false),
+           bad, sb);
+    expect(t, ctx, dev, "softmax rows 0",
+           porta_softmax_backward(ctx, 0, 5, porta_view_of(a), porta_view_of(b), porta_view_of(c),
+                                  false),
            PORTA_OK, sb);
     porta_buffer_destroy(ctx, a);
     porta_buffer_destroy(ctx, b);
@@ -739,7 +781,7 @@ static void check_device(test_state *t, porta_context *ctx, const porta_device_i
 int main(void)
 {
     test_init();
-    test_state t = {0, 0};
+    test_state t = {0};
     check_fd_activations(&t);
     check_fd_layernorm(&t);
     check_fd_softmax(&t);

@@ -1018,7 +1018,7 @@ int main(void)
      * leaks its own state, which LeakSanitizer reports.) */
     setenv("VK_LAYER_ENABLES", "VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT", 0);
 #endif
-    test_state t = {0, 0};
+    test_state t = {0};
     dev *d = calloc(1, sizeof(*d));
     if (!d)
         return 1;

@@ -1,5 +1,5 @@
 /* test_conv: 2-D convolution and pooling, forward and backward, on every
- * device against backends/ref.
+ * device against the C reference (tests/ref).
  *
  * Shapes: a 1x1 everything, odd sizes (7x5 input, 3 channels in, 5 out),
  * stride 2 with padding, dilation 2, asymmetric kernels / strides / pads,
@@ -90,7 +90,7 @@ static porta_status upload(porta_context *ctx, const float *h, size_t off, size_
 {
     porta_status st = porta_buffer_create(ctx, (off + n + GUARD) * sizeof(float), out);
     if (!st)
-        st = porta_vec_fill(ctx, *out, 0, off + n + GUARD, fill);
+        st = porta_vec_fill(ctx, porta_view_of(*out), off + n + GUARD, fill);
     if (!st && n && h)
         st = porta_buffer_write(ctx, *out, off * sizeof(float), n * sizeof(float), h);
     return st;
@@ -211,8 +211,9 @@ static void check_conv_forward(test_state *t, porta_context *ctx, const char *de
     if (!st)
         st = upload(ctx, NULL, yo, d->z.ny, fill, &y);
     if (!st)
-        st = porta__conv2d_forward_split(ctx, s, x, xo, w, wo, with_bias ? b : NULL, bo, y, yo,
-                                         split);
+        st = porta__conv2d_forward_split(ctx, s, porta_view_at(x, xo), porta_view_at(w, wo),
+                                         with_bias ? porta_view_at(b, bo) : porta_view_none(),
+                                         porta_view_at(y, yo), split);
     CHECK(t, st == PORTA_OK, "%s %s: %s: %s", dev, what, porta_strerror(st),
           porta_context_message(ctx));
     if (!st) {
@@ -254,7 +255,8 @@ static void check_conv_backward_data(test_state *t, porta_context *ctx, const ch
     if (!st)
         st = upload(ctx, d->old_x, dxo, d->z.nx, fill, &dx);
     if (!st)
-        st = porta__conv2d_backward_data_split(ctx, s, dy, dyo, w, wo, dx, dxo, accumulate, split);
+        st = porta__conv2d_backward_data_split(ctx, s, porta_view_at(dy, dyo), porta_view_at(w, wo),
+                                               porta_view_at(dx, dxo), accumulate != 0, split);
     CHECK(t, st == PORTA_OK, "%s %s: %s: %s", dev, what, porta_strerror(st),
           porta_context_message(ctx));
     if (!st) {
@@ -298,8 +300,9 @@ static void check_conv_backward_filter(test_state *t, porta_context *ctx, const 
     if (!st)
         st = upload(ctx, d->old_b, dbo, co, fill, &db);
     if (!st)
-        st = porta__conv2d_backward_filter_split(ctx, s, x, xo, dy, dyo, dw, dwo,
-                                                 with_bias ? db : NULL, dbo, accumulate, split);
+        st = porta__conv2d_backward_filter_split(
+            ctx, s, porta_view_at(x, xo), porta_view_at(dy, dyo), porta_view_at(dw, dwo),
+            with_bias ? porta_view_at(db, dbo) : porta_view_none(), accumulate != 0, split);
     CHECK(t, st == PORTA_OK, "%s %s: %s: %s", dev, what, porta_strerror(st),
           porta_context_message(ctx));
     if (!st) {
@@ -405,7 +408,8 @@ static void check_pool(test_state *t, porta_context *ctx, const char *dev,
     if (!st)
         st = upload(ctx, old, dxo, nx, fill, &bdx);
     if (!st)
-        st = porta_pool_forward(ctx, (porta_pool_kind)kind, s, bx, xo, by, yo);
+        st = porta_pool_forward(ctx, (porta_pool_kind)kind, s, porta_view_at(bx, xo),
+                                porta_view_at(by, yo));
     CHECK(t, st == PORTA_OK, "%s %s forward: %s: %s", dev, name, porta_strerror(st),
           porta_context_message(ctx));
     if (!st) {
@@ -423,8 +427,9 @@ static void check_pool(test_state *t, porta_context *ctx, const char *dev,
         tol = NULL;
     }
     if (!st)
-        st = porta_pool_backward(ctx, (porta_pool_kind)kind, s, kind == PORTA_POOL_MAX ? bx : NULL,
-                                 xo, bdy, dyo, bdx, dxo, accumulate);
+        st = porta_pool_backward(ctx, (porta_pool_kind)kind, s,
+                                 kind == PORTA_POOL_MAX ? porta_view_at(bx, xo) : porta_view_none(),
+                                 porta_view_at(bdy, dyo), porta_view_at(bdx, dxo), accumulate);
     CHECK(t, st == PORTA_OK, "%s %s backward: %s: %s", dev, name, porta_strerror(st),
           porta_context_message(ctx));
     if (!st) {
@@ -494,17 +499,21 @@ static void check_conv_errors(test_state *t, porta_context *ctx, const char *dev
           ow);
     porta_conv2d_shape bad = ok;
     bad.batch = 0;
-    expect(t, ctx, dev, "conv batch 0", porta_conv2d_forward(ctx, &bad, a, 0, a, 0, NULL, 0, a, 0),
+    expect(t, ctx, dev, "conv batch 0",
+           porta_conv2d_forward(ctx, &bad, porta_view_of(a), porta_view_of(a), porta_view_none(),
+                                porta_view_of(a)),
            PORTA_ERROR_INVALID_ARGUMENT, fw, "batch");
     bad = ok;
     bad.out_channels = 0;
     expect(t, ctx, dev, "conv out_channels 0",
-           porta_conv2d_backward_data(ctx, &bad, a, 0, a, 0, a, 0, 0), PORTA_ERROR_INVALID_ARGUMENT,
-           "porta_conv2d_backward_data", "out_channels");
+           porta_conv2d_backward_data(ctx, &bad, porta_view_of(a), porta_view_of(a),
+                                      porta_view_of(a), false),
+           PORTA_ERROR_INVALID_ARGUMENT, "porta_conv2d_backward_data", "out_channels");
     bad = ok;
     bad.stride_w = 0;
     expect(t, ctx, dev, "conv stride 0",
-           porta_conv2d_backward_filter(ctx, &bad, a, 0, a, 0, a, 0, NULL, 0, 0),
+           porta_conv2d_backward_filter(ctx, &bad, porta_view_of(a), porta_view_of(a),
+                                        porta_view_of(a), porta_view_none(), false),
            PORTA_ERROR_INVALID_ARGUMENT, "porta_conv2d_backward_filter", "stride_w");
     bad = ok;
     bad.dilation_h = 0;
@@ -518,27 +527,36 @@ static void check_conv_errors(test_state *t, porta_context *ctx, const char *dev
     bad = ok;
     bad.dilation_w = 4; /* span 9 > 5 + 2 */
     expect(t, ctx, dev, "conv dilated output < 1",
-           porta_conv2d_forward(ctx, &bad, a, 0, a, 0, NULL, 0, a, 0), PORTA_ERROR_INVALID_ARGUMENT,
-           fw, "empty");
+           porta_conv2d_forward(ctx, &bad, porta_view_of(a), porta_view_of(a), porta_view_none(),
+                                porta_view_of(a)),
+           PORTA_ERROR_INVALID_ARGUMENT, fw, "empty");
     expect(t, ctx, dev, "conv NULL shape",
-           porta_conv2d_forward(ctx, NULL, a, 0, a, 0, NULL, 0, a, 0), PORTA_ERROR_INVALID_ARGUMENT,
-           fw, " s");
+           porta_conv2d_forward(ctx, NULL, porta_view_of(a), porta_view_of(a), porta_view_none(),
+                                porta_view_of(a)),
+           PORTA_ERROR_INVALID_ARGUMENT, fw, " s");
     expect(t, ctx, dev, "conv x too small",
-           porta_conv2d_forward(ctx, &ok, small, 0, a, 0, NULL, 0, a, 0),
+           porta_conv2d_forward(ctx, &ok, porta_view_of(small), porta_view_of(a), porta_view_none(),
+                                porta_view_of(a)),
            PORTA_ERROR_INVALID_ARGUMENT, fw, " x");
     expect(t, ctx, dev, "conv w past the end",
-           porta_conv2d_forward(ctx, &ok, a, 0, a, 4000, NULL, 0, a, 0),
+           porta_conv2d_forward(ctx, &ok, porta_view_of(a), porta_view_at(a, 4000),
+                                porta_view_none(), porta_view_of(a)),
            PORTA_ERROR_INVALID_ARGUMENT, fw, " w");
     expect(t, ctx, dev, "conv bias past the end",
-           porta_conv2d_forward(ctx, &ok, a, 0, a, 0, a, 4093, a, 0), PORTA_ERROR_INVALID_ARGUMENT,
-           fw, "bias");
-    expect(t, ctx, dev, "conv y NULL", porta_conv2d_forward(ctx, &ok, a, 0, a, 0, NULL, 0, NULL, 0),
+           porta_conv2d_forward(ctx, &ok, porta_view_of(a), porta_view_of(a),
+                                porta_view_at(a, 4093), porta_view_of(a)),
+           PORTA_ERROR_INVALID_ARGUMENT, fw, "bias");
+    expect(t, ctx, dev, "conv y NULL",
+           porta_conv2d_forward(ctx, &ok, porta_view_of(a), porta_view_of(a), porta_view_none(),
+                                porta_view_none()),
            PORTA_ERROR_INVALID_ARGUMENT, fw, " y");
     expect(t, ctx, dev, "conv dx too small",
-           porta_conv2d_backward_data(ctx, &ok, a, 0, a, 0, small, 0, 1),
+           porta_conv2d_backward_data(ctx, &ok, porta_view_of(a), porta_view_of(a),
+                                      porta_view_of(small), true),
            PORTA_ERROR_INVALID_ARGUMENT, "porta_conv2d_backward_data", "dx");
     expect(t, ctx, dev, "conv dbias too small",
-           porta_conv2d_backward_filter(ctx, &ok, a, 0, a, 0, a, 0, small, 13, 0),
+           porta_conv2d_backward_filter(ctx, &ok, porta_view_of(a), porta_view_of(a),
+                                        porta_view_of(a), porta_view_at(small, 13), false),
            PORTA_ERROR_INVALID_ARGUMENT, "porta_conv2d_backward_filter", "dbias");
     porta_buffer_destroy(ctx, a);
     porta_buffer_destroy(ctx, small);
@@ -562,28 +580,31 @@ static void check_pool_errors(test_state *t, porta_context *ctx, const char *dev
     porta_pool_shape bad = ok;
     bad.channels = 0;
     expect(t, ctx, dev, "pool channels 0",
-           porta_pool_forward(ctx, PORTA_POOL_MAX, &bad, a, 0, a, 0), PORTA_ERROR_INVALID_ARGUMENT,
-           fw, "channels");
+           porta_pool_forward(ctx, PORTA_POOL_MAX, &bad, porta_view_of(a), porta_view_of(a)),
+           PORTA_ERROR_INVALID_ARGUMENT, fw, "channels");
     bad = ok;
     bad.pad_w = 2; /* > 3 / 2 */
     expect(t, ctx, dev, "pool pad > kernel / 2",
-           porta_pool_forward(ctx, PORTA_POOL_AVG, &bad, a, 0, a, 0), PORTA_ERROR_INVALID_ARGUMENT,
-           fw, "pad");
+           porta_pool_forward(ctx, PORTA_POOL_AVG, &bad, porta_view_of(a), porta_view_of(a)),
+           PORTA_ERROR_INVALID_ARGUMENT, fw, "pad");
     bad = ok;
     bad.kernel_h = 10;
     bad.pad_h = 0;
     expect(t, ctx, dev, "pool output < 1", porta_pool_output_size(ctx, &bad, &oh, &ow),
            PORTA_ERROR_INVALID_ARGUMENT, "porta_pool_output_size", "empty");
-    expect(t, ctx, dev, "pool kind 7", porta_pool_forward(ctx, (porta_pool_kind)7, &ok, a, 0, a, 0),
+    expect(t, ctx, dev, "pool kind 7",
+           porta_pool_forward(ctx, (porta_pool_kind)7, &ok, porta_view_of(a), porta_view_of(a)),
            PORTA_ERROR_INVALID_ARGUMENT, fw, "kind");
     expect(t, ctx, dev, "pool y too small",
-           porta_pool_forward(ctx, PORTA_POOL_MAX, &ok, a, 0, small, 0),
+           porta_pool_forward(ctx, PORTA_POOL_MAX, &ok, porta_view_of(a), porta_view_of(small)),
            PORTA_ERROR_INVALID_ARGUMENT, fw, " y");
     expect(t, ctx, dev, "max pool backward x NULL",
-           porta_pool_backward(ctx, PORTA_POOL_MAX, &ok, NULL, 0, a, 0, a, 0, 0),
+           porta_pool_backward(ctx, PORTA_POOL_MAX, &ok, porta_view_none(), porta_view_of(a),
+                               porta_view_of(a), false),
            PORTA_ERROR_INVALID_ARGUMENT, bw, " x");
     expect(t, ctx, dev, "pool dy past the end",
-           porta_pool_backward(ctx, PORTA_POOL_AVG, &ok, NULL, 0, a, 1000, a, 0, 0),
+           porta_pool_backward(ctx, PORTA_POOL_AVG, &ok, porta_view_none(), porta_view_at(a, 1000),
+                               porta_view_of(a), false),
            PORTA_ERROR_INVALID_ARGUMENT, bw, "dy");
     porta_buffer_destroy(ctx, a);
     porta_buffer_destroy(ctx, small);
@@ -730,11 +751,11 @@ static void bench_device(test_state *t, porta_context *ctx, const porta_device_i
         if (!st)
             st = porta_buffer_create(ctx, z.ny * sizeof(float), &y);
         if (!st)
-            st = porta_vec_fill(ctx, x, 0, z.nx, 0.5f);
+            st = porta_vec_fill(ctx, porta_view_of(x), z.nx, 0.5f);
         if (!st)
-            st = porta_vec_fill(ctx, w, 0, z.nw, 0.25f);
+            st = porta_vec_fill(ctx, porta_view_of(w), z.nw, 0.25f);
         if (!st)
-            st = porta_vec_fill(ctx, y, 0, z.ny, 0.125f);
+            st = porta_vec_fill(ctx, porta_view_of(y), z.ny, 0.125f);
         const double flops = 2.0 * (double)z.ny * s->in_channels * s->kernel_h * s->kernel_w;
         double gf[3] = {0, 0, 0};
         for (int pass = 0; !st && pass < 3; pass++) {
@@ -746,11 +767,14 @@ static void bench_device(test_state *t, porta_context *ctx, const porta_device_i
                     t0 = now_s();
                 }
                 if (!st && pass == 0)
-                    st = porta_conv2d_forward(ctx, s, x, 0, w, 0, b, 0, y, 0);
+                    st = porta_conv2d_forward(ctx, s, porta_view_of(x), porta_view_of(w),
+                                              porta_view_of(b), porta_view_of(y));
                 else if (!st && pass == 1)
-                    st = porta_conv2d_backward_data(ctx, s, y, 0, w, 0, x, 0, 0);
+                    st = porta_conv2d_backward_data(ctx, s, porta_view_of(y), porta_view_of(w),
+                                                    porta_view_of(x), false);
                 else if (!st)
-                    st = porta_conv2d_backward_filter(ctx, s, x, 0, y, 0, w, 0, b, 0, 0);
+                    st = porta_conv2d_backward_filter(ctx, s, porta_view_of(x), porta_view_of(y),
+                                                      porta_view_of(w), porta_view_of(b), false);
                 if (!st && r >= 0) {
                     st = porta_finish(ctx);
                     t1 = now_s();
@@ -784,7 +808,7 @@ static void check_device(test_state *t, porta_context *ctx, const porta_device_i
 int main(int argc, char **argv)
 {
     test_init();
-    test_state t = {0, 0};
+    test_state t = {0};
     if (argc > 1 && strcmp(argv[1], "--bench") == 0)
         test_for_each_device(&t, bench_device, NULL);
     else {

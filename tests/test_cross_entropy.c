@@ -1,5 +1,5 @@
 /* test_cross_entropy: porta_cross_entropy and porta_accuracy_count on every
- * device against backends/ref.
+ * device against the C reference (tests/ref).
  *
  *  - loss (the sum of the partials) and dlogits for shapes from 1 x 1 to
  *    1000 x 10 and 33 x 1000, with offsets, small and large (+-80) logits,
@@ -164,8 +164,9 @@ static porta_status run(porta_context *ctx, const problem *p, device_bufs *d, si
     if (!out->dlogits || !out->partials)
         return PORTA_ERROR_OUT_OF_HOST_MEMORY;
     porta_status st = porta__cross_entropy_split(
-        ctx, d->logits, OFF_LOGITS, d->labels, OFF_LABELS, p->rows, p->classes, p->scale,
-        d->dlogits, OFF_DLOGITS, d->partials, OFF_PARTIALS, &out->count, split);
+        ctx, porta_view_at(d->logits, OFF_LOGITS), porta_view_at(d->labels, OFF_LABELS), p->rows,
+        p->classes, p->scale, porta_view_at(d->dlogits, OFF_DLOGITS),
+        porta_view_at(d->partials, OFF_PARTIALS), &out->count, split);
     if (!st)
         st = porta_buffer_read(ctx, d->dlogits, 0, nd * sizeof(float), out->dlogits);
     if (!st)
@@ -298,8 +299,8 @@ static void check_in_place(test_state *t, porta_context *ctx, const char *dev)
     if (!st)
         st = porta_buffer_write(ctx, lab, 0, p.rows * sizeof(uint32_t), p.labels);
     if (!st)
-        st = porta_cross_entropy(ctx, x, 0, lab, 0, p.rows, p.classes, p.scale, x, 0, part, 0,
-                                 &count);
+        st = porta_cross_entropy(ctx, porta_view_of(x), porta_view_of(lab), p.rows, p.classes,
+                                 p.scale, porta_view_of(x), porta_view_of(part), &count);
     if (!st)
         st = porta_buffer_read(ctx, x, 0, p.n * sizeof(float), got);
     if (!st)
@@ -361,8 +362,9 @@ static porta_status device_accuracy(porta_context *ctx, const problem *p, size_t
     device_bufs d;
     porta_status st = bufs_create(ctx, p, &d);
     if (!st)
-        st = porta__accuracy_count_split(ctx, d.logits, OFF_LOGITS, d.labels, OFF_LABELS, p->rows,
-                                         p->classes, correct, split);
+        st = porta__accuracy_count_split(ctx, porta_view_at(d.logits, OFF_LOGITS),
+                                         porta_view_at(d.labels, OFF_LABELS), p->rows, p->classes,
+                                         correct, split);
     bufs_destroy(ctx, &d);
     return st;
 }
@@ -467,11 +469,12 @@ static porta_status e2e_step(porta_context *ctx, e2e *e, porta_step_metrics *m)
     porta_status st = porta_buffer_write(ctx, e->d.labels, OFF_LABELS * sizeof(uint32_t),
                                          e->p.rows * sizeof(uint32_t), e->p.labels);
     if (!st)
-        st = porta_cross_entropy(ctx, e->d.logits, OFF_LOGITS, e->d.labels, OFF_LABELS, e->p.rows,
-                                 e->p.classes, e->p.scale, e->d.dlogits, OFF_DLOGITS, e->d.partials,
-                                 OFF_PARTIALS, &count);
+        st = porta_cross_entropy(ctx, porta_view_at(e->d.logits, OFF_LOGITS),
+                                 porta_view_at(e->d.labels, OFF_LABELS), e->p.rows, e->p.classes,
+                                 e->p.scale, porta_view_at(e->d.dlogits, OFF_DLOGITS),
+                                 porta_view_at(e->d.partials, OFF_PARTIALS), &count);
     if (!st)
-        st = porta_optimizer_step(ctx, e->opt, e->d.partials, OFF_PARTIALS, count,
+        st = porta_optimizer_step(ctx, e->opt, porta_view_at(e->d.partials, OFF_PARTIALS), count,
                                   1.0f / (float)e->p.rows);
     if (!st)
         st = porta_optimizer_metrics(ctx, e->opt, m, 1, &got, NULL);
@@ -529,34 +532,45 @@ static void check_errors(test_state *t, porta_context *ctx, const char *dev)
     CHECK_OK(t, ctx, st, "error-test buffers");
     if (!st) {
         expect_error(t, ctx, dev,
-                     porta_cross_entropy(ctx, x, 0, NULL, 0, 4, 5, 1.0f, x, 0, part, 0, &count),
+                     porta_cross_entropy(ctx, porta_view_of(x), porta_view_none(), 4, 5, 1.0f,
+                                         porta_view_of(x), porta_view_of(part), &count),
                      "labels NULL", "labels");
         expect_error(t, ctx, dev,
-                     porta_cross_entropy(ctx, x, 0, lab, 1, 4, 5, 1.0f, x, 0, part, 0, &count),
+                     porta_cross_entropy(ctx, porta_view_of(x), porta_view_at(lab, 1), 4, 5, 1.0f,
+                                         porta_view_of(x), porta_view_of(part), &count),
                      "labels short", "labels");
         expect_error(t, ctx, dev,
-                     porta_cross_entropy(ctx, x, 1, lab, 0, 4, 5, 1.0f, x, 0, part, 0, &count),
+                     porta_cross_entropy(ctx, porta_view_at(x, 1), porta_view_of(lab), 4, 5, 1.0f,
+                                         porta_view_of(x), porta_view_of(part), &count),
                      "logits short", "logits");
         expect_error(t, ctx, dev,
-                     porta_cross_entropy(ctx, x, 0, lab, 0, 4, 5, 1.0f, x, 2, part, 0, &count),
+                     porta_cross_entropy(ctx, porta_view_of(x), porta_view_of(lab), 4, 5, 1.0f,
+                                         porta_view_at(x, 2), porta_view_of(part), &count),
                      "dlogits short", "dlogits");
         expect_error(t, ctx, dev,
-                     porta_cross_entropy(ctx, x, 0, lab, 0, 4, 5, 1.0f, x, 0, part, 0, &count),
+                     porta_cross_entropy(ctx, porta_view_of(x), porta_view_of(lab), 4, 5, 1.0f,
+                                         porta_view_of(x), porta_view_of(part), &count),
                      "partials short", "loss_partials");
         expect_error(t, ctx, dev,
-                     porta_cross_entropy(ctx, x, 0, lab, 0, 2, 5, 1.0f, x, 0, part, 0, NULL),
+                     porta_cross_entropy(ctx, porta_view_of(x), porta_view_of(lab), 2, 5, 1.0f,
+                                         porta_view_of(x), porta_view_of(part), NULL),
                      "partials_count NULL", "partials_count");
         expect_error(t, ctx, dev,
-                     porta_cross_entropy(ctx, x, 0, lab, 0, 2, 0, 1.0f, x, 0, part, 0, &count),
+                     porta_cross_entropy(ctx, porta_view_of(x), porta_view_of(lab), 2, 0, 1.0f,
+                                         porta_view_of(x), porta_view_of(part), &count),
                      "classes 0", "classes");
-        expect_error(t, ctx, dev, porta_accuracy_count(ctx, x, 0, lab, 0, 5, 4, &correct),
-                     "accuracy labels short", "labels");
-        expect_error(t, ctx, dev, porta_accuracy_count(ctx, x, 0, lab, 0, 4, 5, NULL),
+        expect_error(
+            t, ctx, dev,
+            porta_accuracy_count(ctx, porta_view_of(x), porta_view_of(lab), 5, 4, &correct),
+            "accuracy labels short", "labels");
+        expect_error(t, ctx, dev,
+                     porta_accuracy_count(ctx, porta_view_of(x), porta_view_of(lab), 4, 5, NULL),
                      "accuracy correct NULL", "correct");
-        st = porta_cross_entropy(ctx, x, 0, lab, 0, 0, 5, 1.0f, x, 0, part, 0, &count);
+        st = porta_cross_entropy(ctx, porta_view_of(x), porta_view_of(lab), 0, 5, 1.0f,
+                                 porta_view_of(x), porta_view_of(part), &count);
         CHECK(t, st == PORTA_OK && count == 0, "%s rows 0: %s, count %zu", dev, porta_strerror(st),
               count);
-        st = porta_accuracy_count(ctx, x, 0, lab, 0, 0, 5, &correct);
+        st = porta_accuracy_count(ctx, porta_view_of(x), porta_view_of(lab), 0, 5, &correct);
         CHECK(t, st == PORTA_OK && correct == 0, "%s accuracy rows 0: %s", dev, porta_strerror(st));
     }
     porta_buffer_destroy(ctx, x);
@@ -610,7 +624,7 @@ static void check_finite_differences(test_state *t)
 int main(void)
 {
     test_init();
-    test_state t = {0, 0};
+    test_state t = {0};
     check_finite_differences(&t);
     test_for_each_device(&t, check_device, NULL);
     return test_finish(&t);

@@ -22,6 +22,7 @@
 #include <zlib.h>
 
 #include "harness.h"
+#include "porta/train.h"
 
 static char g_dir[512];
 
@@ -206,10 +207,10 @@ static void test_idx_round_trip(test_state *t, porta_context *ctx)
         CHECK_OK(t, ctx, st, pairs[k][0]);
         if (st == PORTA_OK)
             check_idx_content(t, &s, 7, 5, 3, pairs[k][0]);
-        porta_image_set_free(&s);
+        porta_image_set_destroy(ctx, &s);
         CHECK(t, is_zero_set(&s), "free zeroes the set");
     }
-    porta_image_set_free(NULL);
+    porta_image_set_destroy(ctx, NULL);
 }
 
 /* Load images_name + labels_name, expect failure `want` naming `file` and the defect words. */
@@ -222,7 +223,7 @@ static void test_idx_round_trip(test_state *t, porta_context *ctx)
         CHECK_ERROR((t), (ctx), st_, (want), images_name "+" labels_name, __VA_ARGS__);            \
         CHECK((t), is_zero_set(&s_), "%s: output not zeroed after failure", images_name);          \
         if (st_ == PORTA_OK)                                                                       \
-            porta_image_set_free(&s_);                                                             \
+            porta_image_set_destroy((ctx), &s_);                                                   \
     } while (0)
 
 static void test_idx_corrupt(test_state *t, porta_context *ctx)
@@ -389,7 +390,7 @@ static void test_idx_corrupt(test_state *t, porta_context *ctx)
         CHECK_ERROR((t), (ctx), st_, (want), (names)[(n)-1], __VA_ARGS__);                         \
         CHECK((t), is_zero_set(&s_), "%s: output not zeroed after failure", (names)[(n)-1]);       \
         if (st_ == PORTA_OK)                                                                       \
-            porta_image_set_free(&s_);                                                             \
+            porta_image_set_destroy((ctx), &s_);                                                   \
     } while (0)
 
 static void test_cifar(test_state *t, porta_context *ctx)
@@ -416,7 +417,7 @@ static void test_cifar(test_state *t, porta_context *ctx)
         }
         CHECK(t, bad == 0, "cifar: %zu pixels or labels differ", bad);
     }
-    porta_image_set_free(&s);
+    porta_image_set_destroy(ctx, &s);
 
     const char *missing[] = {"c1.bin", "no-such.bin"};
     EXPECT_CIFAR_FAIL(t, ctx, missing, 2, PORTA_ERROR_IO, "no-such.bin", "cannot open");
@@ -468,23 +469,23 @@ static void test_dir(test_state *t, porta_context *ctx)
     free(img);
     free(lab);
     porta_image_set s;
-    porta_status st = porta_image_set_load_dir(ctx, path_of("mnist"), 1, &s);
+    porta_status st = porta_image_set_load_dir(ctx, path_of("mnist"), true, &s);
     CHECK_OK(t, ctx, st, "mnist dir, train");
     if (!st)
         check_idx_content(t, &s, 7, 5, 3, "mnist dir, train");
-    porta_image_set_free(&s);
-    st = porta_image_set_load_dir(ctx, path_of("mnist"), 0, &s);
+    porta_image_set_destroy(ctx, &s);
+    st = porta_image_set_load_dir(ctx, path_of("mnist"), false, &s);
     CHECK_OK(t, ctx, st, "mnist dir, test");
     if (!st)
         check_idx_content(t, &s, 4, 5, 3, "mnist dir, test");
-    porta_image_set_free(&s);
+    porta_image_set_destroy(ctx, &s);
 
     /* images without labels: the message names the labels file wanted */
     mkdir(path_of("half"), 0700);
     img = idx_images(2, 2, 2, &ib);
     write_plain("half/train-images-idx3-ubyte", img, ib);
     free(img);
-    st = porta_image_set_load_dir(ctx, path_of("half"), 1, &s);
+    st = porta_image_set_load_dir(ctx, path_of("half"), true, &s);
     CHECK_ERROR(t, ctx, st, PORTA_ERROR_IO, "images without labels", "train-labels-idx1-ubyte");
 
     /* CIFAR-10 inside cifar-10-batches-bin/ */
@@ -504,7 +505,7 @@ static void test_dir(test_state *t, porta_context *ctx)
     uint8_t *r = cifar_records(2, 0, &b);
     write_plain("cifar/cifar-10-batches-bin/test_batch.bin", r, b);
     free(r);
-    st = porta_image_set_load_dir(ctx, path_of("cifar"), 1, &s);
+    st = porta_image_set_load_dir(ctx, path_of("cifar"), true, &s);
     CHECK_OK(t, ctx, st, "cifar dir, train");
     CHECK(t, s.count == total && s.channels == 3, "cifar dir train: %zu images, expected %zu",
           s.count, total);
@@ -512,22 +513,22 @@ static void test_dir(test_state *t, porta_context *ctx)
     for (size_t i = 0; i < s.count; i++)
         bad += s.labels[i] != i % 10 || s.pixels[i * 3072 + 5] != (uint8_t)((i * 13 + 5) & 255);
     CHECK(t, bad == 0, "cifar dir train: files concatenated in order (%zu wrong)", bad);
-    porta_image_set_free(&s);
-    st = porta_image_set_load_dir(ctx, path_of("cifar/cifar-10-batches-bin"), 0, &s);
+    porta_image_set_destroy(ctx, &s);
+    st = porta_image_set_load_dir(ctx, path_of("cifar/cifar-10-batches-bin"), false, &s);
     CHECK_OK(t, ctx, st, "cifar dir, test");
     CHECK(t, s.count == 2, "cifar dir test: %zu images", s.count);
-    porta_image_set_free(&s);
+    porta_image_set_destroy(ctx, &s);
 
     unlink(path_of("cifar/cifar-10-batches-bin/data_batch_3.bin"));
-    st = porta_image_set_load_dir(ctx, path_of("cifar"), 1, &s);
+    st = porta_image_set_load_dir(ctx, path_of("cifar"), true, &s);
     CHECK_ERROR(t, ctx, st, PORTA_ERROR_IO, "cifar batch missing", "data_batch_3.bin");
     CHECK(t, is_zero_set(&s), "cifar batch missing: output zeroed");
 
     mkdir(path_of("nothing"), 0700);
-    st = porta_image_set_load_dir(ctx, path_of("nothing"), 1, &s);
+    st = porta_image_set_load_dir(ctx, path_of("nothing"), true, &s);
     CHECK_ERROR(t, ctx, st, PORTA_ERROR_IO, "empty dir", "nothing", "train-images-idx3-ubyte",
                 "data_batch_1.bin");
-    st = porta_image_set_load_dir(ctx, path_of("no-such-dir"), 0, &s);
+    st = porta_image_set_load_dir(ctx, path_of("no-such-dir"), false, &s);
     CHECK_ERROR(t, ctx, st, PORTA_ERROR_IO, "missing dir", "no-such-dir");
 }
 
@@ -560,7 +561,7 @@ static void test_fashion_mnist(test_state *t, porta_context *ctx)
             balanced &= per[c] == want / 10;
         CHECK(t, balanced, "fashion-mnist %s: classes not %zu each (class 0: %zu)",
               train ? "train" : "test", want / 10, per[0]);
-        porta_image_set_free(&s);
+        porta_image_set_destroy(ctx, &s);
     }
     printf("fashion-mnist: loaded from %s\n", dir);
 }
@@ -638,7 +639,7 @@ static int run_loader(test_state *t, porta_context *ctx, const porta_image_set *
     for (size_t i = 0; i < n && !st; i++)
         st = porta_batch_loader_next(ctx, l, out[i].img, out[i].lab, &out[i].epoch, &out[i].index);
     CHECK_OK(t, ctx, st, "loader next");
-    porta_batch_loader_destroy(l);
+    porta_batch_loader_destroy(ctx, l);
     return st == PORTA_OK;
 }
 
@@ -759,7 +760,7 @@ static void test_loader_order(test_state *t, porta_context *ctx, const porta_ima
           (unsigned long long)x.epoch, x.index);
     int found = sample_of(&c, s, x.img) >= 0;
     CHECK(t, found, "far seek: images are set images");
-    porta_batch_loader_destroy(l);
+    porta_batch_loader_destroy(ctx, l);
 }
 
 /* Does img equal sample smp cropped at (dy, dx) and maybe flipped? */
@@ -845,7 +846,7 @@ static void test_loader_augment(test_state *t, porta_context *ctx, const porta_i
     st = porta_batch_loader_seek(ctx, l, 1, 3);
     porta_batch_loader_next(ctx, l, x.img, x.lab, &x.epoch, &x.index);
     CHECK(t, st == PORTA_OK && same_batch(&x, &a[LBATCHES + 3]), "augment: seek(1, 3) differs");
-    porta_batch_loader_destroy(l);
+    porta_batch_loader_destroy(ctx, l);
 }
 
 static void test_loader_lifecycle(test_state *t, porta_context *ctx, const porta_image_set *s)
@@ -861,9 +862,9 @@ static void test_loader_lifecycle(test_state *t, porta_context *ctx, const porta
             porta_batch_loader_next(ctx, l, x.img, x.lab, NULL, NULL);
             porta_batch_loader_seek(ctx, l, (uint64_t)k, (size_t)k % LBATCHES);
         }
-        porta_batch_loader_destroy(l);
+        porta_batch_loader_destroy(ctx, l);
     }
-    porta_batch_loader_destroy(NULL);
+    porta_batch_loader_destroy(ctx, NULL);
     CHECK(t, porta_batch_loader_batches_per_epoch(NULL) == 0, "batches_per_epoch(NULL)");
 
     /* batch == count: one batch per epoch; odd count: the remainder dropped */
@@ -873,12 +874,12 @@ static void test_loader_lifecycle(test_state *t, porta_context *ctx, const porta
     porta_status st = porta_batch_loader_create(ctx, s, &one, &l);
     CHECK_OK(t, ctx, st, "batch == count");
     CHECK(t, porta_batch_loader_batches_per_epoch(l) == 1, "batch == count: 1 batch");
-    porta_batch_loader_destroy(l);
+    porta_batch_loader_destroy(ctx, l);
     one.batch = 7;
     st = porta_batch_loader_create(ctx, s, &one, &l);
     CHECK(t, porta_batch_loader_batches_per_epoch(l) == LN / 7, "batch 7: %zu batches",
           porta_batch_loader_batches_per_epoch(l));
-    porta_batch_loader_destroy(l);
+    porta_batch_loader_destroy(ctx, l);
 
     porta_batch_loader_config bad = c;
     bad.batch = 0;
@@ -922,7 +923,7 @@ static void test_loader(test_state *t, porta_context *ctx)
         CHECK_ERROR((t), (ctx), st_, (want), name, __VA_ARGS__);                                   \
         CHECK((t), x_.bytes == NULL && x_.size == 0, "%s: output not zeroed", name);               \
         if (st_ == PORTA_OK)                                                                       \
-            porta_text_free(&x_);                                                                  \
+            porta_text_destroy((ctx), &x_);                                                        \
     } while (0)
 
 /* Offset of the first occurrence of w[0, n) in hay[0, len), or -1. */
@@ -961,7 +962,7 @@ static void test_text(test_state *t, porta_context *ctx)
     porta_text t0;
     st = porta_text_load(ctx, path_of("text.txt"), 0.0f, &t0);
     CHECK(t, st == PORTA_OK && t0.train_size == 1000, "split 0: train %zu", t0.train_size);
-    porta_text_free(&t0);
+    porta_text_destroy(ctx, &t0);
     CHECK(t, t0.bytes == NULL && t0.size == 0, "text free zeroes");
     write_gzip("text.txt.gz", buf, 1000);
     st = porta_text_load(ctx, path_of("text.txt.gz"), 0.25f, &t0);
@@ -969,7 +970,7 @@ static void test_text(test_state *t, porta_context *ctx)
           st == PORTA_OK && t0.size == 1000 && t0.train_size == 750 &&
               memcmp(t0.bytes, buf, 1000) == 0,
           "gzip text");
-    porta_text_free(&t0);
+    porta_text_destroy(ctx, &t0);
 
     /* batches: windows of the split, targets shifted by one */
     enum { B = 16, T = 12 };
@@ -979,7 +980,7 @@ static void test_text(test_state *t, porta_context *ctx)
         size_t len = split ? tx.size - tx.train_size : tx.train_size;
         size_t outside = 0, shifted = 0, lo = len, hi = 0;
         for (uint64_t step = 0; step < 40; step++) {
-            st = porta_text_batch(ctx, &tx, split, B, T, 42, step, in, tg);
+            st = porta_text_batch(ctx, &tx, (porta_text_split)split, B, T, 42, step, in, tg);
             CHECK_OK(t, ctx, st, "text batch");
             for (size_t b = 0; b < B; b++) {
                 for (size_t k = 0; k + 1 < T; k++)
@@ -1000,25 +1001,25 @@ static void test_text(test_state *t, porta_context *ctx)
         CHECK(t, lo < len / 10 && hi > len - T - 1 - len / 10 && hi <= len - T - 1,
               "split %d: starts span %zu..%zu of %zu", split, lo, hi, len - T - 1);
     }
-    st = porta_text_batch(ctx, &tx, 0, B, T, 42, 7, in, tg);
-    porta_status st2 = porta_text_batch(ctx, &tx, 0, B, T, 42, 7, in2, tg2);
+    st = porta_text_batch(ctx, &tx, PORTA_TEXT_TRAIN, B, T, 42, 7, in, tg);
+    porta_status st2 = porta_text_batch(ctx, &tx, PORTA_TEXT_TRAIN, B, T, 42, 7, in2, tg2);
     CHECK(t, !st && !st2 && !memcmp(in, in2, sizeof(in)) && !memcmp(tg, tg2, sizeof(tg)),
           "text batch: same (seed, step) gives the same batch");
-    porta_text_batch(ctx, &tx, 0, B, T, 42, 8, in2, tg2);
+    porta_text_batch(ctx, &tx, PORTA_TEXT_TRAIN, B, T, 42, 8, in2, tg2);
     CHECK(t, memcmp(in, in2, sizeof(in)) != 0, "text batch: step 8 equals step 7");
-    porta_text_batch(ctx, &tx, 0, B, T, 43, 7, in2, tg2);
+    porta_text_batch(ctx, &tx, PORTA_TEXT_TRAIN, B, T, 43, 7, in2, tg2);
     CHECK(t, memcmp(in, in2, sizeof(in)) != 0, "text batch: seed 43 equals seed 42");
     CHECK(t, memcmp(in, in + T, T * sizeof(uint32_t)) != 0, "text batch: rows 0 and 1 equal");
 
-    st = porta_text_batch(ctx, &tx, 1, 1, 100, 1, 0, in, tg);
+    st = porta_text_batch(ctx, &tx, PORTA_TEXT_VALIDATION, 1, 100, 1, 0, in, tg);
     CHECK_ERROR(t, ctx, st, PORTA_ERROR_INVALID_ARGUMENT, "context too long", "validation",
                 "100 bytes");
-    st = porta_text_batch(ctx, &tx, 2, 1, 4, 1, 0, in, tg);
+    st = porta_text_batch(ctx, &tx, (porta_text_split)2, 1, 4, 1, 0, in, tg);
     CHECK_ERROR(t, ctx, st, PORTA_ERROR_INVALID_ARGUMENT, "split 2", "split 2");
-    st = porta_text_batch(ctx, &tx, 0, 0, 4, 1, 0, in, tg);
+    st = porta_text_batch(ctx, &tx, PORTA_TEXT_TRAIN, 0, 4, 1, 0, in, tg);
     CHECK_ERROR(t, ctx, st, PORTA_ERROR_INVALID_ARGUMENT, "batch 0", "batch 0");
-    porta_text_free(&tx);
-    porta_text_free(NULL);
+    porta_text_destroy(ctx, &tx);
+    porta_text_destroy(ctx, NULL);
 
     EXPECT_TEXT_FAIL(t, ctx, "no-such.txt", 0.1f, PORTA_ERROR_IO, "no-such.txt", "cannot open");
     write_plain("empty.txt", "", 0);
@@ -1036,7 +1037,7 @@ static void test_text(test_state *t, porta_context *ctx)
     write_plain("ten-stray.txt", bin, 1000);
     st = porta_text_load(ctx, path_of("ten-stray.txt"), 0.1f, &t0);
     CHECK_OK(t, ctx, st, "10 stray bytes in 1000");
-    porta_text_free(&t0);
+    porta_text_destroy(ctx, &t0);
     bin[900] = 0x01; /* a control character */
     write_plain("eleven-stray.txt", bin, 1000);
     EXPECT_TEXT_FAIL(t, ctx, "eleven-stray.txt", 0.1f, PORTA_ERROR_CORRUPT_DATA, "eleven-stray.txt",
@@ -1074,12 +1075,12 @@ static void test_kjv(test_state *t, porta_context *ctx)
     CHECK_OK(t, ctx, st, path);
     CHECK(t, st != PORTA_OK || (tx.size > 4000000 && !memcmp(tx.bytes, "In the beginning", 16)),
           "%s: %zu bytes, starts \"%.16s\"", path, tx.size, st ? "" : (const char *)tx.bytes);
-    porta_text_free(&tx);
+    porta_text_destroy(ctx, &tx);
 }
 
 int main(void)
 {
-    test_state t = {0, 0};
+    test_state t = {0};
     const char *base = getenv("TMPDIR");
     snprintf(g_dir, sizeof(g_dir), "%s/porta-test-data-XXXXXX", base && *base ? base : "/tmp");
     if (!mkdtemp(g_dir)) {

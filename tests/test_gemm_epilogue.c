@@ -1,6 +1,6 @@
 /* test_gemm_epilogue: porta_gemm_bias_act (the GEMM epilogue: bias per
  * column, activation, the pre-activation stored on request) on every device
- * against backends/ref.
+ * against the C reference (tests/ref).
  *
  * Every activation (and none) meets every variant (NN, NT, TN, TT), with
  * and without the bias and the pre-activation output, on awkward shapes
@@ -57,7 +57,7 @@ static const scalars coeffs[] = {{1.0f, 0.0f}, {0.75f, -0.5f}, {-2.0f, 1.0f}};
 
 /* One problem. The output buffer holds C at c_off, then pre at pre_off. */
 typedef struct epi_case {
-    int ta, tb;
+    bool ta, tb;
     size_t m, n, k;
     float alpha, beta;
     epilogue e;
@@ -76,7 +76,7 @@ static size_t span(size_t rows, size_t cols, size_t ld)
     return rows && cols ? (rows - 1) * ld + cols : 0;
 }
 
-static epi_case make_case(int ta, int tb, shape s, size_t pad, scalars co, epilogue e)
+static epi_case make_case(bool ta, bool tb, shape s, size_t pad, scalars co, epilogue e)
 {
     epi_case g = {.ta = ta, .tb = tb, .m = s.m, .n = s.n, .k = s.k, .e = e};
     g.alpha = co.alpha;
@@ -216,12 +216,22 @@ static porta_status run_device(porta_context *ctx, const porta__gemm_plan *plan,
         st = upload(ctx, h->bias, h->nbias, &bias);
     if (!st)
         st = upload(ctx, h->out0, h->nout, &out);
-    if (!st)
-        st = porta__gemm_bias_act_planned(
-            ctx, plan, g->ta, g->tb, g->m, g->n, g->k, g->alpha, a, g->a_off, g->lda, b, g->b_off,
-            g->ldb, g->beta, out, g->c_off, g->ldc, g->e.bias ? bias : NULL, g->bias_off,
-            g->e.act < 0 ? PORTA_ACTIVATION_NONE : (porta_activation)g->e.act,
-            g->e.pre ? out : NULL, g->pre_off);
+    /* The preset through the public call, a forced plan through the
+     * plan-forcing entry point: the same arguments either way. */
+    porta_matrix ma = porta_matrix_of(porta_view_at(a, g->a_off), g->lda);
+    porta_matrix mb = porta_matrix_of(porta_view_at(b, g->b_off), g->ldb);
+    ma.transposed = g->ta;
+    mb.transposed = g->tb;
+    const porta_gemm_epilogue e = {
+        .bias = g->e.bias ? porta_view_at(bias, g->bias_off) : porta_view_none(),
+        .activation = g->e.act < 0 ? PORTA_ACTIVATION_NONE : (porta_activation)g->e.act,
+        .pre = g->e.pre ? porta_view_at(out, g->pre_off) : porta_view_none()};
+    const porta_matrix mc = porta_matrix_of(porta_view_at(out, g->c_off), g->ldc);
+    if (!st && !plan)
+        st = porta_gemm_bias_act(ctx, g->m, g->n, g->k, g->alpha, ma, mb, g->beta, mc, &e);
+    else if (!st)
+        st = porta__gemm_bias_act_planned(ctx, plan, g->m, g->n, g->k, g->alpha, ma, mb, g->beta,
+                                          mc, &e);
     if (!st)
         st = porta_buffer_read(ctx, out, 0, h->nout * sizeof(float), h->got);
     porta_buffer_destroy(ctx, a);
@@ -276,7 +286,7 @@ static void check_epilogues(test_state *t, porta_context *ctx, const char *dev)
 static void check_plans(test_state *t, porta_context *ctx, const char *dev)
 {
     porta__gemm_plan preset;
-    porta__gemm_plan_choose(ctx, 0, 0, 256, 256, 256, 1, &preset);
+    porta__gemm_plan_choose(ctx, false, false, 256, 256, 256, 1, &preset);
     const porta__gemm_plan *plans = gemm_forced_plans;
     porta_device_info info;
     porta_device_current(ctx, &info);
@@ -313,11 +323,11 @@ static void check_plans(test_state *t, porta_context *ctx, const char *dev)
     p.tm = 1;
     p.nv = 1;
     p.preset = "two K chunks";
-    epi_case g = make_case(0, 1, (shape){5, p.tiled ? 20 : vw + 3, 16400}, 1, coeffs[1],
+    epi_case g = make_case(false, true, (shape){5, p.tiled ? 20 : vw + 3, 16400}, 1, coeffs[1],
                            (epilogue){1, 1, 1});
     check_case(t, ctx, dev, &p, &g, seed++);
     /* The preset's own split-K (one small output, a long K). */
-    g = make_case(0, 0, (shape){5, 20, 4096}, 0, coeffs[0], (epilogue){1, 1, 1});
+    g = make_case(false, false, (shape){5, 20, 4096}, 0, coeffs[0], (epilogue){1, 1, 1});
     check_case(t, ctx, dev, NULL, &g, seed++);
 }
 
@@ -326,7 +336,7 @@ static void check_reproducible(test_state *t, porta_context *ctx, const char *de
 {
     const shape ss[] = {{96, 96, 96}, {5, 20, 4096}};
     for (size_t s = 0; s < 2; s++) {
-        epi_case g = make_case(0, 1, ss[s], 1, coeffs[1], (epilogue){1, 1, 1});
+        epi_case g = make_case(false, true, ss[s], 1, coeffs[1], (epilogue){1, 1, 1});
         host_data h = {0};
         int ok = host_alloc(&h, &g, 42);
         float *first = ok ? malloc(h.nout * sizeof(float)) : NULL;
@@ -355,7 +365,7 @@ typedef struct bad_call {
 static const bad_call bad_calls[] = {
     {"activation 4", "activation", 4, 0, 32, 4, 0, 1, PORTA_ERROR_INVALID_ARGUMENT},
     {"activation -2", "activation", 4, 0, 32, -2, 0, 1, PORTA_ERROR_INVALID_ARGUMENT},
-    {"ldc < n", "ldc", 3, 0, 32, 0, 0, 1, PORTA_ERROR_INVALID_ARGUMENT},
+    {"ldc < n", "c.ld", 3, 0, 32, 0, 0, 1, PORTA_ERROR_INVALID_ARGUMENT},
     {"bias past the end", "bias", 4, 61, 32, 0, 0, 1, PORTA_ERROR_INVALID_ARGUMENT},
     {"pre past the end", "pre", 4, 0, 50, 0, 0, 1, PORTA_ERROR_INVALID_ARGUMENT},
     {"pre overlaps c", "pre", 4, 0, 15, 0, 0, 1, PORTA_ERROR_INVALID_ARGUMENT},
@@ -374,14 +384,17 @@ static void check_errors(test_state *t, porta_context *ctx, const char *dev)
     if (!st)
         st = porta_buffer_create(ctx, 64 * sizeof(float), &bias);
     if (!st)
-        st = porta_vec_fill(ctx, ab, 0, 64, 0.5f);
+        st = porta_vec_fill(ctx, porta_view_of(ab), 64, 0.5f);
     CHECK_OK(t, ctx, st, "error-test buffers");
     for (size_t i = 0; !st && i < sizeof(bad_calls) / sizeof(bad_calls[0]); i++) {
         const bad_call *x = &bad_calls[i];
+        const porta_gemm_epilogue e = {porta_view_at(x->bias_is_c ? out : bias, x->bias_off),
+                                       (porta_activation)x->act,
+                                       x->pre ? porta_view_at(out, x->pre_off) : porta_view_none()};
         porta_status got =
-            porta_gemm_bias_act(ctx, 0, 0, 4, 4, 4, 1.0f, ab, 0, 4, ab, 16, 4, 0.0f, out, 0, x->ldc,
-                                x->bias_is_c ? out : bias, x->bias_off, (porta_activation)x->act,
-                                x->pre ? out : NULL, x->pre_off);
+            porta_gemm_bias_act(ctx, 4, 4, 4, 1.0f, porta_matrix_of(porta_view_of(ab), 4),
+                                porta_matrix_of(porta_view_at(ab, 16), 4), 0.0f,
+                                porta_matrix_of(porta_view_of(out), x->ldc), &e);
         CHECK(t, got == x->want, "%s gemm_bias_act %s: got %s (%s), want %s", dev, x->what,
               porta_strerror(got), porta_context_message(ctx), porta_strerror(x->want));
         if (x->want && got == x->want) {
@@ -392,14 +405,17 @@ static void check_errors(test_state *t, porta_context *ctx, const char *dev)
         }
     }
     /* The activation layer refuses "no activation". */
-    porta_status got =
-        st ? st : porta_activation_forward(ctx, PORTA_ACTIVATION_NONE, ab, 0, out, 0, 4);
+    porta_status got = st ? st
+                          : porta_activation_forward(ctx, PORTA_ACTIVATION_NONE, porta_view_of(ab),
+                                                     porta_view_of(out), 4);
     CHECK(t, got == PORTA_ERROR_INVALID_ARGUMENT,
           "%s porta_activation_forward(PORTA_ACTIVATION_NONE): got %s", dev, porta_strerror(got));
     /* m == 0 is a no-op. */
+    const porta_gemm_epilogue relu = {porta_view_of(bias), PORTA_RELU, porta_view_none()};
     got = st ? st
-             : porta_gemm_bias_act(ctx, 0, 0, 0, 4, 4, 1.0f, ab, 0, 4, ab, 16, 4, 0.0f, out, 0, 4,
-                                   bias, 0, PORTA_RELU, NULL, 0);
+             : porta_gemm_bias_act(ctx, 0, 4, 4, 1.0f, porta_matrix_of(porta_view_of(ab), 4),
+                                   porta_matrix_of(porta_view_at(ab, 16), 4), 0.0f,
+                                   porta_matrix_of(porta_view_of(out), 4), &relu);
     CHECK(t, got == PORTA_OK, "%s gemm_bias_act m = 0: got %s (%s)", dev, porta_strerror(got),
           porta_context_message(ctx));
     porta_buffer_destroy(ctx, ab);
@@ -420,7 +436,7 @@ static void check_device(test_state *t, porta_context *ctx, const porta_device_i
 int main(void)
 {
     test_init();
-    test_state t = {0, 0};
+    test_state t = {0};
     test_for_each_device(&t, check_device, NULL);
     return test_finish(&t);
 }

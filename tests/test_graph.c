@@ -9,16 +9,23 @@
  *  - training steps enqueue only: zero host waits and zero reads;
  *  - the same seed on the same device gives the same bits, twice;
  *  - training lowers the loss; memory planning shares memory;
- *  - 100 AdamW + GreedyLR steps of a small CNN, and 50 of the transformer
- *    block, give losses within 1e-4
- *    relative on every pair of devices (OpenCL and Vulkan);
+ *  - (test_graph agreement) 100 AdamW + GreedyLR steps of a small CNN, and
+ *    50 of the transformer block, give losses within 1e-4 relative on
+ *    every pair of an OpenCL and a Vulkan device (skipped, saying so,
+ *    where the devices are all of one API);
  *  - a linear layer and the activation after it (fused into one GEMM)
  *    leave the same values as the two layers apart would;
- *  - impossible graphs are refused with a clear message.
+ *  - impossible graphs are refused with a clear message;
+ *  - porta_graph_options::profile: OFF keeps profiling off even with
+ *    PORTA_GRAPH_PROFILE=1 (no host wait during the steps, no summary), ON
+ *    turns it on whatever the variable says, the default follows the
+ *    variable as it was when the graph was created; results unchanged.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "ref/ref.h"
@@ -49,6 +56,14 @@ static uint32_t hash32(uint32_t x)
 static float noise(uint32_t seed, uint32_t i)
 {
     return (float)((double)hash32(seed * 0x9E3779B1u + i) / 4294967296.0 * 2.0 - 1.0);
+}
+
+/* A graph with `seed` and the profile as $PORTA_GRAPH_PROFILE says (unset
+ * in the test environment). */
+static porta_status graph_create(porta_context *ctx, uint64_t seed, porta_graph **g)
+{
+    const porta_graph_options options = {.seed = seed, .profile = PORTA_SETTING_DEFAULT};
+    return porta_graph_create(ctx, &options, g);
 }
 
 typedef struct model {
@@ -103,11 +118,11 @@ static porta_status build_mlp(porta_context *ctx, model *m, size_t batch, float 
     if (!st)
         st = add_input(ctx, m, "labels", PORTA_U32, 1, &batch);
     if (!st)
-        st = porta_graph_linear(ctx, m->g, m->inputs[0], 16, 1, "fc1", &h);
+        st = porta_graph_linear(ctx, m->g, m->inputs[0], 16, true, "fc1", &h);
     if (!st)
         st = porta_graph_activation(ctx, m->g, PORTA_TANH, h, &h);
     if (!st)
-        st = porta_graph_linear(ctx, m->g, h, 16, 1, "fc2", &r);
+        st = porta_graph_linear(ctx, m->g, h, 16, true, "fc2", &r);
     if (!st)
         st = porta_graph_activation(ctx, m->g, PORTA_GELU, r, &r);
     if (!st)
@@ -117,7 +132,7 @@ static porta_status build_mlp(porta_context *ctx, model *m, size_t batch, float 
     if (!st)
         st = porta_graph_layernorm(ctx, m->g, h, 1e-5f, "ln", &h);
     if (!st)
-        st = porta_graph_linear(ctx, m->g, h, 5, 1, "head", &y);
+        st = porta_graph_linear(ctx, m->g, h, 5, true, "head", &y);
     if (!st)
         st = porta_graph_cross_entropy(ctx, m->g, y, m->inputs[1], &loss);
     return st;
@@ -132,13 +147,13 @@ static porta_status build_cnn(porta_context *ctx, model *m, size_t batch)
     if (!st)
         st = add_input(ctx, m, "labels", PORTA_U32, 1, &batch);
     if (!st)
-        st = porta_graph_conv2d(ctx, m->g, m->inputs[0], 4, 3, 1, 1, 1, "conv1", &h);
+        st = porta_graph_conv2d(ctx, m->g, m->inputs[0], 4, 3, 1, 1, true, "conv1", &h);
     if (!st)
         st = porta_graph_activation(ctx, m->g, PORTA_TANH, h, &h);
     if (!st)
         st = porta_graph_pool(ctx, m->g, PORTA_POOL_MAX, h, 2, 2, 0, &h); /* 4x4 */
     if (!st)
-        st = porta_graph_conv2d(ctx, m->g, h, 6, 3, 1, 1, 0, "conv2", &h);
+        st = porta_graph_conv2d(ctx, m->g, h, 6, 3, 1, 1, false, "conv2", &h);
     if (!st)
         st = porta_graph_activation(ctx, m->g, PORTA_SIGMOID, h, &h);
     porta_tensor a = 0, b = 0;
@@ -150,9 +165,9 @@ static porta_status build_cnn(porta_context *ctx, model *m, size_t batch)
     if (!st)
         st = porta_graph_reshape(ctx, m->g, a, 2, flat, &a);
     if (!st)
-        st = porta_graph_linear(ctx, m->g, a, 4, 1, "fc_a", &a);
+        st = porta_graph_linear(ctx, m->g, a, 4, true, "fc_a", &a);
     if (!st)
-        st = porta_graph_linear(ctx, m->g, b, 4, 0, "fc_b", &b);
+        st = porta_graph_linear(ctx, m->g, b, 4, false, "fc_b", &b);
     if (!st)
         st = porta_graph_add(ctx, m->g, a, b, &y);
     if (!st)
@@ -183,27 +198,27 @@ static porta_status build_transformer(porta_context *ctx, model *m, size_t batch
     if (!st)
         st = porta_graph_layernorm(ctx, m->g, h, 1e-5f, "ln1", &a);
     if (!st)
-        st = porta_graph_linear(ctx, m->g, a, 3 * C, 1, "qkv", &a);
+        st = porta_graph_linear(ctx, m->g, a, 3 * C, true, "qkv", &a);
     if (!st)
-        st = porta_graph_attention(ctx, m->g, a, 2, 1, &a);
+        st = porta_graph_attention(ctx, m->g, a, 2, true, &a);
     if (!st)
-        st = porta_graph_linear(ctx, m->g, a, C, 1, "proj", &a);
+        st = porta_graph_linear(ctx, m->g, a, C, true, "proj", &a);
     if (!st)
         st = porta_graph_add(ctx, m->g, h, a, &h);
     if (!st)
         st = porta_graph_layernorm(ctx, m->g, h, 1e-5f, "ln2", &f);
     if (!st)
-        st = porta_graph_linear(ctx, m->g, f, 4 * C, 1, "fc", &f);
+        st = porta_graph_linear(ctx, m->g, f, 4 * C, true, "fc", &f);
     if (!st)
         st = porta_graph_activation(ctx, m->g, PORTA_GELU, f, &f);
     if (!st)
-        st = porta_graph_linear(ctx, m->g, f, C, 1, "fc_proj", &f);
+        st = porta_graph_linear(ctx, m->g, f, C, true, "fc_proj", &f);
     if (!st)
         st = porta_graph_add(ctx, m->g, h, f, &h);
     if (!st)
         st = porta_graph_layernorm(ctx, m->g, h, 1e-5f, "ln_f", &h);
     if (!st)
-        st = porta_graph_matmul(ctx, m->g, h, table, 1, &y);
+        st = porta_graph_matmul(ctx, m->g, h, table, true, &y);
     if (!st)
         st = porta_graph_cross_entropy(ctx, m->g, y, m->inputs[2], &loss);
     return st;
@@ -259,9 +274,9 @@ static void check_gradients(test_state *t, porta_context *ctx, model *m, const c
             n *= shape[d];
         float *v = malloc(n * sizeof *v), *gr = malloc(n * sizeof *gr), *w = malloc(n * sizeof *w);
         double dot = 0.0, unorm = 0.0;
-        st = porta_graph_parameter_read(ctx, m->g, p, 0, v, n);
+        st = porta_graph_parameter_read(ctx, m->g, p, false, v, n);
         if (!st)
-            st = porta_graph_parameter_read(ctx, m->g, p, 1, gr, n);
+            st = porta_graph_parameter_read(ctx, m->g, p, true, gr, n);
         for (size_t j = 0; j < n; j++) {
             const double u = noise(1234u + (uint32_t)i, (uint32_t)j);
             dot += u * gr[j];
@@ -293,7 +308,7 @@ static void check_gradients(test_state *t, porta_context *ctx, model *m, const c
 static void gradient_checks(test_state *t, porta_context *ctx)
 {
     model m = {0};
-    porta_status st = porta_graph_create(ctx, 7, &m.g);
+    porta_status st = graph_create(ctx, 7, &m.g);
     if (!st)
         st = build_mlp(ctx, &m, 6, 0.0f);
     if (!st)
@@ -306,7 +321,7 @@ static void gradient_checks(test_state *t, porta_context *ctx)
     porta_graph_destroy(ctx, m.g);
 
     memset(&m, 0, sizeof m);
-    st = porta_graph_create(ctx, 8, &m.g);
+    st = graph_create(ctx, 8, &m.g);
     if (!st)
         st = build_cnn(ctx, &m, 3);
     if (!st)
@@ -319,7 +334,7 @@ static void gradient_checks(test_state *t, porta_context *ctx)
     porta_graph_destroy(ctx, m.g);
 
     memset(&m, 0, sizeof m);
-    st = porta_graph_create(ctx, 9, &m.g);
+    st = graph_create(ctx, 9, &m.g);
     if (!st)
         st = build_transformer(ctx, &m, 2, 5);
     if (!st)
@@ -364,7 +379,7 @@ static porta_status compile_adamw_greedy(porta_context *ctx, model *m, float lr)
 static porta_status train_cnn(porta_context *ctx, model *m, int steps, float *losses,
                               uint64_t *syncs)
 {
-    porta_status st = porta_graph_create(ctx, 42, &m->g);
+    porta_status st = graph_create(ctx, 42, &m->g);
     if (!st)
         st = build_cnn(ctx, m, 8);
     if (!st)
@@ -403,7 +418,7 @@ static porta_status set_positions(porta_context *ctx, model *m, size_t batch, si
 static porta_status train_transformer(porta_context *ctx, int steps, float *losses)
 {
     model m = {0};
-    porta_status st = porta_graph_create(ctx, 43, &m.g);
+    porta_status st = graph_create(ctx, 43, &m.g);
     if (!st)
         st = build_transformer(ctx, &m, 2, 5);
     if (!st)
@@ -435,7 +450,7 @@ static void training_checks(test_state *t, porta_context *ctx, const porta_devic
 {
     /* enqueue only: no waits, no reads during steps */
     model m = {0};
-    porta_status st = porta_graph_create(ctx, 5, &m.g);
+    porta_status st = graph_create(ctx, 5, &m.g);
     if (!st)
         st = build_mlp(ctx, &m, 16, 0.1f);
     if (!st)
@@ -501,7 +516,7 @@ static void training_checks(test_state *t, porta_context *ctx, const porta_devic
     CHECK_OK(t, ctx, st2, "transformer block 50 steps");
     CHECK(t, !st2 && g[GPT_AGREE_STEPS - 1] < g[0], "transformer loss %.4f -> %.4f", (double)g[0],
           (double)g[GPT_AGREE_STEPS - 1]);
-    if (!st && !st2 && log->n < MAX_DEVICES) {
+    if (log && !st && !st2 && log->n < MAX_DEVICES) {
         snprintf(log->spec[log->n], sizeof log->spec[0], "%s", info->spec);
         snprintf(log->api[log->n], sizeof log->api[0], "%s", info->api);
         memcpy(log->loss[log->n], a, sizeof a);
@@ -521,7 +536,7 @@ static void expect_error(test_state *t, porta_context *ctx, porta_status st, con
 static void error_checks(test_state *t, porta_context *ctx)
 {
     porta_graph *g = NULL;
-    porta_status st = porta_graph_create(ctx, 1, &g);
+    porta_status st = porta_graph_create(ctx, NULL, &g); /* NULL: all zero */
     CHECK_OK(t, ctx, st, "create");
     if (st)
         return;
@@ -537,17 +552,17 @@ static void error_checks(test_state *t, porta_context *ctx)
                  "duplicate name");
     expect_error(t, ctx, porta_graph_input(ctx, g, "z", PORTA_F32, 2, zero, &bad), "dimension 1",
                  "zero size");
-    expect_error(t, ctx, porta_graph_linear(ctx, g, labels, 3, 1, "l0", &y), "uint32",
+    expect_error(t, ctx, porta_graph_linear(ctx, g, labels, 3, true, "l0", &y), "uint32",
                  "linear on labels");
-    expect_error(t, ctx, porta_graph_conv2d(ctx, g, x, 3, 3, 1, 0, 1, "c0", &y), "4",
+    expect_error(t, ctx, porta_graph_conv2d(ctx, g, x, 3, 3, 1, 0, true, "c0", &y), "4",
                  "conv2d of a matrix");
-    expect_error(t, ctx, porta_graph_conv2d(ctx, g, img, 3, 3, 1, 0, 1, "c1", &y), "",
+    expect_error(t, ctx, porta_graph_conv2d(ctx, g, img, 3, 3, 1, 0, true, "c1", &y), "",
                  "conv2d kernel larger than the image");
     const size_t wrong[1] = {7};
     expect_error(t, ctx, porta_graph_reshape(ctx, g, x, 1, wrong, &y), "12 elements",
                  "reshape to another size");
     expect_error(t, ctx, porta_graph_add(ctx, g, x, img, &y), "differ", "add of two shapes");
-    expect_error(t, ctx, porta_graph_attention(ctx, g, x, 2, 1, &y), "[B, T, 3 C]",
+    expect_error(t, ctx, porta_graph_attention(ctx, g, x, 2, true, &y), "[B, T, 3 C]",
                  "attention of a matrix");
     porta_tensor labels4;
     st = porta_graph_input(ctx, g, "labels4", PORTA_U32, 1, xs, &labels4);
@@ -557,7 +572,7 @@ static void error_checks(test_state *t, porta_context *ctx)
     porta_optimizer_config oc = porta_optimizer_config_default(PORTA_OPTIMIZER_SGD);
     porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_CONSTANT);
     expect_error(t, ctx, porta_graph_compile(ctx, g, &oc, &sc), "no loss", "compile, no loss");
-    st = porta_graph_linear(ctx, g, x, 3, 1, "fc", &y);
+    st = porta_graph_linear(ctx, g, x, 3, true, "fc", &y);
     CHECK_OK(t, ctx, st, "linear");
     expect_error(t, ctx, porta_graph_cross_entropy(ctx, g, y, labels, &bad), "5 labels for 4",
                  "label count");
@@ -577,7 +592,7 @@ static void fusion_checks(test_state *t, porta_context *ctx)
         model m = {0};
         porta_tensor pre = 0, act = 0, y = 0, loss = 0;
         const int bias = f != 2;
-        porta_status st = porta_graph_create(ctx, 20 + (uint64_t)f, &m.g);
+        porta_status st = graph_create(ctx, 20 + (uint64_t)f, &m.g);
         if (!st)
             st = add_input(ctx, &m, "x", PORTA_F32, 2, xs);
         if (!st)
@@ -587,7 +602,7 @@ static void fusion_checks(test_state *t, porta_context *ctx)
         if (!st)
             st = porta_graph_activation(ctx, m.g, fns[f], pre, &act);
         if (!st)
-            st = porta_graph_linear(ctx, m.g, act, 3, 1, "head", &y);
+            st = porta_graph_linear(ctx, m.g, act, 3, true, "head", &y);
         if (!st)
             st = porta_graph_cross_entropy(ctx, m.g, y, m.inputs[1], &loss);
         m.label_classes = 3;
@@ -608,9 +623,9 @@ static void fusion_checks(test_state *t, porta_context *ctx)
             const char *name;
             st = porta_graph_parameter_at(ctx, m.g, i, &p, &name);
             if (!st && strcmp(name, "fc.weight") == 0)
-                st = porta_graph_parameter_read(ctx, m.g, p, 0, w, out * in);
+                st = porta_graph_parameter_read(ctx, m.g, p, false, w, out * in);
             else if (!st && strcmp(name, "fc.bias") == 0)
-                st = porta_graph_parameter_read(ctx, m.g, p, 0, b, out);
+                st = porta_graph_parameter_read(ctx, m.g, p, false, b, out);
         }
         if (!st)
             st = porta_graph_read(ctx, m.g, pre, got_pre, sizeof got_pre);
@@ -635,15 +650,171 @@ static void fusion_checks(test_state *t, porta_context *ctx)
     }
 }
 
+/* ---- porta_graph_options::profile against $PORTA_GRAPH_PROFILE ---- */
+
+/* Run `steps` training steps of a small MLP created with profile `setting`
+ * while $PORTA_GRAPH_PROFILE is `env` (NULL: unset) at creation and
+ * `later_env` from then on. *waits: host waits during the steps; losses:
+ * the steps' losses; *printed: whether destroying the graph wrote the
+ * profile summary to stderr. */
+static porta_status profiled_run(porta_context *ctx, porta_setting setting, const char *env,
+                                 const char *later_env, int steps, uint64_t *waits, float *losses,
+                                 int *printed)
+{
+    if (env)
+        setenv("PORTA_GRAPH_PROFILE", env, 1);
+    else
+        unsetenv("PORTA_GRAPH_PROFILE");
+    model m = {0};
+    const porta_graph_options options = {.seed = 17, .profile = setting};
+    porta_status st = porta_graph_create(ctx, &options, &m.g);
+    if (later_env)
+        setenv("PORTA_GRAPH_PROFILE", later_env, 1);
+    else
+        unsetenv("PORTA_GRAPH_PROFILE");
+    if (!st)
+        st = build_mlp(ctx, &m, 4, 0.0f);
+    if (!st)
+        st = compile_adamw_greedy(ctx, &m, 1e-2f);
+    if (!st)
+        st = set_inputs(ctx, &m, 3, 0);
+    if (!st)
+        st = porta_finish(ctx);
+    porta_counters before, after;
+    if (!st)
+        st = porta_counters_get(ctx, &before);
+    for (int s = 0; s < steps && !st; s++)
+        st = porta_graph_train_step(ctx, m.g);
+    if (!st)
+        st = porta_counters_get(ctx, &after);
+    if (!st)
+        *waits = after.host_waits - before.host_waits;
+    porta_optimizer *opt = NULL;
+    porta_step_metrics metrics[8];
+    size_t n = 0;
+    if (!st)
+        st = porta_graph_optimizer(ctx, m.g, &opt);
+    if (!st)
+        st = porta_optimizer_metrics(ctx, opt, metrics, 8, &n, NULL);
+    if (!st && n != (size_t)steps)
+        st = PORTA_ERROR_MISMATCH;
+    for (size_t i = 0; !st && i < n; i++)
+        losses[i] = metrics[i].loss;
+    /* The summary goes to stderr when the graph is destroyed: catch it. */
+    *printed = -1;
+    FILE *catch = tmpfile();
+    fflush(stderr);
+    const int saved = dup(2);
+    if (catch && saved >= 0 && dup2(fileno(catch), 2) >= 0) {
+        porta_graph_destroy(ctx, m.g);
+        fflush(stderr);
+        dup2(saved, 2);
+        char text[4096] = "";
+        rewind(catch);
+        const size_t got = fread(text, 1, sizeof text - 1, catch);
+        text[got] = '\0';
+        *printed = strstr(text, "profile") != NULL;
+    } else {
+        porta_graph_destroy(ctx, m.g);
+    }
+    if (saved >= 0)
+        close(saved);
+    if (catch)
+        fclose(catch);
+    unsetenv("PORTA_GRAPH_PROFILE");
+    return st;
+}
+
+/* profile = OFF keeps profiling off whatever $PORTA_GRAPH_PROFILE says, ON
+ * turns it on whatever it says, DEFAULT follows it as it was when the
+ * graph was created. Profiling waits after every layer (host waits during
+ * the steps, which otherwise make none), prints a summary when the graph
+ * is destroyed, and changes no result. */
+static void profile_checks(test_state *t, porta_context *ctx, const char *dev)
+{
+    enum { STEPS = 3 };
+    static const struct {
+        porta_setting setting;
+        const char *env, *later_env, *what;
+        int on;
+    } runs[] = {
+        {PORTA_SETTING_OFF, "1", "1", "OFF with PORTA_GRAPH_PROFILE=1", 0},
+        {PORTA_SETTING_ON, "0", "0", "ON with PORTA_GRAPH_PROFILE=0", 1},
+        {PORTA_SETTING_ON, NULL, NULL, "ON with PORTA_GRAPH_PROFILE unset", 1},
+        {PORTA_SETTING_DEFAULT, "1", "1", "DEFAULT with PORTA_GRAPH_PROFILE=1", 1},
+        {PORTA_SETTING_DEFAULT, "0", "0", "DEFAULT with PORTA_GRAPH_PROFILE=0", 0},
+        {PORTA_SETTING_DEFAULT, "", "", "DEFAULT with PORTA_GRAPH_PROFILE empty", 0},
+        {PORTA_SETTING_DEFAULT, NULL, NULL, "DEFAULT with PORTA_GRAPH_PROFILE unset", 0},
+        /* read when the graph is created, not later */
+        {PORTA_SETTING_DEFAULT, "1", NULL, "DEFAULT, PORTA_GRAPH_PROFILE=1 only at creation", 1},
+        {PORTA_SETTING_DEFAULT, NULL, "1", "DEFAULT, PORTA_GRAPH_PROFILE=1 only after creation", 0},
+    };
+    float first[STEPS] = {0};
+    for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+        uint64_t waits = 0;
+        float losses[STEPS] = {0};
+        int printed = -1;
+        porta_status st = profiled_run(ctx, runs[r].setting, runs[r].env, runs[r].later_env, STEPS,
+                                       &waits, losses, &printed);
+        char what[160];
+        snprintf(what, sizeof what, "profile %s", runs[r].what);
+        CHECK_OK(t, ctx, st, what);
+        if (st)
+            continue;
+        if (runs[r].on)
+            CHECK(t, waits >= STEPS,
+                  "%s: %s: %llu host waits in %d steps, expected a wait per layer", dev, what,
+                  (unsigned long long)waits, STEPS);
+        else
+            CHECK(t, waits == 0, "%s: %s: %llu host waits in %d steps, expected none", dev, what,
+                  (unsigned long long)waits, STEPS);
+        CHECK(t, printed == runs[r].on, "%s: %s: the summary was %s on destroy", dev, what,
+              printed < 0 ? "not capturable"
+              : printed   ? "printed"
+                          : "not printed");
+        if (r == 0)
+            memcpy(first, losses, sizeof first);
+        else
+            CHECK(t, memcmp(first, losses, sizeof first) == 0,
+                  "%s: %s: the losses differ from the run without profiling", dev, what);
+    }
+}
+
 static void check_device(test_state *t, porta_context *ctx, const porta_device_info *info,
                          void *user)
 {
+    (void)user;
     fusion_checks(t, ctx);
     gradient_checks(t, ctx);
-    training_checks(t, ctx, info, user);
+    training_checks(t, ctx, info, NULL);
     error_checks(t, ctx);
+    profile_checks(t, ctx, info->spec);
 }
 
+/* `test_graph agreement`: the small CNN's 100 steps and the transformer
+ * block's 50 on this device, into the log the devices are compared by. */
+static void agreement_device(test_state *t, porta_context *ctx, const porta_device_info *info,
+                             void *user)
+{
+    run_log *log = user;
+    model m = {0};
+    float a[AGREE_STEPS], g[GPT_AGREE_STEPS];
+    uint64_t syncs = 1;
+    porta_status st = train_cnn(ctx, &m, AGREE_STEPS, a, &syncs);
+    CHECK_OK(t, ctx, st, "CNN 100 steps");
+    porta_graph_destroy(ctx, m.g);
+    porta_status st2 = train_transformer(ctx, GPT_AGREE_STEPS, g);
+    CHECK_OK(t, ctx, st2, "transformer block 50 steps");
+    CHECK(t, log->n < MAX_DEVICES, "more than %d devices: %s not compared", MAX_DEVICES,
+          info->spec);
+    if (!st && !st2 && log->n < MAX_DEVICES) {
+        snprintf(log->spec[log->n], sizeof log->spec[0], "%s", info->spec);
+        snprintf(log->api[log->n], sizeof log->api[0], "%s", info->api);
+        memcpy(log->loss[log->n], a, sizeof a);
+        memcpy(log->gpt[log->n], g, sizeof g);
+        log->n++;
+    }
+}
 /* Device i's losses against device j's, step by step: within 1e-4 relative. */
 static void compare_runs(test_state *t, const run_log *log, int i, int j, const char *what,
                          const float *a, const float *b, int steps)
@@ -664,20 +835,45 @@ static void compare_runs(test_state *t, const run_log *log, int i, int j, const 
            log->spec[i], log->spec[j], steps, worst);
 }
 
-int main(void)
+/*   test_graph             every check on every device
+ *   test_graph agreement   every OpenCL device's losses against every
+ *                          Vulkan device's (skipped without such a pair) */
+int main(int argc, char **argv)
 {
-    test_state t = {0, 0};
-    run_log *log = calloc(1, sizeof *log);
+    test_state t = {0};
     test_init();
-    test_for_each_device(&t, check_device, log);
+    const int agreement = argc > 1 && strcmp(argv[1], "agreement") == 0;
+    CHECK(&t, argc < 2 || agreement, "unknown argument %s", argc > 1 ? argv[1] : "");
+    if (!agreement) {
+        if (argc < 2)
+            test_for_each_device(&t, check_device, NULL);
+        return test_finish(&t);
+    }
+    run_log *log = calloc(1, sizeof *log);
+    if (!log)
+        return 1;
+    test_for_each_device(&t, agreement_device, log);
     /* every OpenCL device against every Vulkan device */
+    int pairs = 0;
     for (int i = 0; i < log->n; i++) {
         for (int j = i + 1; j < log->n; j++) {
             if (strcmp(log->api[i], log->api[j]) == 0)
                 continue;
             compare_runs(&t, log, i, j, "CNN", log->loss[i], log->loss[j], AGREE_STEPS);
             compare_runs(&t, log, i, j, "transformer", log->gpt[i], log->gpt[j], GPT_AGREE_STEPS);
+            pairs++;
         }
+    }
+    if (pairs == 0) {
+        char found[MAX_DEVICES * 34 + 1] = "";
+        for (int i = 0; i < log->n; i++) {
+            strcat(found, " ");
+            strcat(found, log->spec[i]);
+        }
+        TEST_SKIP(&t,
+                  "no OpenCL and Vulkan device to compare: the %d device(s) that trained here "
+                  "(%s) are of one API",
+                  log->n, log->n ? found + 1 : "none");
     }
     free(log);
     return test_finish(&t);

@@ -25,8 +25,9 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "porta/train.h"
 #include "io/json.h"
-#include "io/plot_svg.h"
+#include "plot_svg.h"
 #include "progress.h"
 
 static char dir[512];
@@ -267,7 +268,7 @@ static void test_st_exact_bytes(test_state *t, porta_context *ctx)
     if (!st)
         st = porta_safetensors_commit(ctx, w);
     else
-        porta_safetensors_abort(w);
+        porta_safetensors_writer_destroy(ctx, w);
     CHECK_OK(t, ctx, st, "safetensors: write the small file");
     const char header[] = "{\"__metadata__\":{\"k\":\"v\"},"
                           "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
@@ -397,7 +398,7 @@ static void test_st_round_trip(test_state *t, porta_context *ctx)
               !strcmp(porta_safetensors_metadata(f, "format"), "pt"),
           "safetensors: metadata 'format'");
     CHECK(t, porta_safetensors_metadata(f, "nope") == NULL, "safetensors: absent metadata NULL");
-    porta_safetensors_close(f);
+    porta_safetensors_destroy(ctx, f);
 
     /* An independent reader: the spec in a few lines of Python. */
     static const char spec_reader[] =
@@ -534,7 +535,7 @@ static void test_st_corrupt(test_state *t, porta_context *ctx)
                   has(msg, cases[i].why),
               "safetensors: corrupt case %zu: want CORRUPT_DATA '%s', got %s: %s", i, cases[i].why,
               porta_strerror(st), msg);
-        porta_safetensors_close(f);
+        porta_safetensors_destroy(ctx, f);
     }
 
     /* Broken lengths. */
@@ -581,7 +582,7 @@ static void test_st_corrupt(test_state *t, porta_context *ctx)
     st = porta_safetensors_open(ctx, path, &f);
     CHECK(t, st == PORTA_OK && porta_safetensors_count(f) == 0,
           "safetensors: an empty checkpoint is valid: %s", porta_context_message(ctx));
-    porta_safetensors_close(f);
+    porta_safetensors_destroy(ctx, f);
     f = NULL;
     snprintf(h, sizeof(h),
              "{\"b\":{%s\"data_offsets\":[4,8]},\"a\":{%s\"data_offsets\":[0,4]},"
@@ -592,7 +593,7 @@ static void test_st_corrupt(test_state *t, porta_context *ctx)
     CHECK(t, st == PORTA_OK && porta_safetensors_count(f) == 3,
           "safetensors: out-of-order offsets, a zero-size tensor, whitespace padding: %s",
           porta_context_message(ctx));
-    porta_safetensors_close(f);
+    porta_safetensors_destroy(ctx, f);
     st = porta_safetensors_open(ctx, in_dir("does-not-exist"), &f);
     CHECK(t, st == PORTA_ERROR_IO && has(porta_context_message(ctx), "does-not-exist"),
           "safetensors: missing file is an IO error naming it: %s", porta_context_message(ctx));
@@ -611,7 +612,7 @@ static porta_status commit_blob(porta_context *ctx, const char *path, size_t byt
     if (!st)
         st = porta_safetensors_commit(ctx, w);
     else
-        porta_safetensors_abort(w);
+        porta_safetensors_writer_destroy(ctx, w);
     free(data);
     return st;
 }
@@ -650,7 +651,7 @@ static void test_st_atomic(test_state *t, porta_context *ctx)
     st = porta_safetensors_begin(ctx, path, &w);
     if (!st)
         st = porta_safetensors_add(ctx, w, "x", "U8", one, 1, &byte, 1);
-    porta_safetensors_abort(w);
+    porta_safetensors_writer_destroy(ctx, w);
     CHECK(t, !st && file_is(path, old, old_n) && temp_files(dir) == 0,
           "atomic: aborted writer: old file intact, no temporary file");
 
@@ -708,7 +709,7 @@ static void test_metrics(test_state *t, porta_context *ctx)
 {
     const char *path = in_dir("metrics.jsonl");
     porta_metrics_log *log = NULL;
-    porta_status st = porta_metrics_log_open(ctx, path, 0, &log);
+    porta_status st = porta_metrics_log_open(ctx, path, false, &log);
     CHECK_OK(t, ctx, st, "metrics: open");
     if (st)
         return;
@@ -791,7 +792,7 @@ static void test_metrics(test_state *t, porta_context *ctx)
     /* Append mode keeps the lines and cuts a torn last line. */
     const char *torn = "{\"step\":1}\n{\"step\":2}\n{\"ste";
     write_bytes(path, torn, strlen(torn));
-    st = porta_metrics_log_open(ctx, path, 1, &log);
+    st = porta_metrics_log_open(ctx, path, true, &log);
     if (!st) {
         st = porta_metrics_log_begin(ctx, log);
         st |= porta_metrics_log_int(ctx, log, "step", 3);
@@ -801,10 +802,10 @@ static void test_metrics(test_state *t, porta_context *ctx)
     const char *appended = "{\"step\":1}\n{\"step\":2}\n{\"step\":3}\n";
     CHECK(t, !st && file_is(path, appended, strlen(appended)),
           "metrics: append after cutting a torn line");
-    st = porta_metrics_log_open(ctx, path, 0, &log);
+    st = porta_metrics_log_open(ctx, path, false, &log);
     st |= porta_metrics_log_close(ctx, log);
     CHECK(t, !st && file_is(path, "", 0), "metrics: append 0 starts an empty file");
-    st = porta_metrics_log_open(ctx, path, 1, &log);
+    st = porta_metrics_log_open(ctx, path, true, &log);
     if (!st) {
         porta_metrics_log_begin(ctx, log);
         porta_metrics_log_int(ctx, log, "step", 9);
@@ -814,7 +815,7 @@ static void test_metrics(test_state *t, porta_context *ctx)
           st == PORTA_ERROR_INVALID_ARGUMENT && has(porta_context_message(ctx), "not ended") &&
               file_is(path, "", 0),
           "metrics: closing with a line begun drops it and says so");
-    st = porta_metrics_log_open(ctx, in_dir("no/dir/m.jsonl"), 0, &log);
+    st = porta_metrics_log_open(ctx, in_dir("no/dir/m.jsonl"), false, &log);
     CHECK(t, st == PORTA_ERROR_IO && has(porta_context_message(ctx), "no/dir/m.jsonl"),
           "metrics: open in a missing directory: IO error naming the path");
 
@@ -1153,7 +1154,7 @@ static void test_progress(test_state *t)
 
 int main(void)
 {
-    test_state t = {0, 0};
+    test_state t = {0};
     const char *tmp = getenv("TMPDIR");
     snprintf(dir, sizeof(dir), "%s/porta-io-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(dir)) {

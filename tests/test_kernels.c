@@ -31,7 +31,7 @@ static void check_device(test_state *t, porta_context *ctx, const porta_device_i
 int main(int argc, char **argv)
 {
     test_init();
-    test_state t = {0, 0};
+    test_state t = {0};
     const char *only = argc > 1 ? argv[1] : NULL;
     int known = only == NULL;
     for (size_t k = 0; only && k < porta__kernel_check_count; k++)

@@ -1,7 +1,7 @@
 /* test_optimizer: the fused optimizer-plus-scheduler step on every device.
  *
  *  - AdamW and SGD (momentum, Nesterov, weight decay, clipping) over 50
- *    steps against backends/ref, two parameter groups, awkward sizes;
+ *    steps against the C reference (tests/ref), two parameter groups, awkward sizes;
  *  - zero host waits and zero device reads during a stretch of steps;
  *  - a non-finite loss or gradient skips the update (weights and moments
  *    bit for bit unchanged) and is counted;
@@ -19,9 +19,13 @@
  *  - PORTA_OPTIM_DIVISION: the corrected division and square root (the
  *    default on GPUs under Vulkan) and the device's own give the same
  *    results, and a bad value is refused;
+ *  - porta_optimizer_tuning: each field alone forces what its variable
+ *    forces (the same dispatches per step and bits), wins over a
+ *    conflicting variable, and a value it cannot take is refused naming
+ *    the field;
  *  - every scheduler kind on the fused path against the host scheduler;
  *  - the streaming kernel porta-bench compares the step with
- *    (porta_vec_stream) against backends/ref, in several layouts.
+ *    (porta_vec_stream) against the C reference (tests/ref), in several layouts.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -30,6 +34,7 @@
 
 #include "harness.h"
 #include "internal.h"
+#include "optim/optimizer_internal.h"
 #include "optim/scheduler.h"
 #include "ref/ref.h"
 
@@ -109,7 +114,7 @@ static porta_status model_step(porta_context *ctx, model *m, uint32_t s, float l
         porta_buffer_write(ctx, m->grads, 0, m->elements * sizeof(float), m->host_grad);
     if (!st)
         st = porta_buffer_write(ctx, m->loss, 0, sizeof(partials), partials);
-    return st ? st : porta_optimizer_step(ctx, m->opt, m->loss, 0, 2, 1.0f);
+    return st ? st : porta_optimizer_step(ctx, m->opt, porta_view_of(m->loss), 2, 1.0f);
 }
 
 static float *read_params(porta_context *ctx, model *m)
@@ -155,7 +160,7 @@ static porta_optimizer_config nesterov_sgd(float clip_norm)
 {
     porta_optimizer_config c = two_groups(PORTA_OPTIMIZER_SGD);
     c.momentum = 0.9f;
-    c.nesterov = 1;
+    c.nesterov = true;
     c.clip_norm = clip_norm;
     c.check_gradients = clip_norm > 0.0f;
     return c;
@@ -275,7 +280,7 @@ static void check_many_groups(test_state *t, porta_context *ctx, const char *spe
                 g[off[q] + i] = noise(6, s, q * 1000 + (uint32_t)i);
         st = porta_buffer_write(ctx, grads, 0, elements * sizeof(float), g);
         if (!st)
-            st = porta_optimizer_step(ctx, opt, loss, 0, 1, 1.0f);
+            st = porta_optimizer_step(ctx, opt, porta_view_of(loss), 1, 1.0f);
         for (unsigned q = 0; q < G; q++)
             porta_ref_adamw_step(want + off[q], g + off[q], mom + off[q], vel + off[q], n[q],
                                  c.groups[q].lr, c.groups[q].weight_decay, c.beta1, c.beta2, c.eps,
@@ -344,7 +349,7 @@ static void check_zero_sync(test_state *t, porta_context *ctx, const char *spec,
     porta_optimizer_config c = two_groups(PORTA_OPTIMIZER_ADAMW);
     c.clip_norm = 1.0f;
     porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_GREEDYLR);
-    sc.smooth = 1;
+    sc.smooth = true;
     sc.window = 5;
     model m;
     unsigned long long dispatches = 0;
@@ -379,7 +384,7 @@ static void check_zero_sync_without_norm(test_state *t, porta_context *ctx, cons
                                          unsigned per_step)
 {
     porta_optimizer_config c = two_groups(PORTA_OPTIMIZER_ADAMW);
-    c.check_gradients = 0;
+    c.check_gradients = false;
     porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_GREEDYLR);
     model m;
     unsigned long long dispatches = 0;
@@ -414,7 +419,7 @@ static void check_skip(test_state *t, porta_context *ctx, const char *spec)
         if (!st)
             st = porta_buffer_write(ctx, m.loss, 0, sizeof(partials), partials);
         if (!st)
-            st = porta_optimizer_step(ctx, m.opt, m.loss, 0, 2, 1.0f);
+            st = porta_optimizer_step(ctx, m.opt, porta_view_of(m.loss), 2, 1.0f);
     }
     CHECK_OK(t, ctx, st, "skip: non-finite steps");
     float *after = st ? NULL : read_params(ctx, &m);
@@ -448,7 +453,7 @@ static void check_skip_without_norm(test_state *t, porta_context *ctx, const cha
                                     porta_optimizer_kind kind)
 {
     porta_optimizer_config c = two_groups(kind);
-    c.check_gradients = 0;
+    c.check_gradients = false;
     c.momentum = kind == PORTA_OPTIMIZER_SGD ? 0.9f : c.momentum;
     porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_CONSTANT);
     char path[2][256];
@@ -527,7 +532,7 @@ static void check_greedy_fused(test_state *t, porta_context *ctx, const char *sp
     porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_GREEDYLR);
     sc.patience = 3;
     sc.factor = 0.9f;
-    sc.smooth = 1;
+    sc.smooth = true;
     sc.window = 4;
     sc.cooldown = 2;
     sc.warmup = 1;
@@ -602,7 +607,7 @@ static void check_every_kind_fused(test_state *t, porta_context *ctx, const char
         PORTA_SCHEDULER_GREEDYLR};
     for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
         porta_optimizer_config c = two_groups(PORTA_OPTIMIZER_SGD);
-        c.check_gradients = 0;
+        c.check_gradients = false;
         porta_scheduler_config sc = porta_scheduler_config_default(kinds[k]);
         sc.warmup_steps = 5;
         sc.total_steps = 40;
@@ -657,7 +662,7 @@ static void check_restore(test_state *t, porta_context *ctx, const char *spec, i
     c.check_gradients = norm;
     porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_GREEDYLR);
     sc.patience = 2;
-    sc.smooth = 1;
+    sc.smooth = true;
     sc.window = 3;
     char path[256];
     snprintf(path, sizeof(path), "%s/porta-test-opt-%ld.bin",
@@ -761,27 +766,44 @@ static void check_loss_count(test_state *t, porta_context *ctx, const char *spec
     if (!st)
         st = porta_buffer_create(ctx, words * sizeof(float), &long_loss);
     if (!st)
-        st = porta_vec_fill(ctx, long_loss, 0, words, 1.0f);
+        st = porta_vec_fill(ctx, porta_view_of(long_loss), words, 1.0f);
     CHECK_OK(t, ctx, st, "loss_count: setup");
     if (st)
         return;
     const size_t counts[2] = {words, 0};
     for (int k = 0; k < 2; k++) {
-        st = porta_optimizer_step(ctx, m.opt, long_loss, 0, counts[k], 1.0f);
+        st = porta_optimizer_step(ctx, m.opt, porta_view_of(long_loss), counts[k], 1.0f);
         CHECK(t,
               st == PORTA_ERROR_INVALID_ARGUMENT &&
                   strstr(porta_context_message(ctx), "loss_count") != NULL,
               "%s: a loss of %zu words: %s, \"%s\"", spec, counts[k], porta_strerror(st),
               porta_context_message(ctx));
     }
-    st = porta_optimizer_step(ctx, m.opt, long_loss, 0, words - 1u, 1.0f);
+    st = porta_optimizer_step(ctx, m.opt, porta_view_of(long_loss), words - 1u, 1.0f);
     CHECK_OK(t, ctx, st, "loss_count: the longest loss accepted");
+    /* The loss view's length fences the words read: a count past it is
+     * refused naming the loss, and takes no step. */
+    porta_optimizer_status before, after;
+    st = porta_optimizer_status_get(ctx, m.opt, &before);
+    CHECK_OK(t, ctx, st, "loss view: status");
+    porta_status fenced =
+        porta_optimizer_step(ctx, m.opt, porta_view_range(long_loss, 10, 3), 4, 1.0f);
+    CHECK(t,
+          fenced == PORTA_ERROR_INVALID_ARGUMENT &&
+              strstr(porta_context_message(ctx), "porta_optimizer_step loss") != NULL,
+          "%s: a loss of 4 words through a view of 3: %s, \"%s\"", spec, porta_strerror(fenced),
+          porta_context_message(ctx));
+    st = porta_optimizer_status_get(ctx, m.opt, &after);
+    CHECK(t, !st && after.steps == before.steps, "%s: a refused step was counted: %llu -> %llu",
+          spec, (unsigned long long)before.steps, (unsigned long long)after.steps);
+    st = porta_optimizer_step(ctx, m.opt, porta_view_range(long_loss, 10, 4), 4, 1.0f);
+    CHECK_OK(t, ctx, st, "loss view: 4 words through a view of 4");
     /* Nor may the loss live in an arena the step reads or writes. */
     porta_buffer *arenas[2] = {NULL, NULL};
     st = porta_optimizer_arenas(ctx, m.opt, &arenas[0], &arenas[1], NULL);
     CHECK_OK(t, ctx, st, "loss_count: arenas");
     for (int k = 0; k < 2 && !st; k++) {
-        porta_status bad = porta_optimizer_step(ctx, m.opt, arenas[k], 0, 1, 1.0f);
+        porta_status bad = porta_optimizer_step(ctx, m.opt, porta_view_of(arenas[k]), 1, 1.0f);
         CHECK(t,
               bad == PORTA_ERROR_INVALID_ARGUMENT &&
                   strstr(porta_context_message(ctx), "arena") != NULL,
@@ -852,7 +874,7 @@ static void check_layouts(test_state *t, porta_context *ctx, const char *spec)
         snprintf(what, sizeof(what), "AdamW (%s)", layout);
         check_against_reference(t, ctx, spec, &adamw, what);
         porta_optimizer_config sgd = two_groups(PORTA_OPTIMIZER_SGD);
-        sgd.check_gradients = 0;
+        sgd.check_gradients = false;
         sgd.momentum = 0.9f;
         snprintf(what, sizeof(what), "SGD+momentum without norm pass (%s)", layout);
         check_against_reference(t, ctx, spec, &sgd, what);
@@ -917,7 +939,7 @@ static void check_long_norm(test_state *t, porta_context *ctx, const char *spec)
         set_layout(v ? "per-workgroup" : NULL, NULL, NULL);
         porta_optimizer_config c = porta_optimizer_config_default(PORTA_OPTIMIZER_SGD);
         c.clip_norm = 1.0f;
-        c.check_gradients = 1;
+        c.check_gradients = true;
         porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_CONSTANT);
         porta_optimizer *opt = NULL;
         porta_buffer *params = NULL, *grads = NULL, *loss = NULL;
@@ -931,13 +953,13 @@ static void check_long_norm(test_state *t, porta_context *ctx, const char *spec)
         if (!st)
             st = porta_optimizer_arenas(ctx, opt, &params, &grads, &elements);
         if (!st)
-            st = porta_vec_fill(ctx, grads, 0, elements, 0.5f);
+            st = porta_vec_fill(ctx, porta_view_of(grads), elements, 0.5f);
         if (!st)
             st = porta_buffer_create(ctx, sizeof(float), &loss);
         if (!st)
-            st = porta_vec_fill(ctx, loss, 0, 1, 1.0f);
+            st = porta_vec_fill(ctx, porta_view_of(loss), 1, 1.0f);
         if (!st)
-            st = porta_optimizer_step(ctx, opt, loss, 0, 1, 1.0f);
+            st = porta_optimizer_step(ctx, opt, porta_view_of(loss), 1, 1.0f);
         if (!st)
             st = porta_optimizer_metrics(ctx, opt, ms, 1, &count, &lost);
         const char *variant = v ? "per-workgroup" : "default";
@@ -967,7 +989,7 @@ static void check_fused(test_state *t, porta_context *ctx, const char *spec)
 {
     setenv("PORTA_OPTIM_VARIANT", "fused", 1);
     porta_optimizer_config adamw = two_groups(PORTA_OPTIMIZER_ADAMW);
-    adamw.check_gradients = 0;
+    adamw.check_gradients = false;
     check_against_reference(t, ctx, spec, &adamw, "AdamW (fused)");
     porta_optimizer_config sgd = nesterov_sgd(0.0f);
     check_against_reference(t, ctx, spec, &sgd, "SGD+Nesterov (fused)");
@@ -1041,8 +1063,9 @@ static void check_stream(test_state *t, porta_context *ctx, const char *spec)
                     st = porta_buffer_write(ctx, dev[a], 0, n * sizeof(float), host[a]);
             }
             if (!st)
-                st = porta_vec_stream(ctx, dev[0], dev[1], dev[2], dev[3], n, layouts[q][0],
-                                      layouts[q][1]);
+                st = porta_vec_stream(ctx, porta_view_of(dev[0]), porta_view_of(dev[1]),
+                                      porta_view_of(dev[2]), porta_view_of(dev[3]), n,
+                                      layouts[q][0], layouts[q][1]);
             porta_ref_stream(0.5f, want[0], want[1], want[2], want[3], n);
             double worst = 0.0;
             for (int a = 0; a < 4 && !st; a++) {
@@ -1068,6 +1091,365 @@ static void check_stream(test_state *t, porta_context *ctx, const char *spec)
     }
 }
 
+/* ---- porta_optimizer_tuning: the same layouts without the environment ---- */
+
+/* Unset every PORTA_OPTIM_* variable porta_optimizer_create() reads. */
+static void clear_tuning_env(void)
+{
+    set_layout(NULL, NULL, NULL);
+    unsetenv("PORTA_OPTIM_NORM_CHUNK");
+    unsetenv("PORTA_OPTIM_DIVISION");
+}
+
+/* What a run of TUNED_STEPS fused steps left: its dispatches, the
+ * parameters and the metrics ring. */
+#define TUNED_STEPS 10
+typedef struct tuned_run {
+    porta_status st;
+    unsigned long long dispatches;
+    float *params;
+    size_t elements;
+    porta_step_metrics ms[TUNED_STEPS];
+    size_t count;
+    /* The layout the optimizer resolved at creation (optimizer_internal.h):
+     * the same fields whether a variable or a tuning field set them. */
+    int variant;
+    uint32_t per_invocation, local_size, norm_chunk, correct_rounding;
+} tuned_run;
+
+/* `steps` steps of the three-tensor model with c (its tuning included)
+ * under the environment as it is, into *r (free r->params). */
+static void run_tuned(test_state *t, porta_context *ctx, const char *spec, const char *what,
+                      const porta_optimizer_config *c, tuned_run *r)
+{
+    memset(r, 0, sizeof *r);
+    porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_GREEDYLR);
+    sc.patience = 1;
+    sc.factor = 0.8f;
+    model m;
+    char label[160];
+    snprintf(label, sizeof label, " (%s)", what);
+    r->st = run_without_sync(t, ctx, spec, label, c, &sc, TUNED_STEPS, &m, &r->dispatches);
+    r->variant = -2;
+    if (m.opt) {
+        r->variant = m.opt->variant_override;
+        r->per_invocation = m.opt->per_invocation_override;
+        r->local_size = m.opt->local_size_override;
+        r->norm_chunk = m.opt->norm_chunk_override;
+        r->correct_rounding = m.opt->correct_rounding;
+    }
+    if (!r->st) {
+        r->params = read_params(ctx, &m);
+        r->elements = m.elements;
+        r->st = r->params ? porta_optimizer_metrics(ctx, m.opt, r->ms, TUNED_STEPS, &r->count, NULL)
+                          : PORTA_ERROR_IO;
+    }
+    CHECK_OK(t, ctx, r->st, label);
+    model_destroy(ctx, &m);
+}
+
+/* Two runs left the same bits: parameters and ring (steps, losses, norms,
+ * rates, skips). */
+static int same_bits(const tuned_run *a, const tuned_run *b)
+{
+    if (a->st || b->st || a->elements != b->elements || a->count != b->count || !a->params ||
+        !b->params)
+        return 0;
+    if (memcmp(a->params, b->params, a->elements * sizeof(float)) != 0)
+        return 0;
+    for (size_t i = 0; i < a->count; i++) {
+        const porta_step_metrics *x = &a->ms[i], *y = &b->ms[i];
+        if (x->step != y->step || x->skipped != y->skipped ||
+            memcmp(&x->loss, &y->loss, sizeof x->loss) != 0 ||
+            memcmp(&x->grad_norm, &y->grad_norm, sizeof x->grad_norm) != 0 ||
+            memcmp(x->lr, y->lr, sizeof x->lr) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Two runs did the same: the same layout resolved, as many dispatches,
+ * the same bits. */
+static int same_run(const tuned_run *a, const tuned_run *b)
+{
+    return a->dispatches == b->dispatches && a->variant == b->variant &&
+           a->per_invocation == b->per_invocation && a->local_size == b->local_size &&
+           a->norm_chunk == b->norm_chunk && a->correct_rounding == b->correct_rounding &&
+           same_bits(a, b);
+}
+
+/* Whether two runs' gradient norms differ in any bit. */
+static int norms_differ(const tuned_run *a, const tuned_run *b)
+{
+    for (size_t i = 0; i < a->count && i < b->count; i++)
+        if (memcmp(&a->ms[i].grad_norm, &b->ms[i].grad_norm, sizeof(float)) != 0)
+            return 1;
+    return 0;
+}
+
+/* One tuning field against the environment variable it stands for. */
+typedef struct tuning_case {
+    const char *what;
+    const char *var, *value;      /* the variable and the value it forces */
+    porta_optimizer_tuning field; /* the same, as a field */
+    int norm;                     /* run with the gradient norm (clipping) */
+    unsigned per_step;            /* dispatches per step it must give; 0: not fixed */
+} tuning_case;
+
+/* Whether the layout r resolved is the one k's field forces. */
+static int forced(const tuning_case *k, const tuned_run *r)
+{
+    const porta_optimizer_tuning *f = &k->field;
+    static const int variants[] = {-1, 0, 1, 2}; /* by porta_optimizer_layout */
+    if (f->layout && r->variant != variants[f->layout])
+        return 0;
+    if (f->per_invocation && r->per_invocation != f->per_invocation)
+        return 0;
+    if (f->local_size && r->local_size != f->local_size)
+        return 0;
+    if (f->norm_chunk && r->norm_chunk != f->norm_chunk)
+        return 0;
+    if (f->division && r->correct_rounding != (f->division == PORTA_DIVISION_CORRECTED ? 1u : 0u))
+        return 0;
+    return 1;
+}
+
+static porta_optimizer_config tuned_config(const porta_optimizer_tuning *tuning, int norm)
+{
+    porta_optimizer_config c = two_groups(PORTA_OPTIMIZER_ADAMW);
+    c.clip_norm = norm ? 1.0f : 0.0f;
+    c.check_gradients = norm != 0;
+    if (tuning)
+        c.tuning = *tuning;
+    return c;
+}
+
+/* The field alone (environment unset) does what the variable alone does:
+ * the same dispatches per step, the same bits; for the layouts, the
+ * dispatch count that layout has. Then a conflicting value of the
+ * variable changes nothing: the field wins. */
+static void check_tuning_case(test_state *t, porta_context *ctx, const char *spec,
+                              const tuning_case *k, const char *conflicting)
+{
+    tuned_run by_env, by_field, by_both, by_default;
+    char what[160];
+    porta_optimizer_config c = tuned_config(NULL, k->norm);
+    clear_tuning_env();
+    setenv(k->var, k->value, 1);
+    snprintf(what, sizeof what, "%s=%s", k->var, k->value);
+    run_tuned(t, ctx, spec, what, &c, &by_env);
+    clear_tuning_env();
+    c = tuned_config(&k->field, k->norm);
+    snprintf(what, sizeof what, "tuning.%s", k->what);
+    run_tuned(t, ctx, spec, what, &c, &by_field);
+    CHECK(t, same_run(&by_env, &by_field),
+          "%s: tuning.%s alone differs from %s=%s alone (%llu and %llu dispatches)", spec, k->what,
+          k->var, k->value, by_field.dispatches, by_env.dispatches);
+    CHECK(t, !by_field.st && forced(k, &by_field),
+          "%s: tuning.%s did not reach the step's layout (variant %d, %u per invocation, "
+          "workgroup %u, norm chunk %u, corrected %u)",
+          spec, k->what, by_field.variant, by_field.per_invocation, by_field.local_size,
+          by_field.norm_chunk, by_field.correct_rounding);
+    if (k->per_step)
+        CHECK(t,
+              !by_field.st && by_field.dispatches == (unsigned long long)k->per_step * TUNED_STEPS,
+              "%s: tuning.%s: %llu dispatches in %d steps, expected %u per step", spec, k->what,
+              by_field.dispatches, TUNED_STEPS, k->per_step);
+    /* A conflicting variable: ignored, the field wins. */
+    setenv(k->var, conflicting, 1);
+    snprintf(what, sizeof what, "tuning.%s with %s=%s", k->what, k->var, conflicting);
+    run_tuned(t, ctx, spec, what, &c, &by_both);
+    CHECK(t, same_run(&by_field, &by_both), "%s: %s: %s overrode the field", spec, what, k->var);
+    /* How far the forced layout is from the device's choice (a note: on
+     * some devices the two coincide for some fields). */
+    clear_tuning_env();
+    c = tuned_config(NULL, k->norm);
+    run_tuned(t, ctx, spec, "no tuning", &c, &by_default);
+    printf("  %s: tuning.%s: %llu dispatches (default %llu); results %s the default's%s\n", spec,
+           k->what, by_field.dispatches, by_default.dispatches,
+           same_bits(&by_field, &by_default) ? "equal" : "differ from",
+           k->norm ? (norms_differ(&by_field, &by_default) ? ", norms differ" : ", norms equal")
+                   : "");
+    free(by_env.params);
+    free(by_field.params);
+    free(by_both.params);
+    free(by_default.params);
+}
+
+/* porta_optimizer_create() with tuning `tu` (environment unset) fails with
+ * PORTA_ERROR_INVALID_ARGUMENT naming `field` (and no variable), or, want
+ * PORTA_OK, succeeds. */
+static void check_tuning_value(test_state *t, porta_context *ctx, const char *spec,
+                               const porta_optimizer_tuning *tu, const char *field,
+                               const char *value, porta_status want)
+{
+    porta_optimizer_config c = tuned_config(tu, 1);
+    porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_CONSTANT);
+    porta_optimizer *opt = NULL;
+    porta_status st = porta_optimizer_create(ctx, &c, &sc, &opt);
+    const char *msg = porta_context_message(ctx);
+    if (want == PORTA_OK)
+        CHECK(t, st == PORTA_OK && opt != NULL, "%s: tuning.%s = %s refused: %s: %s", spec, field,
+              value, porta_strerror(st), msg);
+    else
+        CHECK(t,
+              st == want && opt == NULL && strstr(msg, field) != NULL &&
+                  strstr(msg, "PORTA_OPTIM_") == NULL,
+              "%s: tuning.%s = %s: %s: \"%s\" (want %s naming %s)", spec, field, value,
+              porta_strerror(st), msg, porta_strerror(want), field);
+    porta_optimizer_destroy(ctx, opt);
+}
+
+static void check_tuning(test_state *t, porta_context *ctx, const porta_device_info *info)
+{
+    const char *spec = info->spec;
+    const porta_optimizer_tuning none = {0};
+    porta_optimizer_tuning tu;
+    /* Each field alone against its variable alone. The layouts have their
+     * dispatch counts without a norm: scalar pass and update, or the
+     * update alone. */
+    tuning_case cases[] = {
+        {"layout", "PORTA_OPTIM_VARIANT", "scalars-pass", none, 0, 2},
+        {"layout", "PORTA_OPTIM_VARIANT", "fused", none, 0, 1},
+        {"layout", "PORTA_OPTIM_VARIANT", "per-workgroup", none, 0, 1},
+        {"layout", "PORTA_OPTIM_VARIANT", "per-workgroup", none, 1, 0},
+        {"per_invocation", "PORTA_OPTIM_PER_INVOCATION", "3", none, 0, 0},
+        {"local_size", "PORTA_OPTIM_LOCAL_SIZE", "4", none, 1, 0},
+        {"norm_chunk", "PORTA_OPTIM_NORM_CHUNK", "1024", none, 1, 0},
+        {"division", "PORTA_OPTIM_DIVISION", "corrected", none, 1, 0},
+        {"division", "PORTA_OPTIM_DIVISION", "device", none, 1, 0},
+    };
+    cases[0].field.layout = PORTA_OPTIMIZER_LAYOUT_SCALARS_PASS;
+    cases[1].field.layout = PORTA_OPTIMIZER_LAYOUT_FUSED;
+    cases[2].field.layout = PORTA_OPTIMIZER_LAYOUT_PER_WORKGROUP;
+    cases[3].field.layout = PORTA_OPTIMIZER_LAYOUT_PER_WORKGROUP;
+    cases[4].field.per_invocation = 3;
+    cases[5].field.local_size = 4;
+    cases[6].field.norm_chunk = 1024;
+    cases[7].field.division = PORTA_DIVISION_CORRECTED;
+    cases[8].field.division = PORTA_DIVISION_DEVICE;
+    /* What each variable is set to against the field: another valid
+     * value where one changes the layout, else one the variable would
+     * refuse (porta_optimizer_create() does not read it). */
+    const char *conflicting[] = {"fused", "scalars-pass", "scalars-pass", "fused", "64x", "12",
+                                 "0",     "device",       "fast"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_tuning_case(t, ctx, spec, &cases[i], conflicting[i]);
+    /* The valid conflicting values too: the field wins over a variable
+     * that would work. */
+    tuning_case pi = {"per_invocation", "PORTA_OPTIM_PER_INVOCATION", "5", none, 1, 0};
+    pi.field.per_invocation = 5;
+    check_tuning_case(t, ctx, spec, &pi, "64");
+    tuning_case ls = {"local_size", "PORTA_OPTIM_LOCAL_SIZE", "8", none, 0, 0};
+    ls.field.local_size = 8;
+    check_tuning_case(t, ctx, spec, &ls, "2");
+    tuning_case nc = {"norm_chunk", "PORTA_OPTIM_NORM_CHUNK", "2048", none, 1, 0};
+    nc.field.norm_chunk = 2048;
+    check_tuning_case(t, ctx, spec, &nc, "1024");
+    /* Several fields at once, against the same variables: a per-workgroup
+     * step of 5 elements an invocation in workgroups of 2. */
+    tuning_case all = {
+        "layout+per_invocation+local_size", "PORTA_OPTIM_VARIANT", "per-workgroup", none, 0, 1};
+    all.field.layout = PORTA_OPTIMIZER_LAYOUT_PER_WORKGROUP;
+    all.field.per_invocation = 5;
+    all.field.local_size = 2;
+    setenv("PORTA_OPTIM_PER_INVOCATION", "5", 1);
+    setenv("PORTA_OPTIM_LOCAL_SIZE", "2", 1);
+    {
+        tuned_run by_env, by_field;
+        porta_optimizer_config c = tuned_config(NULL, 0);
+        setenv("PORTA_OPTIM_VARIANT", "per-workgroup", 1);
+        run_tuned(t, ctx, spec, "per-workgroup, 5 per invocation, workgroup 2 by variables", &c,
+                  &by_env);
+        clear_tuning_env();
+        c = tuned_config(&all.field, 0);
+        run_tuned(t, ctx, spec, "per-workgroup, 5 per invocation, workgroup 2 by fields", &c,
+                  &by_field);
+        CHECK(t, same_run(&by_env, &by_field),
+              "%s: layout, per_invocation and local_size fields differ from their variables", spec);
+        free(by_env.params);
+        free(by_field.params);
+    }
+    /* ignore_environment: zero fields take the device's choice whatever
+     * the variables say, even values create() would refuse. */
+    {
+        tuned_run by_default, ignoring;
+        porta_optimizer_tuning ig = none;
+        ig.ignore_environment = true;
+        clear_tuning_env();
+        porta_optimizer_config c = tuned_config(NULL, 1);
+        run_tuned(t, ctx, spec, "no tuning, no variables", &c, &by_default);
+        setenv("PORTA_OPTIM_VARIANT", "per-workgroup", 1);
+        setenv("PORTA_OPTIM_PER_INVOCATION", "3", 1);
+        setenv("PORTA_OPTIM_LOCAL_SIZE", "12", 1);
+        setenv("PORTA_OPTIM_NORM_CHUNK", "1024", 1);
+        setenv("PORTA_OPTIM_DIVISION", "fast", 1);
+        c = tuned_config(&ig, 1);
+        run_tuned(t, ctx, spec, "ignore_environment with every variable set", &c, &ignoring);
+        CHECK(t, same_run(&by_default, &ignoring),
+              "%s: tuning.ignore_environment: the PORTA_OPTIM_* variables still changed the step",
+              spec);
+        clear_tuning_env();
+        free(by_default.params);
+        free(ignoring.params);
+    }
+    /* The tuned layouts still compute the reference's results. */
+    porta_optimizer_config ref = two_groups(PORTA_OPTIMIZER_ADAMW);
+    ref.tuning.layout = PORTA_OPTIMIZER_LAYOUT_PER_WORKGROUP;
+    ref.tuning.per_invocation = 3;
+    ref.tuning.local_size = 4;
+    ref.tuning.norm_chunk = 1024;
+    ref.tuning.division = PORTA_DIVISION_CORRECTED;
+    clear_tuning_env();
+    check_against_reference(t, ctx, spec, &ref, "AdamW (every tuning field)");
+    porta_optimizer_config sgd = nesterov_sgd(0.0f);
+    sgd.tuning.layout = PORTA_OPTIMIZER_LAYOUT_FUSED;
+    check_against_reference(t, ctx, spec, &sgd, "SGD+Nesterov (tuning.layout fused)");
+
+    /* Values a field cannot take: refused, naming the field. */
+    clear_tuning_env();
+    const porta_status bad = PORTA_ERROR_INVALID_ARGUMENT;
+    tu = none;
+    tu.layout = (porta_optimizer_layout)99;
+    check_tuning_value(t, ctx, spec, &tu, "layout", "99", bad);
+    tu = none;
+    tu.per_invocation = 300;
+    check_tuning_value(t, ctx, spec, &tu, "per_invocation", "300", bad);
+    tu.per_invocation = 257;
+    check_tuning_value(t, ctx, spec, &tu, "per_invocation", "257", bad);
+    tu.per_invocation = 256;
+    check_tuning_value(t, ctx, spec, &tu, "per_invocation", "256", PORTA_OK);
+    tu = none;
+    tu.local_size = 3;
+    check_tuning_value(t, ctx, spec, &tu, "local_size", "3", bad);
+    tu.local_size = 12;
+    check_tuning_value(t, ctx, spec, &tu, "local_size", "12", bad);
+    char text[32];
+    tu.local_size = 2 * info->max_workgroup_size;
+    snprintf(text, sizeof text, "%u", tu.local_size);
+    check_tuning_value(t, ctx, spec, &tu, "local_size", text, bad);
+    tu.local_size = info->max_workgroup_size;
+    snprintf(text, sizeof text, "%u", tu.local_size);
+    check_tuning_value(t, ctx, spec, &tu, "local_size", text,
+                       porta__is_pow2(info->max_workgroup_size) ? PORTA_OK : bad);
+    tu = none;
+    tu.norm_chunk = (1u << 23) + 1u;
+    check_tuning_value(t, ctx, spec, &tu, "norm_chunk", "2^23 + 1", bad);
+    tu.norm_chunk = 2000000000u;
+    check_tuning_value(t, ctx, spec, &tu, "norm_chunk", "2000000000", bad);
+    tu.norm_chunk = 1u << 23;
+    check_tuning_value(t, ctx, spec, &tu, "norm_chunk", "2^23", PORTA_OK);
+    tu = none;
+    tu.division = (porta_division)99;
+    check_tuning_value(t, ctx, spec, &tu, "division", "99", bad);
+    /* A bad field is refused even with a good variable beside it. */
+    tu = none;
+    tu.local_size = 3;
+    setenv("PORTA_OPTIM_LOCAL_SIZE", "4", 1);
+    check_tuning_value(t, ctx, spec, &tu, "local_size", "3 (PORTA_OPTIM_LOCAL_SIZE=4)", bad);
+    clear_tuning_env();
+}
+
 static void check_device(test_state *t, porta_context *ctx, const porta_device_info *info,
                          void *user)
 {
@@ -1082,12 +1464,12 @@ static void check_device(test_state *t, porta_context *ctx, const porta_device_i
     check_against_reference(t, ctx, info->spec, &sgd_plain, "SGD+dampening");
     /* The same without the gradient-norm pass (the scalar-pass path). */
     porta_optimizer_config adamw_plain = two_groups(PORTA_OPTIMIZER_ADAMW);
-    adamw_plain.check_gradients = 0;
+    adamw_plain.check_gradients = false;
     check_against_reference(t, ctx, info->spec, &adamw_plain, "AdamW without norm pass");
     porta_optimizer_config sgd_nesterov = nesterov_sgd(0.0f);
     check_against_reference(t, ctx, info->spec, &sgd_nesterov, "SGD+Nesterov without norm pass");
     porta_optimizer_config sgd_none = two_groups(PORTA_OPTIMIZER_SGD);
-    sgd_none.check_gradients = 0;
+    sgd_none.check_gradients = false;
     check_against_reference(t, ctx, info->spec, &sgd_none, "SGD without momentum or norm pass");
     porta_optimizer_config sgd_none_norm = two_groups(PORTA_OPTIMIZER_SGD);
     check_against_reference(t, ctx, info->spec, &sgd_none_norm, "SGD without momentum");
@@ -1111,6 +1493,7 @@ static void check_device(test_state *t, porta_context *ctx, const porta_device_i
     check_layouts(t, ctx, info->spec);
     check_division(t, ctx, info->spec);
     check_fused(t, ctx, info->spec);
+    check_tuning(t, ctx, info);
     check_stream(t, ctx, info->spec);
 }
 
@@ -1119,7 +1502,7 @@ int main(void)
     /* The layouts are the device's own unless check_layouts sets them. */
     set_layout(NULL, NULL, NULL);
     test_init();
-    test_state t = {0, 0};
+    test_state t = {0};
     test_for_each_device(&t, check_device, NULL);
     return test_finish(&t);
 }

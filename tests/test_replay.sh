@@ -16,7 +16,7 @@ check() { # description, condition exit status
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# GREEDYLR.md scenario 1 on the host: 5, 10, 10, 10, 10 -> 0.1 x4, then 0.09.
+# docs/GREEDYLR.md scenario 1 on the host: 5, 10, 10, 10, 10 -> 0.1 x4, then 0.09.
 printf '5\n10\n10\n10\n10\n' >"$tmp/s1"
 "${replay[@]}" replay --host --lr 0.1 --factor 0.9 --patience 3 --min-lr 1e-6 <"$tmp/s1" >"$tmp/s1.out"
 check "scenario 1 runs" $?

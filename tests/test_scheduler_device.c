@@ -1,7 +1,7 @@
 /* test_scheduler_device: the device schedulers (shaders/sched.kh, run by the
  * sched_replay kernel) against the host oracle, on every device.
  *
- *   (a) every GREEDYLR.md scenario (the data of greedylr_scenarios.c, which
+ *   (a) every docs/GREEDYLR.md scenario (the data of greedylr_scenarios.c, which
  *       test_scheduler_host checks against the page): the lr after every
  *       step, the events and the final state (good, bad, best, counters,
  *       window) equal to porta_greedylr_step's; scenario 17 as a device
@@ -161,7 +161,7 @@ static double replay_and_check(test_state *t, porta_context *ctx, const porta_de
     return worst;
 }
 
-/* ---- (a) the GREEDYLR.md scenarios ---------------------------------------- */
+/* ---- (a) the docs/GREEDYLR.md scenarios ----------------------------------- */
 
 /* The device trajectory of one scenario against porta_greedylr_step itself. */
 static void scenario_check(test_state *t, porta_context *ctx, const porta_device_info *info,
@@ -543,7 +543,7 @@ static void check_device(test_state *t, porta_context *ctx, const porta_device_i
 int main(void)
 {
     test_init();
-    test_state t = {0, 0};
+    test_state t = {0};
     conversion_errors(&t);
     test_for_each_device(&t, check_device, NULL);
     return test_finish(&t);

@@ -1,6 +1,6 @@
-/* test_scheduler_host.c: the host schedulers against GREEDYLR.md and PyTorch.
+/* test_scheduler_host.c: the host schedulers against docs/GREEDYLR.md and PyTorch.
  *
- * Every GREEDYLR.md scenario (1-18) is a named check with the page's
+ * Every docs/GREEDYLR.md scenario (1-18) is a named check with the page's
  * numbers; then the deliberate differences D1-D4, the checkpoint round
  * trip, ReduceLROnPlateau against hand-computed PyTorch trajectories and
  * the closed-form schedules at hand-checked points. Prints one line per

@@ -1,6 +1,6 @@
 /* test_seq: the sequence-model kernels (bias, embedding, dropout, attention
  * softmax, strided gather) forward and backward on every device against
- * backends/ref.
+ * the C reference (tests/ref).
  *
  * Tolerances, with u = 2^-24:
  *  - bias_add, embedding_forward, tensor_gather, dropout: exact (one float
@@ -47,7 +47,7 @@ static porta_status upload(porta_context *ctx, const void *h, size_t off, size_t
 {
     porta_status st = porta_buffer_create(ctx, (off + n + 1) * sizeof(float), out);
     if (!st)
-        st = porta_vec_fill(ctx, *out, 0, off + n + 1, 0.0f);
+        st = porta_vec_fill(ctx, porta_view_of(*out), off + n + 1, 0.0f);
     if (!st && n)
         st = porta_buffer_write(ctx, *out, off * sizeof(float), n * sizeof(float), h);
     return st;
@@ -126,11 +126,12 @@ static void check_bias_shape(test_state *t, porta_context *ctx, const char *dev,
         st = upload(ctx, db0, dbo, s.cols, &b[2]);
     /* The backward pass reads y before the forward pass adds the bias. */
     if (!st)
-        st = porta_bias_backward(ctx, s.rows, s.cols, b[1], yo, b[2], dbo, accumulate);
+        st = porta_bias_backward(ctx, s.rows, s.cols, porta_view_at(b[1], yo),
+                                 porta_view_at(b[2], dbo), accumulate);
     if (!st)
         st = download(ctx, b[2], dbo, s.cols, got + n);
     if (!st)
-        st = porta_bias_add(ctx, s.rows, s.cols, b[0], bo, b[1], yo);
+        st = porta_bias_add(ctx, s.rows, s.cols, porta_view_at(b[0], bo), porta_view_at(b[1], yo));
     if (!st)
         st = download(ctx, b[1], yo, n, got);
     check_status(t, ctx, dev, what, st);
@@ -175,18 +176,18 @@ static void check_bias_extra(test_state *t, porta_context *ctx, const char *dev)
     if (!st)
         st = upload(ctx, dy, 0, cols, &b[1]);
     for (int run = 0; run < 2 && !st; run++) {
-        st = porta_bias_backward(ctx, rows, cols, b[0], 0, b[1], 0, 0);
+        st = porta_bias_backward(ctx, rows, cols, porta_view_of(b[0]), porta_view_of(b[1]), false);
         if (!st)
             st = download(ctx, b[1], 0, cols, r[run]);
     }
     if (!st)
-        st = porta_bias_backward(ctx, 0, cols, b[0], 0, b[1], 0, 0);
+        st = porta_bias_backward(ctx, 0, cols, porta_view_of(b[0]), porta_view_of(b[1]), false);
     if (!st)
         st = download(ctx, b[1], 0, cols, z);
     if (!st)
         st = upload(ctx, &sum, 0, 1, &b[2]);
     if (!st)
-        st = porta_vec_sum(ctx, b[0], 0, rows * cols, b[2], 0);
+        st = porta_vec_sum(ctx, porta_view_of(b[0]), rows * cols, porta_view_of(b[2]));
     if (!st)
         st = download(ctx, b[2], 0, 1, &sum);
     check_status(t, ctx, dev, "bias_backward reproducibility", st);
@@ -257,13 +258,15 @@ static void check_embedding_case(test_state *t, porta_context *ctx, const char *
     if (!st)
         st = upload(ctx, dt0, dto, nt, &b[3]);
     if (!st)
-        st = porta_embedding_backward(ctx, b[0], to, e.n_tokens, b[2], yo, e.vocab, e.dim, b[3],
-                                      dto, accumulate);
+        st = porta_embedding_backward(ctx, porta_view_at(b[0], to), e.n_tokens,
+                                      porta_view_at(b[2], yo), e.vocab, e.dim,
+                                      porta_view_at(b[3], dto), accumulate);
     if (!st)
         st = download(ctx, b[3], dto, nt, got + ny);
     if (!st)
-        st =
-            porta_embedding_forward(ctx, b[0], to, e.n_tokens, b[1], tbo, e.vocab, e.dim, b[2], yo);
+        st = porta_embedding_forward(ctx, porta_view_at(b[0], to), e.n_tokens,
+                                     porta_view_at(b[1], tbo), e.vocab, e.dim,
+                                     porta_view_at(b[2], yo));
     if (!st)
         st = download(ctx, b[2], yo, ny, got);
     check_status(t, ctx, dev, what, st);
@@ -317,9 +320,11 @@ static porta_status dropout_run(porta_context *ctx, float p, uint64_t seed, uint
     if (!st)
         st = upload(ctx, dx0, dxo, n, &b[2]);
     if (!st)
-        st = porta_dropout_forward(ctx, p, seed, step, n, b[0], xo, b[1], yo);
+        st = porta_dropout_forward(ctx, p, seed, step, n, porta_view_at(b[0], xo),
+                                   porta_view_at(b[1], yo));
     if (!st)
-        st = porta_dropout_backward(ctx, p, seed, step, n, b[0], xo, b[2], dxo, 1);
+        st = porta_dropout_backward(ctx, p, seed, step, n, porta_view_at(b[0], xo),
+                                    porta_view_at(b[2], dxo), true);
     if (!st)
         st = download(ctx, b[1], yo, n, y);
     if (!st)
@@ -392,7 +397,8 @@ static void check_dropout_steps(test_state *t, porta_context *ctx, const char *d
     for (int s = 0; s < 2 && !st; s++) {
         st = upload(ctx, x, 0, n, &b);
         if (!st)
-            st = porta_dropout_forward(ctx, 0.5f, 7, (uint64_t)s, n, b, 0, b, 0);
+            st = porta_dropout_forward(ctx, 0.5f, 7, (uint64_t)s, n, porta_view_of(b),
+                                       porta_view_of(b));
         if (!st)
             st = download(ctx, b, 0, n, y[s]);
         porta_buffer_destroy(ctx, b);
@@ -465,8 +471,8 @@ static void check_attention_case(test_state *t, porta_context *ctx, const char *
     if (!st)
         st = upload(ctx, dx0, dxo, n, &b[3]);
     if (!st)
-        st = porta_attention_softmax_forward(ctx, a.batch_heads, a.T, a.scale, a.causal, b[0], xo,
-                                             b[1], yo);
+        st = porta_attention_softmax_forward(ctx, a.batch_heads, a.T, a.scale, a.causal,
+                                             porta_view_at(b[0], xo), porta_view_at(b[1], yo));
     if (!st)
         st = download(ctx, b[1], yo, n, got);
     if (ok && !st) {
@@ -485,8 +491,9 @@ static void check_attention_case(test_state *t, porta_context *ctx, const char *
         /* The backward pass from the reference y, so both sides start alike. */
         st = porta_buffer_write(ctx, b[1], yo * sizeof(float), n * sizeof(float), y);
         if (!st)
-            st = porta_attention_softmax_backward(ctx, a.batch_heads, a.T, a.scale, b[1], yo, b[2],
-                                                  dyo, b[3], dxo, accumulate);
+            st = porta_attention_softmax_backward(ctx, a.batch_heads, a.T, a.scale,
+                                                  porta_view_at(b[1], yo), porta_view_at(b[2], dyo),
+                                                  porta_view_at(b[3], dxo), accumulate);
         if (!st)
             st = download(ctx, b[3], dxo, n, got);
     }
@@ -537,7 +544,8 @@ static void check_gather_case(test_state *t, porta_context *ctx, const char *dev
     if (!st)
         st = upload(ctx, y0, yo, ny, &b[1]);
     if (!st)
-        st = porta_tensor_gather(ctx, ndim, shape, strides, b[0], x_off, b[1], yo, accumulate);
+        st = porta_tensor_gather(ctx, ndim, shape, strides, porta_view_at(b[0], x_off),
+                                 porta_view_at(b[1], yo), accumulate);
     if (!st)
         st = download(ctx, b[1], yo, ny, got);
     check_status(t, ctx, dev, name, st);
@@ -772,79 +780,123 @@ static void check_errors(test_state *t, porta_context *ctx, const char *dev)
     if (st)
         return;
     const char *ba = "porta_bias_add", *bb = "porta_bias_backward";
-    expect(t, ctx, dev, "bias cols 0", porta_bias_add(ctx, 2, 0, a, 0, b, 0), bad, ba);
-    expect(t, ctx, dev, "bias y past the end", porta_bias_add(ctx, 8, 8, a, 0, b, 1), bad, ba);
-    expect(t, ctx, dev, "bias NULL", porta_bias_add(ctx, 2, 2, NULL, 0, b, 0), bad, ba);
-    expect(t, ctx, dev, "bias overflow", porta_bias_add(ctx, SIZE_MAX / 2, 4, a, 0, b, 0), bad, ba);
-    expect(t, ctx, dev, "bias rows 0", porta_bias_add(ctx, 0, 4, a, 0, b, 0), ok, ba);
+    expect(t, ctx, dev, "bias cols 0",
+           porta_bias_add(ctx, 2, 0, porta_view_of(a), porta_view_of(b)), bad, ba);
+    expect(t, ctx, dev, "bias y past the end",
+           porta_bias_add(ctx, 8, 8, porta_view_of(a), porta_view_at(b, 1)), bad, ba);
+    expect(t, ctx, dev, "bias NULL", porta_bias_add(ctx, 2, 2, porta_view_none(), porta_view_of(b)),
+           bad, ba);
+    expect(t, ctx, dev, "bias overflow",
+           porta_bias_add(ctx, SIZE_MAX / 2, 4, porta_view_of(a), porta_view_of(b)), bad, ba);
+    expect(t, ctx, dev, "bias rows 0",
+           porta_bias_add(ctx, 0, 4, porta_view_of(a), porta_view_of(b)), ok, ba);
     expect(t, ctx, dev, "bias backward dbias past the end",
-           porta_bias_backward(ctx, 2, 10, a, 0, b, 60, 0), bad, bb);
+           porta_bias_backward(ctx, 2, 10, porta_view_of(a), porta_view_at(b, 60), false), bad, bb);
     expect(t, ctx, dev, "bias backward dy past the end",
-           porta_bias_backward(ctx, 7, 10, a, 0, b, 0, 1), bad, bb);
+           porta_bias_backward(ctx, 7, 10, porta_view_of(a), porta_view_of(b), true), bad, bb);
     const char *ef = "porta_embedding_forward", *eb = "porta_embedding_backward";
     expect(t, ctx, dev, "embedding vocab 0",
-           porta_embedding_forward(ctx, a, 0, 2, b, 0, 0, 4, b, 8), bad, ef);
-    expect(t, ctx, dev, "embedding dim 0", porta_embedding_forward(ctx, a, 0, 2, b, 0, 4, 0, b, 8),
+           porta_embedding_forward(ctx, porta_view_of(a), 2, porta_view_of(b), 0, 4,
+                                   porta_view_at(b, 8)),
+           bad, ef);
+    expect(t, ctx, dev, "embedding dim 0",
+           porta_embedding_forward(ctx, porta_view_of(a), 2, porta_view_of(b), 4, 0,
+                                   porta_view_at(b, 8)),
            bad, ef);
     expect(t, ctx, dev, "embedding table past the end",
-           porta_embedding_forward(ctx, a, 0, 2, b, 0, 17, 4, a, 8), bad, ef);
+           porta_embedding_forward(ctx, porta_view_of(a), 2, porta_view_of(b), 17, 4,
+                                   porta_view_at(a, 8)),
+           bad, ef);
     expect(t, ctx, dev, "embedding tokens past the end",
-           porta_embedding_forward(ctx, a, 60, 5, b, 0, 2, 4, b, 8), bad, ef);
+           porta_embedding_forward(ctx, porta_view_at(a, 60), 5, porta_view_of(b), 2, 4,
+                                   porta_view_at(b, 8)),
+           bad, ef);
     expect(t, ctx, dev, "embedding backward dy past the end",
-           porta_embedding_backward(ctx, a, 0, 17, b, 0, 2, 4, a, 20, 0), bad, eb);
+           porta_embedding_backward(ctx, porta_view_of(a), 17, porta_view_of(b), 2, 4,
+                                    porta_view_at(a, 20), false),
+           bad, eb);
     expect(t, ctx, dev, "embedding backward dtable NULL",
-           porta_embedding_backward(ctx, a, 0, 2, b, 0, 2, 4, NULL, 0, 0), bad, eb);
+           porta_embedding_backward(ctx, porta_view_of(a), 2, porta_view_of(b), 2, 4,
+                                    porta_view_none(), false),
+           bad, eb);
     const char *df = "porta_dropout_forward", *db = "porta_dropout_backward";
-    expect(t, ctx, dev, "dropout p 1", porta_dropout_forward(ctx, 1.0f, 1, 2, 8, a, 0, b, 0), bad,
-           df);
-    expect(t, ctx, dev, "dropout p -0.1", porta_dropout_forward(ctx, -0.1f, 1, 2, 8, a, 0, b, 0),
-           bad, df);
-    expect(t, ctx, dev, "dropout p NaN", porta_dropout_forward(ctx, NAN, 1, 2, 8, a, 0, b, 0), bad,
-           df);
+    expect(t, ctx, dev, "dropout p 1",
+           porta_dropout_forward(ctx, 1.0f, 1, 2, 8, porta_view_of(a), porta_view_of(b)), bad, df);
+    expect(t, ctx, dev, "dropout p -0.1",
+           porta_dropout_forward(ctx, -0.1f, 1, 2, 8, porta_view_of(a), porta_view_of(b)), bad, df);
+    expect(t, ctx, dev, "dropout p NaN",
+           porta_dropout_forward(ctx, NAN, 1, 2, 8, porta_view_of(a), porta_view_of(b)), bad, df);
     expect(t, ctx, dev, "dropout y past the end",
-           porta_dropout_forward(ctx, 0.5f, 1, 2, 8, a, 0, b, 57), bad, df);
-    expect(t, ctx, dev, "dropout n 0", porta_dropout_forward(ctx, 0.5f, 1, 2, 0, a, 0, b, 0), ok,
+           porta_dropout_forward(ctx, 0.5f, 1, 2, 8, porta_view_of(a), porta_view_at(b, 57)), bad,
            df);
+    expect(t, ctx, dev, "dropout n 0",
+           porta_dropout_forward(ctx, 0.5f, 1, 2, 0, porta_view_of(a), porta_view_of(b)), ok, df);
     expect(t, ctx, dev, "dropout backward dy NULL",
-           porta_dropout_backward(ctx, 0.5f, 1, 2, 8, NULL, 0, b, 0, 0), bad, db);
+           porta_dropout_backward(ctx, 0.5f, 1, 2, 8, porta_view_none(), porta_view_of(b), false),
+           bad, db);
     const char *af = "porta_attention_softmax_forward", *ab = "porta_attention_softmax_backward";
-    expect(t, ctx, dev, "attention T 0",
-           porta_attention_softmax_forward(ctx, 2, 0, 1.0f, 1, a, 0, b, 0), bad, af);
+    expect(
+        t, ctx, dev, "attention T 0",
+        porta_attention_softmax_forward(ctx, 2, 0, 1.0f, true, porta_view_of(a), porta_view_of(b)),
+        bad, af);
     expect(t, ctx, dev, "attention scale inf",
-           porta_attention_softmax_forward(ctx, 1, 4, INFINITY, 1, a, 0, b, 0), bad, af);
-    expect(t, ctx, dev, "attention x past the end",
-           porta_attention_softmax_forward(ctx, 5, 4, 1.0f, 1, a, 0, b, 0), bad, af);
+           porta_attention_softmax_forward(ctx, 1, 4, INFINITY, true, porta_view_of(a),
+                                           porta_view_of(b)),
+           bad, af);
+    expect(
+        t, ctx, dev, "attention x past the end",
+        porta_attention_softmax_forward(ctx, 5, 4, 1.0f, true, porta_view_of(a), porta_view_of(b)),
+        bad, af);
     expect(t, ctx, dev, "attention overflow",
-           porta_attention_softmax_forward(ctx, 4, SIZE_MAX / 2, 1.0f, 1, a, 0, b, 0), bad, af);
-    expect(t, ctx, dev, "attention batch_heads 0",
-           porta_attention_softmax_forward(ctx, 0, 4, 1.0f, 0, a, 0, b, 0), ok, af);
+           porta_attention_softmax_forward(ctx, 4, SIZE_MAX / 2, 1.0f, true, porta_view_of(a),
+                                           porta_view_of(b)),
+           bad, af);
+    expect(
+        t, ctx, dev, "attention batch_heads 0",
+        porta_attention_softmax_forward(ctx, 0, 4, 1.0f, false, porta_view_of(a), porta_view_of(b)),
+        ok, af);
     expect(t, ctx, dev, "attention backward scale NaN",
-           porta_attention_softmax_backward(ctx, 1, 4, NAN, a, 0, a, 16, b, 0, 0), bad, ab);
+           porta_attention_softmax_backward(ctx, 1, 4, NAN, porta_view_of(a), porta_view_at(a, 16),
+                                            porta_view_of(b), false),
+           bad, ab);
     expect(t, ctx, dev, "attention backward dx past the end",
-           porta_attention_softmax_backward(ctx, 1, 4, 1.0f, a, 0, a, 16, b, 50, 0), bad, ab);
+           porta_attention_softmax_backward(ctx, 1, 4, 1.0f, porta_view_of(a), porta_view_at(a, 16),
+                                            porta_view_at(b, 50), false),
+           bad, ab);
     const char *g = "porta_tensor_gather";
     const size_t shape[] = {4, 4, 4, 1, 1, 1, 1}, strides[] = {16, 4, 1, 0, 0, 0, 0};
     const size_t far[] = {16, 4, 5};
-    expect(t, ctx, dev, "gather ndim 0", porta_tensor_gather(ctx, 0, shape, strides, a, 0, b, 0, 0),
+    expect(t, ctx, dev, "gather ndim 0",
+           porta_tensor_gather(ctx, 0, shape, strides, porta_view_of(a), porta_view_of(b), false),
            bad, g);
-    expect(t, ctx, dev, "gather ndim 7", porta_tensor_gather(ctx, 7, shape, strides, a, 0, b, 0, 0),
+    expect(t, ctx, dev, "gather ndim 7",
+           porta_tensor_gather(ctx, 7, shape, strides, porta_view_of(a), porta_view_of(b), false),
            bad, g);
     expect(t, ctx, dev, "gather shape NULL",
-           porta_tensor_gather(ctx, 2, NULL, strides, a, 0, b, 0, 0), bad, g);
+           porta_tensor_gather(ctx, 2, NULL, strides, porta_view_of(a), porta_view_of(b), false),
+           bad, g);
     expect(t, ctx, dev, "gather source past the end",
-           porta_tensor_gather(ctx, 3, shape, far, a, 0, b, 0, 0), bad, g);
-    expect(t, ctx, dev, "gather x_off past the end",
-           porta_tensor_gather(ctx, 3, shape, strides, a, 1, b, 0, 0), bad, g);
-    expect(t, ctx, dev, "gather y past the end",
-           porta_tensor_gather(ctx, 3, shape, strides, a, 0, b, 2, 0), bad, g);
+           porta_tensor_gather(ctx, 3, shape, far, porta_view_of(a), porta_view_of(b), false), bad,
+           g);
+    expect(
+        t, ctx, dev, "gather x_off past the end",
+        porta_tensor_gather(ctx, 3, shape, strides, porta_view_at(a, 1), porta_view_of(b), false),
+        bad, g);
+    expect(
+        t, ctx, dev, "gather y past the end",
+        porta_tensor_gather(ctx, 3, shape, strides, porta_view_of(a), porta_view_at(b, 2), false),
+        bad, g);
     const size_t huge[] = {3, SIZE_MAX / 2};
     expect(t, ctx, dev, "gather stride overflow",
-           porta_tensor_gather(ctx, 2, shape, huge, a, 0, b, 0, 0), bad, g);
+           porta_tensor_gather(ctx, 2, shape, huge, porta_view_of(a), porta_view_of(b), false), bad,
+           g);
     const size_t empty[] = {4, 0};
     expect(t, ctx, dev, "gather empty shape",
-           porta_tensor_gather(ctx, 2, empty, strides, a, 0, b, 0, 0), ok, g);
+           porta_tensor_gather(ctx, 2, empty, strides, porta_view_of(a), porta_view_of(b), false),
+           ok, g);
     expect(t, ctx, dev, "gather six dimensions",
-           porta_tensor_gather(ctx, 6, shape, strides, a, 0, b, 0, 1), ok, g);
+           porta_tensor_gather(ctx, 6, shape, strides, porta_view_of(a), porta_view_of(b), true),
+           ok, g);
     porta_buffer_destroy(ctx, a);
     porta_buffer_destroy(ctx, b);
 }
@@ -864,7 +916,7 @@ static void check_device(test_state *t, porta_context *ctx, const porta_device_i
 int main(void)
 {
     test_init();
-    test_state t = {0, 0};
+    test_state t = {0};
     check_philox_known_answer(&t);
     check_finite_differences(&t);
     test_for_each_device(&t, check_device, NULL);

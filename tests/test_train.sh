@@ -10,8 +10,10 @@
 #   refused with a message naming the file;
 # - killing the program at random moments (checkpoints every few steps)
 #   never leaves a checkpoint that fails to load;
-# - text: a small GPT trains on a text fixture, porta-sample generates from
-#   its checkpoint, then it fine-tunes from its
+# - text: a small GPT trains on a text fixture (its checkpoint names the text
+#   by file name and SHA-256, not by path; resuming on another text is
+#   refused), porta-sample generates from its checkpoint, then it fine-tunes
+#   from its
 #   checkpoint on another text: it starts at the checkpoint's loss on the
 #   old text (the weights are loaded) and lowers the new text's loss.
 # Devices: $PORTA_TEST_DEVICE (default opencl:0, else the default device).
@@ -108,6 +110,19 @@ first=$(sed -n 's/^step 0: validation loss \([0-9.]*\).*/\1/p' "$work/t.log")
 last=$(sed -n 's/^final validation loss \([0-9.]*\).*/\1/p' "$work/t.log")
 check_that 'awk -v a="$first" -v b="$last" "BEGIN{exit !(b < a - 1.0)}"' "text: loss $first -> $last"
 check_that 'grep -q val_bpb "$work/t/metrics.jsonl"' "text: val_bpb logged"
+# the checkpoint names its text by file name and content hash, never by
+# the writer's path
+sha=$(sha256sum "$work/a.txt" | cut -d' ' -f1)
+check_that '! grep -aqF "$work" "$work/t/checkpoint.safetensors"' \
+  "text: the checkpoint holds an absolute path of this machine ($work)"
+check_that 'grep -aqF "\"text_file\":\"a.txt\"" "$work/t/checkpoint.safetensors" &&
+  grep -aqF "\"text_sha256\":\"$sha\"" "$work/t/checkpoint.safetensors"' \
+  "text: the checkpoint names a.txt and its SHA-256 $sha"
+run "$train" text --text "$work/b.txt" "${gpt[@]}" --steps 80 --eval-every 30 --out "$work/t" \
+  --resume "$work/t" >"$work/r.log" 2>&1
+rc=$?
+check_that '[ $rc -eq 2 ] && grep -q "$sha" "$work/r.log"' \
+  "text: resuming on another text is refused naming the hashes (exit $rc: $(tail -1 "$work/r.log"))"
 run "$sample" "$work/t" --prompt "the lord " --tokens 30 --seed 3 "${dev[@]}" >"$work/s.txt" 2>"$work/s.log"
 check_that '[ $? -eq 0 ] && [ "$(head -c 9 "$work/s.txt")" = "the lord " ] && [ "$(wc -c <"$work/s.txt")" -ge 40 ]' \
   "porta-sample: 30 bytes after the prompt ($(head -c 60 "$work/s.txt"))"

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "backend.h"
+#include "common/message.h"
 
 static const char truncated_marker[] = "\n[message truncated]";
 
@@ -22,6 +22,13 @@ static void vappend(porta_msg *msg, size_t start, const char *fmt, va_list ap)
         msg->text[start] = '\0';
     else if ((size_t)n >= room)
         mark_truncated(msg);
+}
+
+porta_status porta_msg_vset(porta_msg *msg, porta_status status, const char *fmt, va_list ap)
+{
+    if (msg)
+        vappend(msg, 0, fmt, ap);
+    return status;
 }
 
 porta_status porta_msg_set(porta_msg *msg, porta_status status, const char *fmt, ...)

@@ -25,9 +25,14 @@
 
 /* ---- small helpers ----------------------------------------------------- */
 
+/* Copy src into dst, cut at cap - 1 bytes (device names may be longer
+ * than porta's fields). A plain loop: GCC's -O3 warns about strnlen and
+ * snprintf here although neither can overrun. */
 static void copy_str(char *dst, size_t cap, const char *src)
 {
-    size_t n = strnlen(src, cap - 1);
+    size_t n = 0;
+    while (n + 1 < cap && src[n] != '\0')
+        n++;
     memcpy(dst, src, n);
     dst[n] = '\0';
 }

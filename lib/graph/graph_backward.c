@@ -3,8 +3,11 @@
  * what an op later in the graph already wrote there (graph_compile.c). */
 #include "graph/graph_internal.h"
 
-#define V(t) graph_value(g, (t)).buf, graph_value(g, (t)).off
-#define G(t) graph_grad(g, (t)).buf, graph_grad(g, (t)).off
+#define V(t) graph_view(graph_value(g, (t)), 0)
+#define G(t) graph_view(graph_grad(g, (t)), 0)
+/* The value / gradient of tensor t as one matrix: leading dimension ld, op. */
+#define VM(t, ld, tr) graph_matrix(graph_value(g, (t)), 0, (ld), 0, (tr))
+#define GM(t, ld, tr) graph_matrix(graph_grad(g, (t)), 0, (ld), 0, (tr))
 
 static size_t last_dim(const porta_graph *g, porta_tensor t)
 {
@@ -23,22 +26,22 @@ static porta_status pass_through(porta_context *ctx, porta_graph *g, porta_tenso
 
 /* y = x W^T (+ b), or y = x W when !transpose. */
 static porta_status matmul_backward(porta_context *ctx, porta_graph *g, const graph_op *op,
-                                    int transpose)
+                                    bool transpose)
 {
     const graph_tensor *x = graph_tensor_get(g, op->in[0]);
     const size_t rows = graph_rows(x), k = last_dim(g, op->in[0]), n = last_dim(g, op->out);
     porta_status st = PORTA_OK;
     if (op->need_grad[0]) /* dx = dy W (W [n, k]) or dy W^T (W [k, n]) */
-        st = porta_gemm(ctx, 0, !transpose, rows, k, n, 1.0f, G(op->out), n, V(op->in[1]),
-                        transpose ? k : n, op->accumulate[0] ? 1.0f : 0.0f, G(op->in[0]), k, 1, 0,
-                        0, 0);
+        st = porta_gemm(ctx, rows, k, n, 1.0f, GM(op->out, n, false),
+                        VM(op->in[1], transpose ? k : n, !transpose),
+                        op->accumulate[0] ? 1.0f : 0.0f, GM(op->in[0], k, false), 1);
     if (!st && op->need_grad[1]) {
         if (transpose) /* dW [n, k] = dy^T x */
-            st = porta_gemm(ctx, 1, 0, n, k, rows, 1.0f, G(op->out), n, V(op->in[0]), k,
-                            op->accumulate[1] ? 1.0f : 0.0f, G(op->in[1]), k, 1, 0, 0, 0);
+            st = porta_gemm(ctx, n, k, rows, 1.0f, GM(op->out, n, true), VM(op->in[0], k, false),
+                            op->accumulate[1] ? 1.0f : 0.0f, GM(op->in[1], k, false), 1);
         else /* dW [k, n] = x^T dy */
-            st = porta_gemm(ctx, 1, 0, k, n, rows, 1.0f, V(op->in[0]), k, G(op->out), n,
-                            op->accumulate[1] ? 1.0f : 0.0f, G(op->in[1]), n, 1, 0, 0, 0);
+            st = porta_gemm(ctx, k, n, rows, 1.0f, VM(op->in[0], k, true), GM(op->out, n, false),
+                            op->accumulate[1] ? 1.0f : 0.0f, GM(op->in[1], n, false), 1);
     }
     if (!st && op->kind == OP_LINEAR && op->in[2] && op->need_grad[2])
         st = porta_bias_backward(ctx, rows, n, G(op->out), G(op->in[2]), op->accumulate[2]);
@@ -60,8 +63,8 @@ static porta_status conv_backward(porta_context *ctx, porta_graph *g, const grap
         if (op->in[2] && op->need_grad[2] && op->accumulate[2] != op->accumulate[1])
             return porta_msg_set(&ctx->msg, PORTA_ERROR_UNSUPPORTED,
                                  "graph: a conv2d weight and bias shared unevenly");
-        st = porta_conv2d_backward_filter(ctx, &s, V(op->in[0]), G(op->out), G(op->in[1]), db.buf,
-                                          db.off, op->accumulate[1]);
+        st = porta_conv2d_backward_filter(ctx, &s, V(op->in[0]), G(op->out), G(op->in[1]),
+                                          graph_view(db, 0), op->accumulate[1]);
     }
     return st;
 }
@@ -80,7 +83,7 @@ static porta_status layernorm_backward(porta_context *ctx, porta_graph *g, const
     if (acc_x != acc_p || op->accumulate[1] != op->accumulate[2]) {
         accumulate = 1;
         if (!acc_x)
-            st = porta_vec_fill(ctx, dx.buf, dx.off, x->elements, 0.0f);
+            st = porta_vec_fill(ctx, graph_view(dx, 0), x->elements, 0.0f);
         if (!st && !op->accumulate[1])
             st = porta_vec_fill(ctx, G(op->in[1]), cols, 0.0f);
         if (!st && !op->accumulate[2])
@@ -88,7 +91,7 @@ static porta_status layernorm_backward(porta_context *ctx, porta_graph *g, const
     }
     if (!st)
         st = porta_layernorm_backward(ctx, rows, cols, G(op->out), V(op->in[0]), V(op->in[1]),
-                                      V(op->aux[0]), V(op->aux[1]), dx.buf, dx.off, G(op->in[1]),
+                                      V(op->aux[0]), V(op->aux[1]), graph_view(dx, 0), G(op->in[1]),
                                       G(op->in[2]), accumulate);
     return st;
 }
@@ -104,33 +107,34 @@ static porta_status attention_backward(porta_context *ctx, porta_graph *g, const
     /* d_out[b][h][t][d] = dy[b][t][h * D + d] */
     const size_t split_shape[4] = {a.B, H, T, D};
     const size_t split_strides[4] = {T * C, D, C, 1};
-    porta_status st = porta_tensor_gather(ctx, 4, split_shape, split_strides, dy.buf, dy.off,
-                                          d_out.buf, d_out.off, 0);
+    porta_status st = porta_tensor_gather(ctx, 4, split_shape, split_strides, graph_view(dy, 0),
+                                          graph_view(d_out, 0), false);
     if (!st) /* d_probs = d_out v^T */
-        st = porta_gemm(ctx, 0, 1, T, T, D, 1.0f, d_out.buf, d_out.off, D, heads.buf,
-                        heads.off + 2 * a.third, D, 0.0f, d_probs.buf, d_probs.off, T, a.BH, TD, TD,
-                        TT);
+        st = porta_gemm(ctx, T, T, D, 1.0f, graph_matrix(d_out, 0, D, TD, false),
+                        graph_matrix(heads, 2 * a.third, D, TD, true), 0.0f,
+                        graph_matrix(d_probs, 0, T, TT, false), a.BH);
     if (!st) /* dv = probs^T d_out */
-        st = porta_gemm(ctx, 1, 0, T, D, T, 1.0f, probs.buf, probs.off, T, d_out.buf, d_out.off, D,
-                        0.0f, d_heads.buf, d_heads.off + 2 * a.third, D, a.BH, TT, TD, TD);
+        st = porta_gemm(ctx, T, D, T, 1.0f, graph_matrix(probs, 0, T, TT, true),
+                        graph_matrix(d_out, 0, D, TD, false), 0.0f,
+                        graph_matrix(d_heads, 2 * a.third, D, TD, false), a.BH);
     if (!st)
-        st = porta_attention_softmax_backward(ctx, a.BH, T, a.scale, probs.buf, probs.off,
-                                              d_probs.buf, d_probs.off, d_scores.buf, d_scores.off,
-                                              0);
+        st = porta_attention_softmax_backward(ctx, a.BH, T, a.scale, graph_view(probs, 0),
+                                              graph_view(d_probs, 0), graph_view(d_scores, 0),
+                                              false);
     if (!st) /* dq = d_scores k */
-        st =
-            porta_gemm(ctx, 0, 0, T, D, T, 1.0f, d_scores.buf, d_scores.off, T, heads.buf,
-                       heads.off + a.third, D, 0.0f, d_heads.buf, d_heads.off, D, a.BH, TT, TD, TD);
+        st = porta_gemm(ctx, T, D, T, 1.0f, graph_matrix(d_scores, 0, T, TT, false),
+                        graph_matrix(heads, a.third, D, TD, false), 0.0f,
+                        graph_matrix(d_heads, 0, D, TD, false), a.BH);
     if (!st) /* dk = d_scores^T q */
-        st =
-            porta_gemm(ctx, 1, 0, T, D, T, 1.0f, d_scores.buf, d_scores.off, T, heads.buf,
-                       heads.off, D, 0.0f, d_heads.buf, d_heads.off + a.third, D, a.BH, TT, TD, TD);
+        st = porta_gemm(ctx, T, D, T, 1.0f, graph_matrix(d_scores, 0, T, TT, true),
+                        graph_matrix(heads, 0, D, TD, false), 0.0f,
+                        graph_matrix(d_heads, a.third, D, TD, false), a.BH);
     /* dqkv[b][t][s * C + h * D + d] = d_heads[s][b][h][t][d] */
     const size_t merge_shape[5] = {a.B, T, 3, H, D};
     const size_t merge_strides[5] = {H * TD, D, a.third, TD, 1};
     if (!st)
-        st = porta_tensor_gather(ctx, 5, merge_shape, merge_strides, d_heads.buf, d_heads.off,
-                                 dqkv.buf, dqkv.off, op->accumulate[0]);
+        st = porta_tensor_gather(ctx, 5, merge_shape, merge_strides, graph_view(d_heads, 0),
+                                 graph_view(dqkv, 0), op->accumulate[0]);
     return st;
 }
 
@@ -140,9 +144,9 @@ porta_status graph_op_backward(porta_context *ctx, porta_graph *g, const graph_o
     porta_status st = PORTA_OK;
     switch (op->kind) {
     case OP_LINEAR:
-        return matmul_backward(ctx, g, op, 1);
+        return matmul_backward(ctx, g, op, true);
     case OP_MATMUL:
-        return matmul_backward(ctx, g, op, op->iarg[0]);
+        return matmul_backward(ctx, g, op, op->iarg[0] != 0);
     case OP_CONV2D:
         return conv_backward(ctx, g, op);
     case OP_POOL: {

@@ -5,7 +5,8 @@
 
 #include "graph/graph_internal.h"
 
-porta_status porta_graph_create(porta_context *ctx, uint64_t seed, porta_graph **out)
+porta_status porta_graph_create(porta_context *ctx, const porta_graph_options *options,
+                                porta_graph **out)
 {
     if (!ctx)
         return PORTA_ERROR_INVALID_ARGUMENT;
@@ -16,10 +17,21 @@ porta_status porta_graph_create(porta_context *ctx, uint64_t seed, porta_graph *
     porta_status st = porta__require_device(ctx);
     if (st)
         return st;
+    porta_graph_options o;
+    memset(&o, 0, sizeof o);
+    if (options)
+        o = *options;
+    if (!porta__setting_known(o.profile))
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                             "porta_graph_create options->profile: %d is not a porta_setting",
+                             (int)o.profile);
     porta_graph *g = calloc(1, sizeof *g);
     if (!g)
         return porta_msg_set(&ctx->msg, PORTA_ERROR_OUT_OF_HOST_MEMORY, "porta_graph_create");
-    g->seed = seed;
+    g->seed = o.seed;
+    /* read now, as every setting from the environment is: when the
+     * object is created */
+    g->profile = porta__setting_on(o.profile, "PORTA_GRAPH_PROFILE");
     g->n_tensors = 1; /* handle 0 is never valid */
     g->cap_tensors = 64;
     g->tensors = calloc(g->cap_tensors, sizeof *g->tensors);
@@ -31,7 +43,8 @@ porta_status porta_graph_create(porta_context *ctx, uint64_t seed, porta_graph *
     return PORTA_OK;
 }
 
-/* The $PORTA_GRAPH_PROFILE summary: milliseconds per training step. */
+/* The profile's summary (porta_graph_options::profile): milliseconds per
+ * training step. */
 static void print_profile(const porta_graph *g)
 {
     static const char *const names[] = {"linear",        "matmul",    "conv2d",    "pool",
@@ -55,31 +68,27 @@ static void print_profile(const porta_graph *g)
     }
 }
 
-porta_status porta_graph_destroy(porta_context *ctx, porta_graph *g)
+void porta_graph_destroy(porta_context *ctx, porta_graph *g)
 {
     if (!g)
-        return PORTA_OK;
+        return;
     if (g->profile && g->profile_steps)
         print_profile(g);
-    porta_status st = PORTA_OK;
+    /* Without a context the device buffers stay in the one they came from,
+     * which frees them when it is destroyed; the host side goes anyway. */
     if (ctx) {
         for (size_t i = 1; i < g->n_tensors; i++) {
             graph_tensor *t = &g->tensors[i];
-            if (t->kind == GRAPH_INPUT || t->kind == GRAPH_LOSS) {
-                porta_status s = porta_buffer_destroy(ctx, t->buffer);
-                st = st ? st : s;
-            }
+            if (t->kind == GRAPH_INPUT || t->kind == GRAPH_LOSS)
+                porta_buffer_destroy(ctx, t->buffer);
         }
-        porta_status s = porta_buffer_destroy(ctx, g->arena);
-        st = st ? st : s;
-        s = porta_optimizer_destroy(ctx, g->opt);
-        st = st ? st : s;
+        porta_buffer_destroy(ctx, g->arena);
+        porta_optimizer_destroy(ctx, g->opt);
     }
     free(g->tensors);
     free(g->ops);
     free(g->params);
     free(g);
-    return st;
 }
 
 graph_tensor *graph_tensor_get(const porta_graph *g, porta_tensor t)
@@ -251,7 +260,7 @@ static porta_status grow_params(porta_context *ctx, porta_graph *g)
 
 porta_status porta_graph_parameter(porta_context *ctx, porta_graph *g, const char *name,
                                    unsigned ndim, const size_t *shape, porta_init init, float scale,
-                                   int decay, porta_tensor *out)
+                                   bool decay, porta_tensor *out)
 {
     porta_status st = graph_check_open(ctx, g, "porta_graph_parameter");
     if (!st)
@@ -276,7 +285,7 @@ porta_status porta_graph_parameter(porta_context *ctx, porta_graph *g, const cha
     graph_tensor *t = graph_tensor_get(g, *out);
     t->init = init;
     t->init_scale = scale;
-    t->decay = decay != 0;
+    t->decay = decay;
     g->params[g->n_params++] = *out;
     return PORTA_OK;
 }

@@ -267,8 +267,6 @@ porta_status porta_graph_compile(porta_context *ctx, porta_graph *g,
     if (!st) {
         g->loss_partials = graph_tensor_get(g, g->loss)->elements;
         g->compiled = 1;
-        const char *profile = getenv("PORTA_GRAPH_PROFILE");
-        g->profile = profile && *profile && strcmp(profile, "0") != 0;
     }
     return st;
 }

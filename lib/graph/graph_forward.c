@@ -4,7 +4,9 @@
 #include "graph/graph_internal.h"
 #include "optim/optimizer_internal.h"
 
-#define V(t) graph_value(g, (t)).buf, graph_value(g, (t)).off
+#define V(t) graph_view(graph_value(g, (t)), 0)
+/* The value of tensor t as one matrix: leading dimension ld, op. */
+#define VM(t, ld, tr) graph_matrix(graph_value(g, (t)), 0, (ld), 0, (tr))
 
 static size_t last_dim(const porta_graph *g, porta_tensor t)
 {
@@ -83,25 +85,25 @@ static porta_status attention_forward(porta_context *ctx, porta_graph *g, const 
     /* heads[s][b][h][t][d] = qkv[b][t][s * C + h * D + d] */
     const size_t split_shape[5] = {3, a.B, H, T, D};
     const size_t split_strides[5] = {C, T * 3 * C, D, 3 * C, 1};
-    porta_status st = porta_tensor_gather(ctx, 5, split_shape, split_strides, qkv.buf, qkv.off,
-                                          heads.buf, heads.off, 0);
+    porta_status st = porta_tensor_gather(ctx, 5, split_shape, split_strides, graph_view(qkv, 0),
+                                          graph_view(heads, 0), false);
     if (!st) /* scores = q k^T per (b, h) */
-        st = porta_gemm(ctx, 0, 1, T, T, D, 1.0f, heads.buf, heads.off, D, heads.buf,
-                        heads.off + a.third, D, 0.0f, scores.buf, scores.off, T, a.BH, T * D, T * D,
-                        T * T);
+        st = porta_gemm(ctx, T, T, D, 1.0f, graph_matrix(heads, 0, D, T * D, false),
+                        graph_matrix(heads, a.third, D, T * D, true), 0.0f,
+                        graph_matrix(scores, 0, T, T * T, false), a.BH);
     if (!st)
-        st = porta_attention_softmax_forward(ctx, a.BH, T, a.scale, op->iarg[1], scores.buf,
-                                             scores.off, probs.buf, probs.off);
+        st = porta_attention_softmax_forward(ctx, a.BH, T, a.scale, op->iarg[1] != 0,
+                                             graph_view(scores, 0), graph_view(probs, 0));
     if (!st) /* out_heads = probs v */
-        st = porta_gemm(ctx, 0, 0, T, D, T, 1.0f, probs.buf, probs.off, T, heads.buf,
-                        heads.off + 2 * a.third, D, 0.0f, out_heads.buf, out_heads.off, D, a.BH,
-                        T * T, T * D, T * D);
+        st = porta_gemm(ctx, T, D, T, 1.0f, graph_matrix(probs, 0, T, T * T, false),
+                        graph_matrix(heads, 2 * a.third, D, T * D, false), 0.0f,
+                        graph_matrix(out_heads, 0, D, T * D, false), a.BH);
     /* y[b][t][h * D + d] = out_heads[b][h][t][d] */
     const size_t merge_shape[4] = {a.B, T, H, D};
     const size_t merge_strides[4] = {H * T * D, D, T * D, 1};
     if (!st)
-        st = porta_tensor_gather(ctx, 4, merge_shape, merge_strides, out_heads.buf, out_heads.off,
-                                 y.buf, y.off, 0);
+        st = porta_tensor_gather(ctx, 4, merge_shape, merge_strides, graph_view(out_heads, 0),
+                                 graph_view(y, 0), false);
     return st;
 }
 
@@ -115,14 +117,17 @@ static porta_status linear_forward(porta_context *ctx, porta_graph *g, const gra
     const graph_ref x = graph_value(g, op->in[0]), w = graph_value(g, op->in[1]),
                     y = graph_value(g, op->out);
     const graph_ref b = op->in[2] ? graph_value(g, op->in[2]) : (graph_ref){NULL, 0};
-    if (!op->fused_act_out)
-        return porta_gemm_bias_act(ctx, 0, 1, rows, n, k, 1.0f, x.buf, x.off, k, w.buf, w.off, k,
-                                   0.0f, y.buf, y.off, n, b.buf, b.off, PORTA_ACTIVATION_NONE, NULL,
-                                   0);
+    const porta_matrix xm = graph_matrix(x, 0, k, 0, false), wm = graph_matrix(w, 0, k, 0, true);
+    if (!op->fused_act_out) {
+        const porta_gemm_epilogue e = {graph_view(b, 0), PORTA_ACTIVATION_NONE, porta_view_none()};
+        return porta_gemm_bias_act(ctx, rows, n, k, 1.0f, xm, wm, 0.0f,
+                                   graph_matrix(y, 0, n, 0, false), &e);
+    }
     const graph_ref act = graph_value(g, op->fused_act_out);
-    return porta_gemm_bias_act(ctx, 0, 1, rows, n, k, 1.0f, x.buf, x.off, k, w.buf, w.off, k, 0.0f,
-                               act.buf, act.off, n, b.buf, b.off,
-                               (porta_activation)op->fused_act_fn, y.buf, y.off);
+    const porta_gemm_epilogue e = {graph_view(b, 0), (porta_activation)op->fused_act_fn,
+                                   graph_view(y, 0)};
+    return porta_gemm_bias_act(ctx, rows, n, k, 1.0f, xm, wm, 0.0f,
+                               graph_matrix(act, 0, n, 0, false), &e);
 }
 
 porta_status graph_op_forward(porta_context *ctx, porta_graph *g, const graph_op *op, int training)
@@ -136,15 +141,17 @@ porta_status graph_op_forward(porta_context *ctx, porta_graph *g, const graph_op
         break;
     case OP_MATMUL: {
         const size_t rows = graph_rows(x), k = last_dim(g, op->in[0]), n = last_dim(g, op->out);
-        const int transpose = op->iarg[0];
-        st = porta_gemm(ctx, 0, transpose, rows, n, k, 1.0f, V(op->in[0]), k, V(op->in[1]),
-                        transpose ? k : n, 0.0f, V(op->out), n, 1, 0, 0, 0);
+        const bool transpose = op->iarg[0] != 0;
+        st =
+            porta_gemm(ctx, rows, n, k, 1.0f, VM(op->in[0], k, false),
+                       VM(op->in[1], transpose ? k : n, transpose), 0.0f, VM(op->out, n, false), 1);
         break;
     }
     case OP_CONV2D: {
         const porta_conv2d_shape s = graph_conv_shape(g, op);
         graph_ref b = op->in[2] ? graph_value(g, op->in[2]) : (graph_ref){NULL, 0};
-        st = porta_conv2d_forward(ctx, &s, V(op->in[0]), V(op->in[1]), b.buf, b.off, V(op->out));
+        st =
+            porta_conv2d_forward(ctx, &s, V(op->in[0]), V(op->in[1]), graph_view(b, 0), V(op->out));
         break;
     }
     case OP_POOL: {
@@ -190,7 +197,7 @@ porta_status graph_op_forward(porta_context *ctx, porta_graph *g, const graph_op
         const graph_ref dlogits = graph_grad(g, op->in[0]);
         size_t count = 0;
         st = porta_cross_entropy(ctx, V(op->in[0]), V(op->in[1]), rows, last_dim(g, op->in[0]),
-                                 1.0f / (float)rows, dlogits.buf, dlogits.off, V(op->out), &count);
+                                 1.0f / (float)rows, graph_view(dlogits, 0), V(op->out), &count);
         if (!st && count != y->elements)
             st = porta_msg_set(&ctx->msg, PORTA_ERROR_MISMATCH,
                                "graph: the loss wrote %zu partials, %zu planned", count,

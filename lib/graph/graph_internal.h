@@ -110,9 +110,11 @@ struct porta_graph {
     size_t arena_bytes, unplanned_bytes, input_bytes;
     size_t loss_partials;
 
-    /* $PORTA_GRAPH_PROFILE: wait after every op and add up where the time
-     * goes (forward [0] and backward [1] per op kind, then the optimizer
-     * step); printed to stderr when the graph is destroyed. */
+    /* porta_graph_options::profile (or $PORTA_GRAPH_PROFILE), set at
+     * creation: in training steps wait after every op and add up where the
+     * time goes (forward [0] and backward [1] per op kind, then the
+     * optimizer step); printed to stderr when the graph is destroyed after
+     * at least one training step. */
     int profile;
     double profile_seconds[2][OP_CROSS_ENTROPY + 2];
     uint64_t profile_steps;
@@ -125,6 +127,25 @@ typedef struct graph_ref {
 } graph_ref;
 graph_ref graph_value(const porta_graph *g, porta_tensor t);
 graph_ref graph_grad(const porta_graph *g, porta_tensor t);
+
+/* A ref `skip` elements in, as a kernel call's view: to the end of its
+ * buffer (the arena is shared; each call checks its own extent). A ref
+ * without a buffer (an absent bias) is none. */
+static inline porta_view graph_view(graph_ref r, size_t skip)
+{
+    return porta_view_at(r.buf, r.off + skip);
+}
+
+/* The matrix at graph_view(r, skip) with leading dimension ld, batch
+ * stride and transposition. */
+static inline porta_matrix graph_matrix(graph_ref r, size_t skip, size_t ld, size_t batch_stride,
+                                        bool transposed)
+{
+    porta_matrix m = porta_matrix_of(graph_view(r, skip), ld);
+    m.batch_stride = batch_stride;
+    m.transposed = transposed;
+    return m;
+}
 
 /* The tensor behind a handle (NULL if invalid). */
 graph_tensor *graph_tensor_get(const porta_graph *g, porta_tensor t);

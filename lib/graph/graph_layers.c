@@ -72,7 +72,7 @@ static porta_status matrix_out(porta_context *ctx, porta_graph *g, const graph_t
 }
 
 porta_status porta_graph_linear(porta_context *ctx, porta_graph *g, porta_tensor x,
-                                size_t out_features, int bias, const char *name, porta_tensor *y)
+                                size_t out_features, bool bias, const char *name, porta_tensor *y)
 {
     const char *what = "porta_graph_linear";
     char wname[GRAPH_NAME_MAX], bname[GRAPH_NAME_MAX];
@@ -89,11 +89,11 @@ porta_status porta_graph_linear(porta_context *ctx, porta_graph *g, porta_tensor
     const size_t in_features = graph_tensor_get(g, x)->shape[graph_tensor_get(g, x)->ndim - 1];
     graph_op op = {.kind = OP_LINEAR, .in = {x}};
     const size_t wshape[2] = {out_features, in_features};
-    st =
-        porta_graph_parameter(ctx, g, wname, 2, wshape, PORTA_INIT_UNIFORM_FAN_IN, 0, 1, &op.in[1]);
+    st = porta_graph_parameter(ctx, g, wname, 2, wshape, PORTA_INIT_UNIFORM_FAN_IN, 0, true,
+                               &op.in[1]);
     if (!st && bias) {
-        st = porta_graph_parameter(ctx, g, bname, 1, &out_features, PORTA_INIT_UNIFORM_FAN_IN, 0, 0,
-                                   &op.in[2]);
+        st = porta_graph_parameter(ctx, g, bname, 1, &out_features, PORTA_INIT_UNIFORM_FAN_IN, 0,
+                                   false, &op.in[2]);
         /* PyTorch bounds the bias by the layer's fan_in, not its own size */
         if (!st)
             graph_tensor_get(g, op.in[2])->fan_in = in_features;
@@ -104,7 +104,7 @@ porta_status porta_graph_linear(porta_context *ctx, porta_graph *g, porta_tensor
 }
 
 porta_status porta_graph_matmul(porta_context *ctx, porta_graph *g, porta_tensor x, porta_tensor w,
-                                int transpose_w, porta_tensor *y)
+                                bool transpose_w, porta_tensor *y)
 {
     const char *what = "porta_graph_matmul";
     porta_status st = start(ctx, g, x, y, what);
@@ -118,7 +118,7 @@ porta_status porta_graph_matmul(porta_context *ctx, porta_graph *g, porta_tensor
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
                              "%s: '%s' is not a [%s] matrix for x's %zu columns", what, wt->name,
                              transpose_w ? "n, k" : "k, n", k);
-    graph_op op = {.kind = OP_MATMUL, .in = {x, w}, .iarg = {transpose_w != 0}};
+    graph_op op = {.kind = OP_MATMUL, .in = {x, w}, .iarg = {transpose_w ? 1 : 0}};
     st = matrix_out(ctx, g, xt, wt->shape[transpose_w ? 0 : 1], "matmul", &op.out);
     return add_op(ctx, g, &op, st, y);
 }
@@ -134,7 +134,7 @@ static porta_status check_nchw(porta_context *ctx, const graph_tensor *x, const 
 
 porta_status porta_graph_conv2d(porta_context *ctx, porta_graph *g, porta_tensor x,
                                 size_t out_channels, size_t kernel, size_t stride, size_t padding,
-                                int bias, const char *name, porta_tensor *y)
+                                bool bias, const char *name, porta_tensor *y)
 {
     const char *what = "porta_graph_conv2d";
     char wname[GRAPH_NAME_MAX], bname[GRAPH_NAME_MAX];
@@ -172,11 +172,11 @@ porta_status porta_graph_conv2d(porta_context *ctx, porta_graph *g, porta_tensor
         return st;
     graph_op op = {.kind = OP_CONV2D, .in = {x}, .iarg = {(int)kernel, (int)stride, (int)padding}};
     const size_t wshape[4] = {out_channels, xt->shape[1], kernel, kernel};
-    st =
-        porta_graph_parameter(ctx, g, wname, 4, wshape, PORTA_INIT_UNIFORM_FAN_IN, 0, 1, &op.in[1]);
+    st = porta_graph_parameter(ctx, g, wname, 4, wshape, PORTA_INIT_UNIFORM_FAN_IN, 0, true,
+                               &op.in[1]);
     if (!st && bias) {
-        st = porta_graph_parameter(ctx, g, bname, 1, &out_channels, PORTA_INIT_UNIFORM_FAN_IN, 0, 0,
-                                   &op.in[2]);
+        st = porta_graph_parameter(ctx, g, bname, 1, &out_channels, PORTA_INIT_UNIFORM_FAN_IN, 0,
+                                   false, &op.in[2]);
         if (!st)
             graph_tensor_get(g, op.in[2])->fan_in = wshape[1] * kernel * kernel;
     }
@@ -301,9 +301,9 @@ porta_status porta_graph_layernorm(porta_context *ctx, porta_graph *g, porta_ten
     size_t cols = graph_tensor_get(g, x)->shape[graph_tensor_get(g, x)->ndim - 1];
     size_t rows = graph_rows(graph_tensor_get(g, x));
     graph_op op = {.kind = OP_LAYERNORM, .in = {x}, .farg = {eps}};
-    st = porta_graph_parameter(ctx, g, wname, 1, &cols, PORTA_INIT_ONES, 0, 0, &op.in[1]);
+    st = porta_graph_parameter(ctx, g, wname, 1, &cols, PORTA_INIT_ONES, 0, false, &op.in[1]);
     if (!st)
-        st = porta_graph_parameter(ctx, g, bname, 1, &cols, PORTA_INIT_ZEROS, 0, 0, &op.in[2]);
+        st = porta_graph_parameter(ctx, g, bname, 1, &cols, PORTA_INIT_ZEROS, 0, false, &op.in[2]);
     if (!st)
         st = aux(ctx, g, "ln_mean", AUX_SAVED, 1, &rows, &op.aux[0]);
     if (!st)
@@ -338,7 +338,7 @@ porta_status porta_graph_embedding(porta_context *ctx, porta_graph *g, porta_ten
         return st;
     graph_op op = {.kind = OP_EMBEDDING, .in = {tokens}};
     const size_t wshape[2] = {vocab, dim};
-    st = porta_graph_parameter(ctx, g, wname, 2, wshape, PORTA_INIT_NORMAL, 0.02f, 1, &op.in[1]);
+    st = porta_graph_parameter(ctx, g, wname, 2, wshape, PORTA_INIT_NORMAL, 0.02f, true, &op.in[1]);
     if (st)
         return st;
     const graph_tensor *tt = graph_tensor_get(g, tokens);
@@ -373,7 +373,7 @@ porta_status porta_graph_dropout(porta_context *ctx, porta_graph *g, porta_tenso
 }
 
 porta_status porta_graph_attention(porta_context *ctx, porta_graph *g, porta_tensor qkv,
-                                   size_t heads, int causal, porta_tensor *y)
+                                   size_t heads, bool causal, porta_tensor *y)
 {
     const char *what = "porta_graph_attention";
     porta_status st = start(ctx, g, qkv, y, what);
@@ -385,7 +385,7 @@ porta_status porta_graph_attention(porta_context *ctx, porta_graph *g, porta_ten
                              "%s: qkv '%s' must be [B, T, 3 C] with C a multiple of heads (%zu)",
                              what, xt->name, heads);
     const size_t B = xt->shape[0], T = xt->shape[1], C = xt->shape[2] / 3, D = C / heads;
-    graph_op op = {.kind = OP_ATTENTION, .in = {qkv}, .iarg = {(int)heads, causal != 0}};
+    graph_op op = {.kind = OP_ATTENTION, .in = {qkv}, .iarg = {(int)heads, causal ? 1 : 0}};
     const size_t heads_shape[5] = {3, B, heads, T, D};
     const size_t probs_shape[4] = {B, heads, T, T};
     const size_t out_heads_shape[4] = {B, heads, T, D};

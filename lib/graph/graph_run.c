@@ -83,7 +83,7 @@ porta_status porta_graph_train_step(porta_context *ctx, porta_graph *g)
             st = profile_mark(ctx, g, 1, (int)g->ops[k].kind, &t);
     }
     if (!st)
-        st = porta_optimizer_step(ctx, g->opt, graph_tensor_get(g, g->loss)->buffer, 0,
+        st = porta_optimizer_step(ctx, g->opt, porta_view_of(graph_tensor_get(g, g->loss)->buffer),
                                   g->loss_partials, 1.0f / (float)g->loss_rows);
     if (!st && g->profile) {
         st = profile_mark(ctx, g, 1, OP_CROSS_ENTROPY + 1, &t);
@@ -113,6 +113,8 @@ porta_status porta_graph_evaluate(porta_context *ctx, porta_graph *g, size_t row
                            g->loss_rows);
     if (!st)
         st = forward(ctx, g, 0);
+    if (st) /* g may be NULL or not compiled: nothing below applies */
+        return st;
     const graph_tensor *logits = graph_tensor_get(g, g->logits);
     const size_t classes = logits->shape[logits->ndim - 1];
     const graph_ref l = graph_value(g, g->logits), y = graph_value(g, g->labels);
@@ -122,10 +124,10 @@ porta_status porta_graph_evaluate(porta_context *ctx, porta_graph *g, size_t row
     if (rows == 0)
         rows = g->loss_rows;
     else if (!st && rows < g->loss_rows) /* the loss of the leading rows only */
-        st = porta_cross_entropy(ctx, l.buf, l.off, y.buf, y.off, rows, classes, 1.0f, dl.buf,
-                                 dl.off, partials_buf, 0, &count);
+        st = porta_cross_entropy(ctx, graph_view(l, 0), graph_view(y, 0), rows, classes, 1.0f,
+                                 graph_view(dl, 0), porta_view_of(partials_buf), &count);
     if (!st)
-        st = porta_accuracy_count(ctx, l.buf, l.off, y.buf, y.off, rows, classes, correct);
+        st = porta_accuracy_count(ctx, graph_view(l, 0), graph_view(y, 0), rows, classes, correct);
     float partials[64];
     if (!st)
         st = porta_buffer_read(ctx, partials_buf, 0, count * sizeof *partials, partials);
@@ -185,7 +187,7 @@ static porta_status parameter_ref(porta_context *ctx, porta_graph *g, porta_tens
 }
 
 porta_status porta_graph_parameter_read(porta_context *ctx, porta_graph *g, porta_tensor t,
-                                        int grad, float *dst, size_t n)
+                                        bool grad, float *dst, size_t n)
 {
     porta_status st = parameter_ref(ctx, g, t, n, "porta_graph_parameter_read");
     if (!st && !dst)

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "backend.h"
+#include "common/message.h"
 
 /* Write `bytes` to `path` so that a reader sees either the old file or the
  * complete new one, never a mix: write "<path>.tmp.<pid>", fsync it, rename

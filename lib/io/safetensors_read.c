@@ -1,5 +1,5 @@
 /* safetensors_read.c: loading and checking a safetensors file
- * (porta_safetensors_open / count / name / get / metadata / close). */
+ * (porta_safetensors_open / count / name / get / metadata / destroy). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +31,9 @@ struct porta_safetensors {
     size_t n;
 };
 
-void porta_safetensors_close(porta_safetensors *f)
+void porta_safetensors_destroy(porta_context *ctx, porta_safetensors *f)
 {
+    (void)ctx; /* host memory only: the context is there for the one destructor style */
     if (!f)
         return;
     porta__json_free(f->header);
@@ -231,7 +232,7 @@ porta_status porta_safetensors_open(porta_context *ctx, const char *path, porta_
     if (!st)
         st = parse_file(m, f, bytes);
     if (st) {
-        porta_safetensors_close(f);
+        porta_safetensors_destroy(ctx, f);
         return st;
     }
     *out = f;

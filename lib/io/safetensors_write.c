@@ -1,6 +1,6 @@
 /* safetensors_write.c: building a safetensors file in memory and writing it
  * atomically (porta_safetensors_begin / add / add_metadata / commit /
- * abort). */
+ * writer_destroy). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,8 +184,9 @@ porta_status porta_safetensors_add_metadata(porta_context *ctx, porta_safetensor
     return PORTA_OK;
 }
 
-void porta_safetensors_abort(porta_safetensors_writer *w)
+void porta_safetensors_writer_destroy(porta_context *ctx, porta_safetensors_writer *w)
 {
+    (void)ctx; /* host memory only: the context is there for the one destructor style */
     if (!w)
         return;
     for (size_t i = 0; i < w->n; i++) {
@@ -251,7 +252,7 @@ static void build_header(const porta_safetensors_writer *w, porta__text *h)
 porta_status porta_safetensors_commit(porta_context *ctx, porta_safetensors_writer *w)
 {
     if (!ctx) {
-        porta_safetensors_abort(w);
+        porta_safetensors_writer_destroy(ctx, w);
         return PORTA_ERROR_INVALID_ARGUMENT;
     }
     if (!w)
@@ -282,6 +283,6 @@ porta_status porta_safetensors_commit(porta_context *ctx, porta_safetensors_writ
     porta__text_free(&h);
     free(order);
     free(pieces);
-    porta_safetensors_abort(w);
+    porta_safetensors_writer_destroy(ctx, w);
     return st;
 }

@@ -1,4 +1,4 @@
-/* greedylr.c: GreedyLR on the host (see scheduler.h and GREEDYLR.md).
+/* greedylr.c: GreedyLR on the host (see scheduler.h and docs/GREEDYLR.md).
  *
  * This file is the oracle of the GreedyLR state machine in the fused
  * optimizer kernel: fp32 only, one IEEE operation at a time, in the order

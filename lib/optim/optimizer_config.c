@@ -13,7 +13,7 @@ porta_optimizer_config porta_optimizer_config_default(porta_optimizer_kind kind)
     c.beta1 = 0.9f;
     c.beta2 = 0.999f;
     c.eps = 1e-8f;
-    c.check_gradients = 1;
+    c.check_gradients = true; /* tuning stays zero: the device's choice */
     c.n_groups = 1;
     c.groups[0] = (porta_param_group){.lr = 1e-3f,
                                       .min_lr = 1e-5f,

@@ -80,14 +80,15 @@ struct porta_optimizer {
     size_t elements;
     int finalized;
     int check_norm; /* run the gradient-norm pass before each step */
-    /* Layout overrides read from the environment at creation
-     * (optimizer_run.c): -1 / 0 when unset. */
+    /* Layout overrides from config.tuning or the environment, read at
+     * creation (optimizer_run.c): -1 / 0 when unset. */
     int variant_override; /* PORTA_OPTIM_VARIANT: 0 scalars-pass, 1 per-workgroup, 2 fused */
     uint32_t per_invocation_override; /* PORTA_OPTIM_PER_INVOCATION */
     uint32_t local_size_override;     /* PORTA_OPTIM_LOCAL_SIZE */
     uint32_t norm_chunk_override;     /* PORTA_OPTIM_NORM_CHUNK */
     /* 1: the kernels correct the device's division and square root
-     * (device default: where they may be off; PORTA_OPTIM_DIVISION). */
+     * (device default: where they may be off; tuning.division,
+     * PORTA_OPTIM_DIVISION). */
     uint32_t correct_rounding;
 
     /* arenas and state blocks (NULL until finalized) */
@@ -115,9 +116,11 @@ porta_status porta__scheduler_configure(porta_context *ctx, const porta_optimize
  * for valid-but-suspicious configs. optimizer_config.c */
 porta_status porta__optimizer_configure(porta_context *ctx, porta_optimizer *opt);
 
-/* Read PORTA_OPTIM_VARIANT, PORTA_OPTIM_DIVISION,
- * PORTA_OPTIM_PER_INVOCATION and PORTA_OPTIM_LOCAL_SIZE (documented in
- * optimizer_run.c) into opt's overrides; fails naming a bad value. */
+/* Set opt's overrides from opt->config.tuning, each field left zero from
+ * its variable (PORTA_OPTIM_VARIANT, PORTA_OPTIM_DIVISION,
+ * PORTA_OPTIM_PER_INVOCATION, PORTA_OPTIM_LOCAL_SIZE,
+ * PORTA_OPTIM_NORM_CHUNK; documented in optimizer_run.c); fails naming a
+ * bad value and the field or variable it came from. */
 porta_status porta__optimizer_read_overrides(porta_context *ctx, porta_optimizer *opt);
 
 /* Enqueue the scalar pass in its prepare mode: the coming step's words

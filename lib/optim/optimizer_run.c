@@ -28,6 +28,13 @@ static uint32_t step_variant(const porta_optimizer *opt)
     return opt->dev.nesterov ? 3u : 2u;
 }
 
+/* Whether x is in 1..most and, for pow2, a power of two: what a count
+ * override must be (read_count, tuned_count). */
+static int count_ok(unsigned long x, unsigned long most, int pow2)
+{
+    return x >= 1 && x <= most && (!pow2 || porta__is_pow2(x));
+}
+
 /* *out = the decimal value of variable `name` when it is set, in 1..most
  * and (pow2) a power of two; unset or empty leaves *out; anything else is
  * an error naming the variable and what it expects. */
@@ -39,10 +46,27 @@ static porta_status read_count(porta_context *ctx, const char *name, unsigned lo
         return PORTA_OK;
     char *end = NULL;
     const unsigned long x = strtoul(v, &end, 10);
-    if (*end != '\0' || x < 1 || x > most || (pow2 && !porta__is_pow2(x)))
+    if (*end != '\0' || !count_ok(x, most, pow2))
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT, "%s=%s: expected %s%lu", name,
                              v, pow2 ? "a power of two up to " : "1..", most);
     *out = (uint32_t)x;
+    return PORTA_OK;
+}
+
+/* *out = tuning field `field` when it is non-zero (checked as read_count
+ * checks a variable, the message naming the field), else variable `name`
+ * as read_count reads it when use_env. */
+static porta_status tuned_count(porta_context *ctx, unsigned value, const char *field,
+                                const char *name, bool use_env, unsigned long most, int pow2,
+                                uint32_t *out)
+{
+    if (value == 0)
+        return use_env ? read_count(ctx, name, most, pow2, out) : PORTA_OK;
+    if (!count_ok(value, most, pow2))
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                             "tuning.%s %u: expected %s%lu", field, value,
+                             pow2 ? "a power of two up to " : "1..", most);
+    *out = (uint32_t)value;
     return PORTA_OK;
 }
 
@@ -66,11 +90,68 @@ static porta_status read_choice(porta_context *ctx, const char *name, const char
     return PORTA_ERROR_INVALID_ARGUMENT;
 }
 
-/* Layout overrides, read from the environment when an optimizer is
- * created (kept in the optimizer, so no global state) to compare variants
- * on a device without rebuilding:
+/* The variants, in PORTA_OPTIM_VARIANT's order (read_overrides); not
+ * porta_optimizer_layout's numbers, which tuned_layout maps to these. */
+enum { VARIANT_SCALARS_PASS = 0, VARIANT_PER_WORKGROUP = 1, VARIANT_FUSED = 2 };
+
+/* *variant = the variant tuning.layout names, or for
+ * PORTA_OPTIMIZER_LAYOUT_DEFAULT the one $PORTA_OPTIM_VARIANT names when
+ * use_env (unset or empty leaves *variant). */
+static porta_status tuned_layout(porta_context *ctx, porta_optimizer_layout layout, bool use_env,
+                                 int *variant)
+{
+    static const char *const variants[] = {"scalars-pass", "per-workgroup", "fused", NULL};
+    switch (layout) {
+    case PORTA_OPTIMIZER_LAYOUT_DEFAULT:
+        return use_env ? read_choice(ctx, "PORTA_OPTIM_VARIANT", variants, variant) : PORTA_OK;
+    case PORTA_OPTIMIZER_LAYOUT_SCALARS_PASS:
+        *variant = VARIANT_SCALARS_PASS;
+        return PORTA_OK;
+    case PORTA_OPTIMIZER_LAYOUT_PER_WORKGROUP:
+        *variant = VARIANT_PER_WORKGROUP;
+        return PORTA_OK;
+    case PORTA_OPTIMIZER_LAYOUT_FUSED:
+        *variant = VARIANT_FUSED;
+        return PORTA_OK;
+    }
+    return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                         "tuning.layout %d: expected a porta_optimizer_layout (0 default, "
+                         "1 scalars-pass, 2 per-workgroup or 3 fused)",
+                         (int)layout);
+}
+
+/* *correct = 1 (correct the device's division and square root) or 0 (the
+ * device's own) as tuning.division says, or for PORTA_DIVISION_DEFAULT as
+ * $PORTA_OPTIM_DIVISION says when use_env (unset or empty leaves
+ * *correct). */
+static porta_status tuned_division(porta_context *ctx, porta_division division, bool use_env,
+                                   int *correct)
+{
+    static const char *const divisions[] = {"device", "corrected", NULL};
+    switch (division) {
+    case PORTA_DIVISION_DEFAULT:
+        return use_env ? read_choice(ctx, "PORTA_OPTIM_DIVISION", divisions, correct) : PORTA_OK;
+    case PORTA_DIVISION_CORRECTED:
+        *correct = 1;
+        return PORTA_OK;
+    case PORTA_DIVISION_DEVICE:
+        *correct = 0;
+        return PORTA_OK;
+    }
+    return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                         "tuning.division %d: expected a porta_division (0 default, "
+                         "1 corrected or 2 device)",
+                         (int)division);
+}
+
+/* Layout overrides, read when an optimizer is created (kept in the
+ * optimizer, so no global state) to compare variants on a device without
+ * rebuilding. Each comes from its field of config.tuning when that is
+ * non-zero, else (unless tuning.ignore_environment) from its environment
+ * variable when that is set (the field named after the variable's value
+ * below):
  *   PORTA_OPTIM_VARIANT=scalars-pass   optim_scalars, then optim_step with
- *                                      SPEC3 bit 0 clear (also with a gradient
+ *   (layout)                           SPEC3 bit 0 clear (also with a gradient
  *                                      norm: the scalar pass finishes it);
  *   PORTA_OPTIM_VARIANT=per-workgroup  optim_step alone with SPEC3 bit 0 set;
  *   PORTA_OPTIM_VARIANT=fused          without a gradient norm, optim_step
@@ -78,23 +159,26 @@ static porta_status read_choice(porta_context *ctx, const char *name, const char
  *                                      scalars prepared by the previous
  *                                      step); with one, scalars-pass;
  *   PORTA_OPTIM_PER_INVOCATION=N       optim_step's SPEC1 (1..256);
+ *   (per_invocation)
  *   PORTA_OPTIM_LOCAL_SIZE=N           its workgroup size (a power of two
- *                                      the device allows);
+ *   (local_size)                       the device allows);
  *   PORTA_OPTIM_NORM_CHUNK=N           the gradient norm's workgroups each
- *                                      sum N elements (at most
+ *   (norm_chunk)                       sum N elements (at most
  *                                      PORTA_NORM_GROUPS workgroups; N up
  *                                      to 2^23, what 256 workgroups of
  *                                      the largest arena sum anyway:
  *                                      scalars_local_size);
  *   PORTA_OPTIM_DIVISION=corrected     the device's fastest division and
- *                                      square root, each corrected once
+ *   (division)                         square root, each corrected once
  *                                      (shaders/corrected_div_sqrt.kh);
  *   PORTA_OPTIM_DIVISION=device        the device's own, as precise as it
  *                                      offers (may be 2.5 ulp off on a GPU
  *                                      under Vulkan: a diagnostic).
- * Unset (or empty): the device's choice below. */
+ * Neither: the device's choice below. */
 porta_status porta__optimizer_read_overrides(porta_context *ctx, porta_optimizer *opt)
 {
+    const porta_optimizer_tuning *t = &opt->config.tuning;
+    const bool env = !t->ignore_environment;
     opt->variant_override = -1;
     opt->per_invocation_override = 0;
     opt->local_size_override = 0;
@@ -102,25 +186,21 @@ porta_status porta__optimizer_read_overrides(porta_context *ctx, porta_optimizer
     /* Corrected where the device's own may be a few ulp off: AdamW's two
      * divisions and root per element drift past the tests' 1e-6 otherwise. */
     int correct = ctx->backend.caps.div_sqrt_rounded ? 0 : 1;
-    static const char *const variants[] = {"scalars-pass", "per-workgroup", "fused", NULL};
-    static const char *const divisions[] = {"device", "corrected", NULL};
-    porta_status st = read_choice(ctx, "PORTA_OPTIM_VARIANT", variants, &opt->variant_override);
+    porta_status st = tuned_layout(ctx, t->layout, env, &opt->variant_override);
     if (!st)
-        st = read_choice(ctx, "PORTA_OPTIM_DIVISION", divisions, &correct);
+        st = tuned_division(ctx, t->division, env, &correct);
     opt->correct_rounding = (uint32_t)correct;
     if (!st)
-        st = read_count(ctx, "PORTA_OPTIM_PER_INVOCATION", 256, 0, &opt->per_invocation_override);
+        st = tuned_count(ctx, t->per_invocation, "per_invocation", "PORTA_OPTIM_PER_INVOCATION",
+                         env, 256, 0, &opt->per_invocation_override);
     if (!st)
-        st = read_count(ctx, "PORTA_OPTIM_LOCAL_SIZE", ctx->backend.caps.max_workgroup_size, 1,
-                        &opt->local_size_override);
+        st = tuned_count(ctx, t->local_size, "local_size", "PORTA_OPTIM_LOCAL_SIZE", env,
+                         ctx->backend.caps.max_workgroup_size, 1, &opt->local_size_override);
     if (!st)
-        st = read_count(ctx, "PORTA_OPTIM_NORM_CHUNK", PORTA_NORM_CHUNK_MAX, 0,
-                        &opt->norm_chunk_override);
+        st = tuned_count(ctx, t->norm_chunk, "norm_chunk", "PORTA_OPTIM_NORM_CHUNK", env,
+                         PORTA_NORM_CHUNK_MAX, 0, &opt->norm_chunk_override);
     return st;
 }
-
-/* The variants, in PORTA_OPTIM_VARIANT's order (read_overrides). */
-enum { VARIANT_SCALARS_PASS = 0, VARIANT_PER_WORKGROUP = 1, VARIANT_FUSED = 2 };
 
 /* Where optim_step finds the step's scalars. 0 (scalars-pass): in the
  * buffer the scalar pass (optim_scalars) wrote just before, without any
@@ -398,12 +478,14 @@ static porta_status norm_pass(porta_context *ctx, porta_optimizer *opt, uint32_t
     return porta__reduce_sum_pass(ctx, groups, bufs, &p);
 }
 
-porta_status porta_optimizer_step(porta_context *ctx, porta_optimizer *opt, porta_buffer *loss,
-                                  size_t loss_off, size_t loss_count, float loss_scale)
+porta_status porta_optimizer_step(porta_context *ctx, porta_optimizer *opt, porta_view lossv,
+                                  size_t loss_count, float loss_scale)
 {
+    porta_buffer *loss = lossv.buffer;
+    const size_t loss_off = lossv.offset;
     porta_status st = require_ready(ctx, opt, "porta_optimizer_step");
     if (!st)
-        st = porta__check_range(ctx, loss, loss_off, loss_count, "porta_optimizer_step loss");
+        st = porta__check_view(ctx, lossv, loss_count, "porta_optimizer_step loss");
     if (st)
         return st;
     /* optim_step's buffers are restrict (shaders/optim_step.kc): the loss
@@ -460,7 +542,7 @@ porta_status porta_optimizer_observe(porta_context *ctx, porta_optimizer *opt, f
     if (!opt->scheduler.observe_eval)
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
                              "porta_optimizer_observe: the scheduler observes the training loss "
-                             "(create it with observe_eval = 1 to feed evaluation metrics)");
+                             "(create it with observe_eval = true to feed evaluation metrics)");
     st = porta_buffer_write(ctx, opt->metric, 0, sizeof(metric), &metric);
     if (!st)
         st = launch_scalars(ctx, opt, opt->metric, 0, 1, 1.0f, 0, 1);
@@ -469,13 +551,24 @@ porta_status porta_optimizer_observe(porta_context *ctx, porta_optimizer *opt, f
     return st;
 }
 
+/* The ring's flags word carries the scheduler's PORTA_SCHED_EV_* bits,
+ * returned as they are: the public names must be the same bits. */
+_Static_assert(PORTA_SCHEDULER_EVENT_FROZEN == PORTA_SCHED_EV_FROZEN &&
+                   PORTA_SCHEDULER_EVENT_IMPROVED == PORTA_SCHED_EV_IMPROVED &&
+                   PORTA_SCHEDULER_EVENT_INCREASE == PORTA_SCHED_EV_INCREASE &&
+                   PORTA_SCHEDULER_EVENT_DECREASE == PORTA_SCHED_EV_DECREASE &&
+                   PORTA_SCHEDULER_EVENT_CHANGED == PORTA_SCHED_EV_CHANGED &&
+                   PORTA_SCHEDULER_EVENT_RESET == PORTA_SCHED_EV_RESET &&
+                   PORTA_SCHEDULER_EVENT_NONFINITE == PORTA_SCHED_EV_NONFINITE,
+               "porta_scheduler_event must equal the PORTA_SCHED_EV_* bits");
+
 static void decode_entry(const uint32_t *w, unsigned n_groups, porta_step_metrics *out)
 {
     memset(out, 0, sizeof(*out));
     out->step = w[0];
     memcpy(&out->loss, &w[1], 4);
     memcpy(&out->grad_norm, &w[2], 4);
-    out->skipped = (int)(w[3] & 1u);
+    out->skipped = (w[3] & 1u) != 0;
     out->scheduler_events = w[3] >> 8;
     for (unsigned g = 0; g < n_groups; g++)
         memcpy(&out->lr[g], &w[4 + g], 4);

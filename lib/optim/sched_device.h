@@ -34,7 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "porta.h"
+#include "porta/porta.h"
 #include "scheduler.h"
 
 typedef struct porta_sched_device_config {

@@ -33,7 +33,7 @@
  *    porta_greedylr_describe_warnings() turns them into text the caller
  *    shows once.
  *
- * GreedyLR follows /work/shared/GREEDYLR.md (the transformers GreedyLR
+ * GreedyLR follows docs/GREEDYLR.md (the transformers GreedyLR
  * class) with four deliberate differences, each documented at the function
  * it affects:
  *   D1  validation rejects impossible configs (porta_greedylr_validate);
@@ -52,8 +52,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "backend.h" /* porta_msg, porta_msg_set */
-#include "porta_status.h"
+#include "common/message.h"
+#include "porta/status.h"
 
 /* ---- shared -------------------------------------------------------------- */
 
@@ -220,7 +220,7 @@ _Static_assert(sizeof(porta_greedylr_config) == 4 * PORTA_GREEDYLR_CONFIG_WORDS,
 _Static_assert(sizeof(porta_greedylr_state) == 4 * PORTA_GREEDYLR_STATE_WORDS,
                "porta_greedylr_state must be plain 32-bit words without padding");
 
-/* The reference defaults (GREEDYLR.md): mode min, factor 0.95, patience 10,
+/* The reference defaults (docs/GREEDYLR.md): mode min, factor 0.95, patience 10,
  * threshold 1e-6 abs, cooldown 0, warmup 0, eps 1e-8, no smoothing, window
  * 50, reset_start 500, and one group with min_lr 1e-3, max_lr 1.0. The
  * reference takes the initial lr from the optimizer; here it defaults to
@@ -263,7 +263,7 @@ size_t porta_greedylr_describe(const porta_greedylr_config *c, char *buf, size_t
  * window empty and zeroed, every counter 0, metric 0. c must be valid. */
 void porta_greedylr_init(porta_greedylr_state *s, const porta_greedylr_config *c);
 
-/* One evaluated step with `metric` (GREEDYLR.md "One step", in order).
+/* One evaluated step with `metric` (docs/GREEDYLR.md "One step", in order).
  * Returns the PORTA_SCHED_EV_* bits of the step (also stored in s->events).
  *  1. step += 1. If smooth and the metric is finite: window[head] = metric,
  *     head advances, count grows up to window_size; x = the rolling mean

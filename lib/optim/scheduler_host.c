@@ -47,9 +47,8 @@ porta_status porta_scheduler_step(porta_context *ctx, porta_scheduler *s, float 
     return PORTA_OK;
 }
 
-porta_status porta_scheduler_destroy(porta_context *ctx, porta_scheduler *s)
+void porta_scheduler_destroy(porta_context *ctx, porta_scheduler *s)
 {
-    (void)ctx;
+    (void)ctx; /* host memory only */
     free(s);
-    return PORTA_OK;
 }

@@ -1,15 +1,16 @@
-/* train.h: the options and set-up porta-train's workloads share. */
-#ifndef PORTA_TRAIN_H
-#define PORTA_TRAIN_H
+/* train_options.h: the options and set-up porta-train's workloads share. */
+#ifndef PORTA_APPS_TRAIN_OPTIONS_H
+#define PORTA_APPS_TRAIN_OPTIONS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
-#include "porta.h"
+#include "porta/train.h"
 
 typedef struct train_common {
     porta_optimizer_config opt;
     porta_scheduler_config sched;
-    int lr_set, min_lr_set, max_lr_set, wd_set, total_set;
+    bool lr_set, min_lr_set, max_lr_set, wd_set, total_set; /* given on the command line */
     const char *device;
     const char *out;
     const char *resume;
@@ -28,15 +29,20 @@ void train_common_defaults(train_common *c, const char *out, size_t batch);
  * printing a usage error. */
 int train_common_option(train_common *c, const char *name, const char *value, const char *usage);
 
-/* Defaults that depend on other options (min/max lr from lr); returns 2
- * after a usage error, else 0. */
+/* Defaults that depend on other options (min/max lr from lr); returns
+ * PORTA_CLI_EXIT_USAGE after a usage error, else PORTA_CLI_RUN (cli.h). */
 int train_common_finish(train_common *c, const char *usage);
 
 /* Fill in what depends on the run's length (cosine's total steps). */
 void train_common_schedule(train_common *c, uint64_t total_steps);
 
-/* Print "porta-train: <fmt>" and the usage; returns 2. */
+/* Print "porta-train: <fmt>" and the usage (with the optimizer options) to
+ * stderr; returns PORTA_CLI_EXIT_USAGE. */
 int train_usage(const char *usage, const char *fmt, const char *arg);
+
+/* --help of a workload: its usage and the optimizer options on stdout;
+ * returns PORTA_CLI_EXIT_HELP. */
+int train_help(const char *usage);
 
 /* One line about a compiled graph: parameters, planned memory. */
 void train_print_graph(const char *program, porta_context *ctx, porta_graph *g, const char *name);

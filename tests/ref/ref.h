@@ -1,4 +1,4 @@
-/* ref.h: naive C of every kernel, the oracle for tests and self-tests.
+/* ref.h: naive C of every kernel, the oracle of the tests.
  *
  * Each function computes what the kernel of the same name computes, in the
  * plainest loop, rounding each operation the way the kernel does (the
@@ -12,17 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-void porta_ref_fill(float *y, size_t n, float value);
-void porta_ref_copy(const float *x, float *y, size_t n);
-void porta_ref_scale(float alpha, const float *x, float *y, size_t n);
-void porta_ref_axpy(float alpha, const float *x, float *y, size_t n);
-void porta_ref_add(const float *a, const float *b, float *z, size_t n);
-void porta_ref_mul(const float *a, const float *b, float *z, size_t n);
-double porta_ref_sum(const float *x, size_t n);
-double porta_ref_sum_squares(const float *x, size_t n);
-/* Sum of |x| (of x^2 for squares): the scale a float reduction's rounding
- * error is proportional to. */
-double porta_ref_sum_abs(const float *x, size_t n, int squares);
+/* The vector kernels' references, which porta_self_test() also uses,
+ * live in the library (lib/ref_vec.c). */
+#include "ref_vec.h"
 
 /* One optimizer update of n parameters, as PyTorch defines it (the device
  * kernel is shaders/optim_step.kc). `coef` is the gradient clip coefficient
@@ -126,7 +118,7 @@ void porta_ref_tensor_gather(unsigned ndim, const size_t *shape, const size_t *x
  * to the float output when accumulate != 0 (as the kernels do). The
  * backward passes scatter (the kernels gather), so the two are written
  * differently. dbias may be NULL. kind is a porta_pool_kind. */
-#include "porta.h"
+#include "porta/porta.h"
 void porta_ref_conv2d_forward_f64(const porta_conv2d_shape *s, const double *x, const double *w,
                                   const double *bias, double *y);
 void porta_ref_conv2d_backward_data_f64(const porta_conv2d_shape *s, const double *dy,
@@ -156,7 +148,7 @@ void porta_ref_gemm_bias_act(int transpose_a, int transpose_b, size_t m, size_t 
                              float *pre);
 
 /* shaders/stream.kc (porta_vec_stream, the optimizer bench's roofline):
- * a += alpha * b, c = c * alpha + b, d = d * alpha + b * b. ref_vec.c */
+ * a += alpha * b, c = c * alpha + b, d = d * alpha + b * b. ref_stream.c */
 void porta_ref_stream(float alpha, float *a, const float *b, float *c, float *d, size_t n);
 
 #endif

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "backend.h"
+#include "train_internal.h"
 
 typedef struct porta__data_file {
     const char *path;
@@ -23,23 +23,23 @@ typedef struct porta__data_file {
 } porta__data_file;
 
 /* Open path (PORTA_ERROR_IO if it cannot be opened). */
-porta_status porta__data_open(porta__data_file *df, const char *path, porta_msg *msg);
+porta_status porta__data_open(porta__data_file *df, const char *path, porta_context *ctx);
 
 /* Read exactly n bytes of `what` ("header", "pixels"). Fewer is
  * PORTA_ERROR_CORRUPT_DATA: "is empty" if nothing at all was in the file,
  * else "truncated: expected N bytes of WHAT at offset O, got M". */
 porta_status porta__data_read(porta__data_file *df, void *buf, size_t n, const char *what,
-                              porta_msg *msg);
+                              porta_context *ctx);
 
 /* Fail with PORTA_ERROR_CORRUPT_DATA if anything follows the current
  * position ("trailing bytes after WHAT"). */
-porta_status porta__data_expect_end(porta__data_file *df, const char *what, porta_msg *msg);
+porta_status porta__data_expect_end(porta__data_file *df, const char *what, porta_context *ctx);
 
 /* Read everything from the current position to the end into *data
  * (malloc'ed, caller frees; NULL when *bytes is 0). A gzip stream cut
  * short is PORTA_ERROR_CORRUPT_DATA. */
 porta_status porta__data_read_rest(porta__data_file *df, uint8_t **data, size_t *bytes,
-                                   porta_msg *msg);
+                                   porta_context *ctx);
 
 /* Close (safe on a zeroed or already closed file). */
 void porta__data_close(porta__data_file *df);

@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "io/plot_svg.h"
+#include "plot_svg.h"
 
-static int good_point(double x, double y, int log_y)
+static bool good_point(double x, double y, bool log_y)
 {
     return isfinite(x) && isfinite(y) && (!log_y || y > 0);
 }
@@ -22,7 +22,7 @@ size_t porta__plot_downsample_capacity(size_t n, size_t max_points)
 typedef struct sampler {
     double *x, *y;
     size_t n;
-    int last_gap;
+    bool last_gap;
 } sampler;
 
 static void emit(sampler *s, double x, double y)
@@ -53,9 +53,9 @@ static void flush_run(sampler *s, const double *x, const double *y, size_t *imin
 }
 
 size_t porta__plot_downsample(const double *x, const double *y, size_t n, size_t max_points,
-                              int log_y, double *out_x, double *out_y)
+                              bool log_y, double *out_x, double *out_y)
 {
-    sampler s = {out_x, out_y, 0, 0};
+    sampler s = {out_x, out_y, 0, false};
     if (max_points < 2)
         max_points = 2;
     if (n <= max_points) {
@@ -88,7 +88,7 @@ size_t porta__plot_downsample(const double *x, const double *y, size_t n, size_t
     return s.n;
 }
 
-static size_t linear_ticks(double *lo, double *hi, int target, int widen, double *ticks,
+static size_t linear_ticks(double *lo, double *hi, int target, bool widen, double *ticks,
                            double *step_out)
 {
     double raw = (*hi - *lo) / (target > 0 ? target : 5);
@@ -111,7 +111,7 @@ static size_t linear_ticks(double *lo, double *hi, int target, int widen, double
     return n;
 }
 
-static size_t log_ticks(double *lo, double *hi, int target, int widen, double *ticks)
+static size_t log_ticks(double *lo, double *hi, int target, bool widen, double *ticks)
 {
     int e0 = (int)floor(log10(*lo) + 1e-9), e1 = (int)ceil(log10(*hi) - 1e-9);
     if (e1 <= e0)
@@ -135,7 +135,7 @@ static size_t log_ticks(double *lo, double *hi, int target, int widen, double *t
     return n;
 }
 
-size_t porta__plot_ticks(double *lo, double *hi, int log_axis, int target, int widen,
+size_t porta__plot_ticks(double *lo, double *hi, bool log_axis, int target, bool widen,
                          double ticks[PORTA__PLOT_MAX_TICKS], double *step)
 {
     *step = 0;

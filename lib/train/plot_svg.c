@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "train_internal.h"
 #include "io/atomic_file.h"
 #include "io/json.h"
-#include "io/plot_svg.h"
+#include "plot_svg.h"
 
 /* Layout in pixels. */
 #define MARGIN_LEFT 76
@@ -26,7 +26,7 @@ typedef struct frame {
     double x0, x1, y0, y1; /* the plotting area */
     double xlo, xhi;       /* data range on x */
     double ylo, yhi;       /* data range on y (positive on a log axis) */
-    int log_y;
+    bool log_y;
 } frame;
 
 static double map_x(const frame *f, double x)
@@ -69,59 +69,62 @@ static void put_escaped(porta__text *t, const char *s)
     }
 }
 
-static int text_ok(const char *s)
+static bool text_ok(const char *s)
 {
     return !s || porta__utf8_valid(s, strlen(s));
 }
 
-static porta_status check_plot(porta_msg *m, const char *path, const porta_plot *plot)
+static porta_status check_plot(porta_context *ctx, const char *path, const porta_plot *plot)
 {
     const char *fn = "porta_plot_svg";
     if (!path || !*path || !plot)
-        return porta_msg_set(m, PORTA_ERROR_INVALID_ARGUMENT, "%s: %s", fn,
-                             !plot ? "plot is NULL" : "path is NULL or empty");
+        return porta_context_set_message(ctx, PORTA_ERROR_INVALID_ARGUMENT, "%s: %s", fn,
+                                         !plot ? "plot is NULL" : "path is NULL or empty");
     if (plot->n_panels < 1 || plot->n_panels > PORTA_PLOT_MAX_PANELS)
-        return porta_msg_set(m, PORTA_ERROR_INVALID_ARGUMENT, "%s: n_panels %u (1..%d)", fn,
-                             plot->n_panels, PORTA_PLOT_MAX_PANELS);
+        return porta_context_set_message(ctx, PORTA_ERROR_INVALID_ARGUMENT,
+                                         "%s: n_panels %u (1..%d)", fn, plot->n_panels,
+                                         PORTA_PLOT_MAX_PANELS);
     if ((plot->width && (plot->width < 320 || plot->width > 20000)) ||
         (plot->panel_height && (plot->panel_height < 60 || plot->panel_height > 20000)))
-        return porta_msg_set(m, PORTA_ERROR_INVALID_ARGUMENT,
-                             "%s: width %u / panel_height %u out of range (0 or 320.. / 60..)", fn,
-                             plot->width, plot->panel_height);
+        return porta_context_set_message(
+            ctx, PORTA_ERROR_INVALID_ARGUMENT,
+            "%s: width %u / panel_height %u out of range (0 or 320.. / 60..)", fn, plot->width,
+            plot->panel_height);
     if (!text_ok(plot->title) || !text_ok(plot->x_label))
-        return porta_msg_set(m, PORTA_ERROR_INVALID_ARGUMENT,
-                             "%s: title or x_label is not valid UTF-8", fn);
+        return porta_context_set_message(ctx, PORTA_ERROR_INVALID_ARGUMENT,
+                                         "%s: title or x_label is not valid UTF-8", fn);
     for (unsigned p = 0; p < plot->n_panels; p++) {
         const porta_plot_panel *pa = &plot->panels[p];
         if (pa->n_series > PORTA_PLOT_MAX_SERIES)
-            return porta_msg_set(m, PORTA_ERROR_INVALID_ARGUMENT,
-                                 "%s: panels[%u].n_series %u (at most %d)", fn, p, pa->n_series,
-                                 PORTA_PLOT_MAX_SERIES);
+            return porta_context_set_message(ctx, PORTA_ERROR_INVALID_ARGUMENT,
+                                             "%s: panels[%u].n_series %u (at most %d)", fn, p,
+                                             pa->n_series, PORTA_PLOT_MAX_SERIES);
         if (!text_ok(pa->title))
-            return porta_msg_set(m, PORTA_ERROR_INVALID_ARGUMENT,
-                                 "%s: panels[%u].title is not valid UTF-8", fn, p);
+            return porta_context_set_message(ctx, PORTA_ERROR_INVALID_ARGUMENT,
+                                             "%s: panels[%u].title is not valid UTF-8", fn, p);
         for (unsigned s = 0; s < pa->n_series; s++) {
             const porta_plot_series *se = &pa->series[s];
             if (se->n > 0 && (!se->x || !se->y))
-                return porta_msg_set(m, PORTA_ERROR_INVALID_ARGUMENT,
-                                     "%s: panels[%u].series[%u]: x or y is NULL", fn, p, s);
+                return porta_context_set_message(ctx, PORTA_ERROR_INVALID_ARGUMENT,
+                                                 "%s: panels[%u].series[%u]: x or y is NULL", fn, p,
+                                                 s);
             if ((unsigned)se->style > PORTA_PLOT_STEPS)
-                return porta_msg_set(m, PORTA_ERROR_INVALID_ARGUMENT,
-                                     "%s: panels[%u].series[%u]: unknown style %d", fn, p, s,
-                                     (int)se->style);
+                return porta_context_set_message(ctx, PORTA_ERROR_INVALID_ARGUMENT,
+                                                 "%s: panels[%u].series[%u]: unknown style %d", fn,
+                                                 p, s, (int)se->style);
             if (!text_ok(se->label))
-                return porta_msg_set(m, PORTA_ERROR_INVALID_ARGUMENT,
-                                     "%s: panels[%u].series[%u].label is not valid UTF-8", fn, p,
-                                     s);
+                return porta_context_set_message(
+                    ctx, PORTA_ERROR_INVALID_ARGUMENT,
+                    "%s: panels[%u].series[%u].label is not valid UTF-8", fn, p, s);
         }
     }
     return PORTA_OK;
 }
 
-/* The range of the finite values (y > 0 on a log axis); 0 if none. */
-static int data_range(const porta_plot *plot, int want_x, int only_panel, double *lo, double *hi)
+/* The range of the finite values (y > 0 on a log axis); false if none. */
+static bool data_range(const porta_plot *plot, bool want_x, int only_panel, double *lo, double *hi)
 {
-    int found = 0;
+    bool found = false;
     for (unsigned p = 0; p < plot->n_panels; p++) {
         if (only_panel >= 0 && (unsigned)only_panel != p)
             continue;
@@ -136,7 +139,7 @@ static int data_range(const porta_plot *plot, int want_x, int only_panel, double
                     *lo = v;
                 if (!found || v > *hi)
                     *hi = v;
-                found = 1;
+                found = true;
             }
     }
     return found;
@@ -149,16 +152,16 @@ static void draw_series(porta__text *t, const frame *f, const porta_plot_series 
     porta__text_printf(t, "<g class=\"series\" data-label=\"");
     put_escaped(t, label);
     porta__text_printf(t, "\" clip-path=\"url(#clip%d)\">\n", clip);
-    int line = se->style != PORTA_PLOT_POINTS, step = se->style == PORTA_PLOT_STEPS;
+    bool line = se->style != PORTA_PLOT_POINTS, step = se->style == PORTA_PLOT_STEPS;
     if (line && n > 0) {
         porta__text_printf(t,
                            "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.4\" "
                            "stroke-linejoin=\"round\" d=\"",
                            color);
-        int pen = 0;
+        bool pen = false;
         for (size_t i = 0; i < n; i++) {
             if (isnan(by[i])) {
-                pen = 0;
+                pen = false;
                 continue;
             }
             double px = map_x(f, bx[i]), py = map_y(f, by[i]);
@@ -168,7 +171,7 @@ static void draw_series(porta__text *t, const frame *f, const porta_plot_series 
                 porta__text_printf(t, "H%.1fV%.1f", px, py);
             else
                 porta__text_printf(t, "L%.1f %.1f", px, py);
-            pen = 1;
+            pen = true;
         }
         porta__text_puts(t, "\"/>\n");
     }
@@ -204,10 +207,10 @@ static void draw_legend(porta__text *t, const frame *f, const porta_plot_panel *
 
 /* Grid, tick labels and frame of one panel; x tick labels when `bottom`. */
 static void draw_axes(porta__text *t, const frame *f, const double *xt, size_t nxt, double xstep,
-                      int bottom)
+                      bool bottom)
 {
     double yt[PORTA__PLOT_MAX_TICKS], ystep, lo = f->ylo, hi = f->yhi;
-    size_t nyt = porta__plot_ticks(&lo, &hi, f->log_y, 5, 0, yt, &ystep);
+    size_t nyt = porta__plot_ticks(&lo, &hi, f->log_y, 5, false, yt, &ystep);
     char label[64];
     porta__text_puts(t, "<path fill=\"none\" stroke=\"#e3e3e3\" stroke-width=\"1\" d=\"");
     for (size_t i = 0; i < nyt; i++)
@@ -234,7 +237,7 @@ static void draw_panel(porta__text *t, const porta_plot *plot, unsigned p, frame
 {
     const porta_plot_panel *pa = &plot->panels[p];
     double lo = 0, hi = 1;
-    int any = data_range(plot, 0, (int)p, &lo, &hi);
+    bool any = data_range(plot, false, (int)p, &lo, &hi);
     if (!any) {
         lo = pa->log_y ? 1 : 0;
         hi = pa->log_y ? 10 : 1;
@@ -244,7 +247,7 @@ static void draw_panel(porta__text *t, const porta_plot *plot, unsigned p, frame
         hi = pa->log_y ? hi * 3.1623 : hi + pad;
     }
     double ticks[PORTA__PLOT_MAX_TICKS], step;
-    porta__plot_ticks(&lo, &hi, pa->log_y, 5, 1, ticks, &step);
+    porta__plot_ticks(&lo, &hi, pa->log_y, 5, true, ticks, &step);
     f->ylo = lo;
     f->yhi = hi;
     f->log_y = pa->log_y;
@@ -306,12 +309,12 @@ static void render(porta__text *t, const porta_plot *plot, double *bx, double *b
     f.x1 = W - MARGIN_RIGHT;
     f.xlo = 0;
     f.xhi = 1;
-    if (data_range(plot, 1, -1, &f.xlo, &f.xhi) && f.xlo == f.xhi) {
+    if (data_range(plot, true, -1, &f.xlo, &f.xhi) && f.xlo == f.xhi) {
         f.xlo -= 1;
         f.xhi += 1;
     }
     double xt[PORTA__PLOT_MAX_TICKS], xstep;
-    size_t nxt = porta__plot_ticks(&f.xlo, &f.xhi, 0, 6, 0, xt, &xstep);
+    size_t nxt = porta__plot_ticks(&f.xlo, &f.xhi, false, 6, false, xt, &xstep);
     for (unsigned p = 0; p < plot->n_panels; p++) {
         f.y0 = top + p * (PANEL_TITLE + ph + PANEL_GAP) + PANEL_TITLE;
         f.y1 = f.y0 + ph;
@@ -330,7 +333,7 @@ porta_status porta_plot_svg(porta_context *ctx, const char *path, const porta_pl
 {
     if (!ctx)
         return PORTA_ERROR_INVALID_ARGUMENT;
-    porta_status st = check_plot(&ctx->msg, path, plot);
+    porta_status st = check_plot(ctx, path, plot);
     if (st)
         return st;
     size_t most = 1;
@@ -345,10 +348,10 @@ porta_status porta_plot_svg(porta_context *ctx, const char *path, const porta_pl
     if (bx && by)
         render(&t, plot, bx, by);
     if (!bx || !by || t.failed)
-        st = porta_msg_set(&ctx->msg, PORTA_ERROR_OUT_OF_HOST_MEMORY,
-                           "porta_plot_svg: %s: no memory for the plot", path);
+        st = porta_context_set_message(ctx, PORTA_ERROR_OUT_OF_HOST_MEMORY,
+                                       "porta_plot_svg: %s: no memory for the plot", path);
     else
-        st = porta__write_file_atomic(path, t.data, t.len, &ctx->msg);
+        st = porta__train_write_file_atomic(ctx, path, t.data, t.len);
     porta__text_free(&t);
     free(bx);
     free(by);

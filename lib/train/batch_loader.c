@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "counter_rng.h"
-#include "internal.h"
+#include "train_internal.h"
 
 #define RING 3
 #define PAD 4
@@ -29,7 +29,7 @@ struct porta_batch_loader {
     /* the producer's own: the order of perm_epoch (valid if have_perm) */
     uint32_t *perm;
     uint64_t perm_epoch;
-    int have_perm;
+    bool have_perm;
 
     pthread_t thread;
     pthread_mutex_t mu;
@@ -41,7 +41,7 @@ struct porta_batch_loader {
     uint64_t gen;        /* bumped by seek: batches of an older generation are dropped */
     uint64_t next_epoch; /* the next batch to produce */
     size_t next_batch;
-    int stop;
+    bool stop;
 };
 
 /* The order of epoch e: a Fisher-Yates shuffle whose draw for position i is
@@ -99,7 +99,7 @@ static void fill_slot(porta_batch_loader *l, slot *s, uint64_t epoch, size_t bat
     if (!l->have_perm || l->perm_epoch != epoch) {
         epoch_order(l, epoch, l->perm);
         l->perm_epoch = epoch;
-        l->have_perm = 1;
+        l->have_perm = true;
     }
     size_t B = l->cfg.batch;
     for (size_t i = 0; i < B; i++) {
@@ -159,36 +159,40 @@ static void free_loader(porta_batch_loader *l)
 static porta_status check_config(porta_context *ctx, const porta_image_set *set,
                                  const porta_batch_loader_config *cfg)
 {
-    porta_msg *msg = &ctx->msg;
     if (!set || !cfg)
-        return porta_msg_set(msg, PORTA_ERROR_INVALID_ARGUMENT, "porta_batch_loader_create: %s",
-                             set ? "cfg is NULL" : "set is NULL");
+        return porta_context_set_message(ctx, PORTA_ERROR_INVALID_ARGUMENT,
+                                         "porta_batch_loader_create: %s",
+                                         set ? "cfg is NULL" : "set is NULL");
     if (!set->pixels || !set->labels || set->count == 0)
-        return porta_msg_set(msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "porta_batch_loader_create: set is empty");
+        return porta_context_set_message(ctx, PORTA_ERROR_INVALID_ARGUMENT,
+                                         "porta_batch_loader_create: set is empty");
     if (set->count > UINT32_MAX)
-        return porta_msg_set(msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "porta_batch_loader_create: set->count %zu exceeds 2^32 - 1",
-                             set->count);
+        return porta_context_set_message(
+            ctx, PORTA_ERROR_INVALID_ARGUMENT,
+            "porta_batch_loader_create: set->count %zu exceeds 2^32 - 1", set->count);
     if (set->channels < 1 || set->channels > 4 || set->height < 1 || set->width < 1)
-        return porta_msg_set(msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "porta_batch_loader_create: set shape %ux%ux%u (channels must be "
-                             "1..4, sides >= 1)",
-                             set->channels, set->height, set->width);
+        return porta_context_set_message(
+            ctx, PORTA_ERROR_INVALID_ARGUMENT,
+            "porta_batch_loader_create: set shape %ux%ux%u (channels must be "
+            "1..4, sides >= 1)",
+            set->channels, set->height, set->width);
     if (cfg->batch < 1 || cfg->batch > set->count)
-        return porta_msg_set(msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "porta_batch_loader_create: cfg->batch %zu must be 1..%zu (the "
-                             "set's count)",
-                             cfg->batch, set->count);
+        return porta_context_set_message(
+            ctx, PORTA_ERROR_INVALID_ARGUMENT,
+            "porta_batch_loader_create: cfg->batch %zu must be 1..%zu (the "
+            "set's count)",
+            cfg->batch, set->count);
     for (unsigned c = 0; c < set->channels; c++) {
         if (!isfinite(cfg->mean[c]))
-            return porta_msg_set(msg, PORTA_ERROR_INVALID_ARGUMENT,
-                                 "porta_batch_loader_create: cfg->mean[%u] is not finite", c);
+            return porta_context_set_message(
+                ctx, PORTA_ERROR_INVALID_ARGUMENT,
+                "porta_batch_loader_create: cfg->mean[%u] is not finite", c);
         if (!isfinite(cfg->std[c]) || !(cfg->std[c] > 0.0f))
-            return porta_msg_set(msg, PORTA_ERROR_INVALID_ARGUMENT,
-                                 "porta_batch_loader_create: cfg->std[%u] = %g must be finite "
-                                 "and > 0",
-                                 c, (double)cfg->std[c]);
+            return porta_context_set_message(
+                ctx, PORTA_ERROR_INVALID_ARGUMENT,
+                "porta_batch_loader_create: cfg->std[%u] = %g must be finite "
+                "and > 0",
+                c, (double)cfg->std[c]);
     }
     return PORTA_OK;
 }
@@ -200,16 +204,16 @@ porta_status porta_batch_loader_create(porta_context *ctx, const porta_image_set
     if (!ctx)
         return PORTA_ERROR_INVALID_ARGUMENT;
     if (!out)
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "porta_batch_loader_create: out is NULL");
+        return porta_context_set_message(ctx, PORTA_ERROR_INVALID_ARGUMENT,
+                                         "porta_batch_loader_create: out is NULL");
     *out = NULL;
     porta_status st = check_config(ctx, set, cfg);
     if (st)
         return st;
     porta_batch_loader *l = calloc(1, sizeof(*l));
     if (!l)
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_OUT_OF_HOST_MEMORY,
-                             "porta_batch_loader_create");
+        return porta_context_set_message(ctx, PORTA_ERROR_OUT_OF_HOST_MEMORY,
+                                         "porta_batch_loader_create");
     l->set = *set;
     l->cfg = *cfg;
     l->image = (size_t)set->channels * set->height * set->width;
@@ -218,18 +222,19 @@ porta_status porta_batch_loader_create(porta_context *ctx, const porta_image_set
         for (int p = 0; p < 256; p++)
             l->lut[c][p] = ((float)p / 255.0f - cfg->mean[c]) / cfg->std[c];
     l->perm = malloc(set->count * sizeof(uint32_t));
-    int ok = l->perm != NULL && cfg->batch <= SIZE_MAX / sizeof(float) / l->image;
+    bool ok = l->perm != NULL && cfg->batch <= SIZE_MAX / sizeof(float) / l->image;
     for (int i = 0; i < RING && ok; i++) {
         l->ring[i].images = malloc(cfg->batch * l->image * sizeof(float));
         l->ring[i].labels = malloc(cfg->batch * sizeof(uint32_t));
-        ok = l->ring[i].images && l->ring[i].labels;
+        ok = l->ring[i].images != NULL && l->ring[i].labels != NULL;
     }
     if (!ok) {
         size_t image = l->image;
         free_loader(l);
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_OUT_OF_HOST_MEMORY,
-                             "porta_batch_loader_create: %d batches of %zu images of %zu floats",
-                             RING, cfg->batch, image);
+        return porta_context_set_message(
+            ctx, PORTA_ERROR_OUT_OF_HOST_MEMORY,
+            "porta_batch_loader_create: %d batches of %zu images of %zu floats", RING, cfg->batch,
+            image);
     }
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->filled, NULL);
@@ -240,8 +245,9 @@ porta_status porta_batch_loader_create(porta_context *ctx, const porta_image_set
         pthread_cond_destroy(&l->filled);
         pthread_mutex_destroy(&l->mu);
         free_loader(l);
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_OUT_OF_HOST_MEMORY,
-                             "porta_batch_loader_create: pthread_create: %s", strerror(err));
+        return porta_context_set_message(ctx, PORTA_ERROR_OUT_OF_HOST_MEMORY,
+                                         "porta_batch_loader_create: pthread_create: %s",
+                                         strerror(err));
     }
     *out = l;
     return PORTA_OK;
@@ -253,12 +259,12 @@ porta_status porta_batch_loader_seek(porta_context *ctx, porta_batch_loader *l, 
     if (!ctx)
         return PORTA_ERROR_INVALID_ARGUMENT;
     if (!l)
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "porta_batch_loader_seek: l is NULL");
+        return porta_context_set_message(ctx, PORTA_ERROR_INVALID_ARGUMENT,
+                                         "porta_batch_loader_seek: l is NULL");
     if (batch >= l->batches)
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "porta_batch_loader_seek: batch %zu >= %zu batches per epoch", batch,
-                             l->batches);
+        return porta_context_set_message(
+            ctx, PORTA_ERROR_INVALID_ARGUMENT,
+            "porta_batch_loader_seek: batch %zu >= %zu batches per epoch", batch, l->batches);
     pthread_mutex_lock(&l->mu);
     l->gen++;
     l->count = 0;
@@ -275,11 +281,11 @@ porta_status porta_batch_loader_next(porta_context *ctx, porta_batch_loader *l, 
     if (!ctx)
         return PORTA_ERROR_INVALID_ARGUMENT;
     if (!l || !images || !labels)
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "porta_batch_loader_next: %s is NULL",
-                             !l        ? "l"
-                             : !images ? "images"
-                                       : "labels");
+        return porta_context_set_message(ctx, PORTA_ERROR_INVALID_ARGUMENT,
+                                         "porta_batch_loader_next: %s is NULL",
+                                         !l        ? "l"
+                                         : !images ? "images"
+                                                   : "labels");
     pthread_mutex_lock(&l->mu);
     while (l->count == 0)
         pthread_cond_wait(&l->filled, &l->mu);
@@ -300,12 +306,14 @@ porta_status porta_batch_loader_next(porta_context *ctx, porta_batch_loader *l, 
     return PORTA_OK;
 }
 
-void porta_batch_loader_destroy(porta_batch_loader *l)
+void porta_batch_loader_destroy(porta_context *ctx, porta_batch_loader *l)
 {
+    /* Nothing here can fail, so nothing is reported into ctx. */
+    (void)ctx;
     if (!l)
         return;
     pthread_mutex_lock(&l->mu);
-    l->stop = 1;
+    l->stop = true;
     pthread_cond_signal(&l->space);
     pthread_mutex_unlock(&l->mu);
     pthread_join(l->thread, NULL);

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "train_internal.h"
 #include "io/atomic_file.h"
 #include "io/json.h"
 
@@ -16,13 +16,13 @@ struct porta_metrics_log {
     int fd;
     char *path;
     porta__text line; /* the line being built */
-    int in_line;
+    bool in_line;
     porta__text keys; /* this line's keys, each NUL-terminated */
 };
 
-static porta_status io_error(porta_msg *m, const char *what, const char *path)
+static porta_status io_error(porta_context *ctx, const char *what, const char *path)
 {
-    return porta_msg_set(m, PORTA_ERROR_IO, "%s %s: %s", what, path, strerror(errno));
+    return porta_context_set_message(ctx, PORTA_ERROR_IO, "%s %s: %s", what, path, strerror(errno));
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -66,15 +66,15 @@ static int cut_torn_line(int fd)
     return sb.st_size > 0 ? ftruncate(fd, keep) : 0;
 }
 
-porta_status porta_metrics_log_open(porta_context *ctx, const char *path, int append,
+porta_status porta_metrics_log_open(porta_context *ctx, const char *path, bool append,
                                     porta_metrics_log **out)
 {
     if (!ctx)
         return PORTA_ERROR_INVALID_ARGUMENT;
-    porta_msg *m = &ctx->msg;
     if (!out || !path || !*path)
-        return porta_msg_set(m, PORTA_ERROR_INVALID_ARGUMENT, "porta_metrics_log_open: %s",
-                             !out ? "out is NULL" : "path is NULL or empty");
+        return porta_context_set_message(ctx, PORTA_ERROR_INVALID_ARGUMENT,
+                                         "porta_metrics_log_open: %s",
+                                         !out ? "out is NULL" : "path is NULL or empty");
     *out = NULL;
     porta_metrics_log *log = calloc(1, sizeof(*log));
     size_t len = strlen(path) + 1;
@@ -82,17 +82,17 @@ porta_status porta_metrics_log_open(porta_context *ctx, const char *path, int ap
         log->path = malloc(len);
     if (!log || !log->path) {
         free(log);
-        return porta_msg_set(m, PORTA_ERROR_OUT_OF_HOST_MEMORY,
-                             "porta_metrics_log_open: no memory");
+        return porta_context_set_message(ctx, PORTA_ERROR_OUT_OF_HOST_MEMORY,
+                                         "porta_metrics_log_open: no memory");
     }
     memcpy(log->path, path, len);
     int flags = O_RDWR | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC);
     log->fd = open(path, flags, 0644);
     porta_status st = PORTA_OK;
     if (log->fd < 0)
-        st = io_error(m, "cannot open", path);
+        st = io_error(ctx, "cannot open", path);
     else if (append && cut_torn_line(log->fd) != 0)
-        st = io_error(m, "cannot cut the torn last line of", path);
+        st = io_error(ctx, "cannot cut the torn last line of", path);
     if (st) {
         if (log->fd >= 0)
             close(log->fd);
@@ -107,7 +107,7 @@ porta_status porta_metrics_log_open(porta_context *ctx, const char *path, int ap
 static porta_status need_log(porta_context *ctx, porta_metrics_log *log, const char *fn)
 {
     if (!log)
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT, "%s: log is NULL", fn);
+        return porta_context_set_message(ctx, PORTA_ERROR_INVALID_ARGUMENT, "%s: log is NULL", fn);
     return PORTA_OK;
 }
 
@@ -119,14 +119,14 @@ porta_status porta_metrics_log_begin(porta_context *ctx, porta_metrics_log *log)
     if (st)
         return st;
     if (log->in_line)
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "porta_metrics_log_begin: %s: the previous line was not ended",
-                             log->path);
+        return porta_context_set_message(
+            ctx, PORTA_ERROR_INVALID_ARGUMENT,
+            "porta_metrics_log_begin: %s: the previous line was not ended", log->path);
     log->line.len = 0;
     log->keys.len = 0;
     log->line.failed = log->keys.failed = 0;
     porta__text_puts(&log->line, "{");
-    log->in_line = 1;
+    log->in_line = true;
     return PORTA_OK;
 }
 
@@ -138,15 +138,16 @@ static porta_status field_key(porta_context *ctx, porta_metrics_log *log, const 
     if (st)
         return st;
     if (!log->in_line)
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "%s: %s: no line begun (porta_metrics_log_begin)", fn, log->path);
+        return porta_context_set_message(ctx, PORTA_ERROR_INVALID_ARGUMENT,
+                                         "%s: %s: no line begun (porta_metrics_log_begin)", fn,
+                                         log->path);
     if (!key || !porta__utf8_valid(key, strlen(key)))
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "%s: key is NULL or not valid UTF-8", fn);
+        return porta_context_set_message(ctx, PORTA_ERROR_INVALID_ARGUMENT,
+                                         "%s: key is NULL or not valid UTF-8", fn);
     for (size_t at = 0; at < log->keys.len; at += strlen(log->keys.data + at) + 1)
         if (strcmp(log->keys.data + at, key) == 0)
-            return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                                 "%s: key '%s' is already in this line", fn, key);
+            return porta_context_set_message(ctx, PORTA_ERROR_INVALID_ARGUMENT,
+                                             "%s: key '%s' is already in this line", fn, key);
     porta__text_append(&log->keys, key, strlen(key) + 1);
     if (log->line.len > 1)
         porta__text_puts(&log->line, ",");
@@ -183,9 +184,10 @@ porta_status porta_metrics_log_str(porta_context *ctx, porta_metrics_log *log, c
     if (!ctx)
         return PORTA_ERROR_INVALID_ARGUMENT;
     if (!value || !porta__utf8_valid(value, strlen(value)))
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "porta_metrics_log_str: value of '%s' is NULL or not valid UTF-8",
-                             key ? key : "(null)");
+        return porta_context_set_message(
+            ctx, PORTA_ERROR_INVALID_ARGUMENT,
+            "porta_metrics_log_str: value of '%s' is NULL or not valid UTF-8",
+            key ? key : "(null)");
     porta_status st = field_key(ctx, log, key, "porta_metrics_log_str");
     if (!st)
         porta__text_json_string(&log->line, value);
@@ -196,7 +198,7 @@ static porta_status write_line(porta_context *ctx, porta_metrics_log *log, const
                                size_t n)
 {
     if (write_all(log->fd, text, n) != 0)
-        return io_error(&ctx->msg, "cannot write to", log->path);
+        return io_error(ctx, "cannot write to", log->path);
     return PORTA_OK;
 }
 
@@ -208,13 +210,14 @@ porta_status porta_metrics_log_end(porta_context *ctx, porta_metrics_log *log)
     if (st)
         return st;
     if (!log->in_line)
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "porta_metrics_log_end: %s: no line begun", log->path);
-    log->in_line = 0;
+        return porta_context_set_message(ctx, PORTA_ERROR_INVALID_ARGUMENT,
+                                         "porta_metrics_log_end: %s: no line begun", log->path);
+    log->in_line = false;
     porta__text_puts(&log->line, "}\n");
     if (log->line.failed || log->keys.failed)
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_OUT_OF_HOST_MEMORY,
-                             "porta_metrics_log_end: %s: no memory for the line", log->path);
+        return porta_context_set_message(ctx, PORTA_ERROR_OUT_OF_HOST_MEMORY,
+                                         "porta_metrics_log_end: %s: no memory for the line",
+                                         log->path);
     return write_line(ctx, log, log->line.data, log->line.len);
 }
 
@@ -228,30 +231,31 @@ porta_status porta_metrics_log_write(porta_context *ctx, porta_metrics_log *log,
     if (st)
         return st;
     if (!json_object)
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT, "%s: line is NULL", fn);
+        return porta_context_set_message(ctx, PORTA_ERROR_INVALID_ARGUMENT, "%s: line is NULL", fn);
     if (log->in_line)
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "%s: %s: a line begun with porta_metrics_log_begin is not ended", fn,
-                             log->path);
+        return porta_context_set_message(
+            ctx, PORTA_ERROR_INVALID_ARGUMENT,
+            "%s: %s: a line begun with porta_metrics_log_begin is not ended", fn, log->path);
     size_t n = strlen(json_object);
     if (strchr(json_object, '\n') || strchr(json_object, '\r'))
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "%s: the line contains a line break", fn);
+        return porta_context_set_message(ctx, PORTA_ERROR_INVALID_ARGUMENT,
+                                         "%s: the line contains a line break", fn);
     porta__json *v = NULL;
     char err[256];
     if (porta__json_parse(json_object, n, &v, err, sizeof(err)))
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "%s: the line is not valid JSON: %s", fn, err);
-    int object = v->type == PORTA__JSON_OBJECT;
+        return porta_context_set_message(ctx, PORTA_ERROR_INVALID_ARGUMENT,
+                                         "%s: the line is not valid JSON: %s", fn, err);
+    bool object = v->type == PORTA__JSON_OBJECT;
     porta__json_free(v);
     if (!object)
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "%s: the line is not a JSON object", fn);
+        return porta_context_set_message(ctx, PORTA_ERROR_INVALID_ARGUMENT,
+                                         "%s: the line is not a JSON object", fn);
     porta__text line = {0};
     porta__text_append(&line, json_object, n);
     porta__text_puts(&line, "\n");
-    st = line.failed ? porta_msg_set(&ctx->msg, PORTA_ERROR_OUT_OF_HOST_MEMORY, "%s: no memory", fn)
-                     : write_line(ctx, log, line.data, line.len);
+    st = line.failed
+             ? porta_context_set_message(ctx, PORTA_ERROR_OUT_OF_HOST_MEMORY, "%s: no memory", fn)
+             : write_line(ctx, log, line.data, line.len);
     porta__text_free(&line);
     return st;
 }
@@ -260,18 +264,17 @@ porta_status porta_metrics_log_close(porta_context *ctx, porta_metrics_log *log)
 {
     if (!log)
         return PORTA_OK;
-    porta_msg scratch; /* where failures go when there is no context */
-    porta_msg *m = ctx ? &ctx->msg : &scratch;
     porta_status st = PORTA_OK;
     if (fsync(log->fd) != 0)
-        st = io_error(m, "cannot fsync", log->path);
+        st = io_error(ctx, "cannot fsync", log->path);
     if (close(log->fd) != 0 && !st)
-        st = io_error(m, "cannot close", log->path);
+        st = io_error(ctx, "cannot close", log->path);
     if (log->in_line && !st)
-        st = porta_msg_set(m, PORTA_ERROR_INVALID_ARGUMENT,
-                           "porta_metrics_log_close: %s: the last line was begun but not ended "
-                           "(dropped)",
-                           log->path);
+        st = porta_context_set_message(
+            ctx, PORTA_ERROR_INVALID_ARGUMENT,
+            "porta_metrics_log_close: %s: the last line was begun but not ended "
+            "(dropped)",
+            log->path);
     porta__text_free(&log->line);
     porta__text_free(&log->keys);
     free(log->path);
@@ -281,22 +284,23 @@ porta_status porta_metrics_log_close(porta_context *ctx, porta_metrics_log *log)
 
 /* Decide whether one line stays; *last_kept carries the verdict of the last
  * line with a "step". */
-static porta_status keep_line(porta_msg *m, const char *path, size_t lineno, const char *text,
-                              size_t n, uint64_t step, int *last_kept, int *keep)
+static porta_status keep_line(porta_context *ctx, const char *path, size_t lineno, const char *text,
+                              size_t n, uint64_t step, bool *last_kept, bool *keep)
 {
     porta__json *v = NULL;
     char err[256];
     if (porta__json_parse(text, n, &v, err, sizeof(err)))
-        return porta_msg_set(m, PORTA_ERROR_CORRUPT_DATA, "%s: line %zu is not valid JSON: %s",
-                             path, lineno, err);
+        return porta_context_set_message(ctx, PORTA_ERROR_CORRUPT_DATA,
+                                         "%s: line %zu is not valid JSON: %s", path, lineno, err);
     porta_status st = PORTA_OK;
     const porta__json *s = porta__json_get(v, "step");
     if (v->type != PORTA__JSON_OBJECT)
-        st = porta_msg_set(m, PORTA_ERROR_CORRUPT_DATA, "%s: line %zu is not a JSON object", path,
-                           lineno);
+        st = porta_context_set_message(ctx, PORTA_ERROR_CORRUPT_DATA,
+                                       "%s: line %zu is not a JSON object", path, lineno);
     else if (s && (s->type != PORTA__JSON_NUMBER || !s->is_uint))
-        st = porta_msg_set(m, PORTA_ERROR_CORRUPT_DATA,
-                           "%s: line %zu: \"step\" is not a non-negative integer", path, lineno);
+        st = porta_context_set_message(ctx, PORTA_ERROR_CORRUPT_DATA,
+                                       "%s: line %zu: \"step\" is not a non-negative integer", path,
+                                       lineno);
     else if (s)
         *keep = *last_kept = s->u <= step;
     else
@@ -309,43 +313,42 @@ porta_status porta_metrics_log_truncate_after(porta_context *ctx, const char *pa
 {
     if (!ctx)
         return PORTA_ERROR_INVALID_ARGUMENT;
-    porta_msg *m = &ctx->msg;
     if (!path)
-        return porta_msg_set(m, PORTA_ERROR_INVALID_ARGUMENT,
-                             "porta_metrics_log_truncate_after: path is NULL");
+        return porta_context_set_message(ctx, PORTA_ERROR_INVALID_ARGUMENT,
+                                         "porta_metrics_log_truncate_after: path is NULL");
     struct stat sb;
     if (stat(path, &sb) != 0 && errno == ENOENT)
         return PORTA_OK;
     void *file = NULL;
     size_t bytes = 0;
-    porta_status st = porta__read_file(path, &file, &bytes, m);
+    porta_status st = porta__train_read_file(ctx, path, &file, &bytes);
     if (st)
         return st;
     const char *text = file;
     porta__text out = {0};
-    int last_kept = 1, changed = 0;
+    bool last_kept = true, changed = false;
     size_t lineno = 0, at = 0;
     while (at < bytes && !st) {
         const char *nl = memchr(text + at, '\n', bytes - at);
         lineno++;
         if (!nl) { /* torn last line */
-            changed = 1;
+            changed = true;
             break;
         }
         size_t n = (size_t)(nl - (text + at));
-        int keep = 0;
+        bool keep = false;
         if (n > 0)
-            st = keep_line(m, path, lineno, text + at, n, step, &last_kept, &keep);
+            st = keep_line(ctx, path, lineno, text + at, n, step, &last_kept, &keep);
         if (keep)
             porta__text_append(&out, text + at, n + 1);
         else
-            changed = 1;
+            changed = true;
         at += n + 1;
     }
     if (!st && out.failed)
-        st = porta_msg_set(m, PORTA_ERROR_OUT_OF_HOST_MEMORY, "%s: no memory", path);
+        st = porta_context_set_message(ctx, PORTA_ERROR_OUT_OF_HOST_MEMORY, "%s: no memory", path);
     if (!st && changed)
-        st = porta__write_file_atomic(path, out.data ? out.data : "", out.len, m);
+        st = porta__train_write_file_atomic(ctx, path, out.data ? out.data : "", out.len);
     porta__text_free(&out);
     free(file);
     return st;

@@ -3,6 +3,7 @@
 #ifndef PORTA_IO_PLOT_SVG_H
 #define PORTA_IO_PLOT_SVG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Reduce n points to what is drawn: when n > max_points, the minimum and
@@ -14,18 +15,18 @@
  * porta__plot_downsample_capacity(n, max_points) points. Returns the
  * number written. */
 size_t porta__plot_downsample(const double *x, const double *y, size_t n, size_t max_points,
-                              int log_y, double *out_x, double *out_y);
+                              bool log_y, double *out_x, double *out_y);
 size_t porta__plot_downsample_capacity(size_t n, size_t max_points);
 
 #define PORTA__PLOT_MAX_TICKS 32
 
 /* Ticks for an axis over [lo, hi] (lo < hi): on a linear axis multiples of
  * a 1, 2 or 5 x 10^k step, about `target` of them, and *lo / *hi widened
- * to the nearest multiples when widen != 0; on a log axis (lo > 0) powers
- * of ten (and 2 and 5 times them over short ranges), *lo / *hi widened to
- * ticks when widen != 0. Returns the number of ticks (<=
+ * to the nearest multiples when widen; on a log axis (lo > 0) powers of
+ * ten (and 2 and 5 times them over short ranges), *lo / *hi widened to
+ * ticks when widen. Returns the number of ticks (<=
  * PORTA__PLOT_MAX_TICKS); *step is the linear step (0 on a log axis). */
-size_t porta__plot_ticks(double *lo, double *hi, int log_axis, int target, int widen,
+size_t porta__plot_ticks(double *lo, double *hi, bool log_axis, int target, bool widen,
                          double ticks[PORTA__PLOT_MAX_TICKS], double *step);
 
 /* A tick label: "0", "0.25", "12000", "1e-05". */
