@@ -1,21 +1,29 @@
 #!/usr/bin/env bash
-# run-tests.sh: set up, build and run porta's whole test suite, twice:
-#   1. a -Werror build (build-test/), every test on every device found;
-#   2. an AddressSanitizer + UndefinedBehaviorSanitizer build (build-asan/),
-#      the same tests again.
-# The Vulkan validation layer is on in both runs; any message fails a test.
-# Options: --no-sanitize skips the second run. Extra ctest arguments may
-# follow "--" (e.g. -- -L fast).
+# run-tests.sh: set up, build and run porta's whole test suite, twice, and
+# check porta as users install it:
+#   1. a -Werror build of shared libraries (build-test/), every test on
+#      every device found (the programs run on libporta.so);
+#   2. porta installed and linked from outside (scripts/check-install.sh:
+#      the install, the exported symbols, the examples with find_package and
+#      pkg-config on PoCL and lavapipe, a static install, add_subdirectory,
+#      Doxygen, the Debian packages);
+#   3. an AddressSanitizer + UndefinedBehaviorSanitizer build of static
+#      libraries (build-asan/), the same tests again.
+# The Vulkan validation layer is on in the test runs; any message fails a
+# test. Options: --no-sanitize skips step 3, --no-install step 2. Extra
+# ctest arguments may follow "--" (e.g. -- -L fast).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 sanitize=1
+install=1
 ctest_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-sanitize) sanitize=0 ;;
+    --no-install) install=0 ;;
     --) shift; ctest_args=("$@"); break ;;
-    *) echo "usage: scripts/run-tests.sh [--no-sanitize] [-- CTEST-ARGS]" >&2; exit 2 ;;
+    *) echo "usage: scripts/run-tests.sh [--no-sanitize] [--no-install] [-- CTEST-ARGS]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -32,7 +40,10 @@ run() { # name, cmake flags...
   (cd "$dir" && ctest --output-on-failure -j"$jobs" ${ctest_args[@]+"${ctest_args[@]}"})
 }
 
-run build-test
+run build-test -DBUILD_SHARED_LIBS=ON
+if [ "$install" = 1 ]; then
+  scripts/check-install.sh build-test
+fi
 if [ "$sanitize" = 1 ]; then
-  run build-asan -DPORTA_SANITIZE=ON
+  run build-asan -DBUILD_SHARED_LIBS=OFF -DPORTA_SANITIZE=ON
 fi

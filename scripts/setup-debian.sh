@@ -19,8 +19,9 @@ set -euo pipefail
 kjv_text="${PORTA_KJV_TEXT:-${XDG_CACHE_HOME:-$HOME/.cache}/porta/kjv.txt}"
 
 packages=(
-  # build
-  build-essential cmake pkg-config
+  # build; doxygen for the reference documentation, file for cpack's
+  # Debian packages
+  build-essential cmake pkg-config doxygen file
   # kernels: GLSL -> SPIR-V, validation
   glslc spirv-tools
   # Vulkan: loader + headers, lavapipe (CPU), validation layers, vulkaninfo
