@@ -25,7 +25,7 @@ fi
 
 work=$(mktemp -d /tmp/porta-package.XXXXXX)
 cleanup() {
-  dpkg -r porta-tools libporta-dev libporta0 >/dev/null 2>&1 || true
+  dpkg -P porta-tools libporta-dev libporta0 >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
