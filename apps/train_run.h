@@ -75,11 +75,6 @@ const char *train_path(char *buf, const char *dir, const char *name);
  * the path, which would tell every reader the writer's file system. */
 const char *train_base_name(char *buf, size_t cap, const char *path);
 
-/* SHA-256 (FIPS 180-4) of bytes[0, size) as 64 lower-case hex digits and a
- * NUL into hex: the same digits sha256sum prints for a file of those
- * bytes. */
-void train_sha256_hex(const void *bytes, size_t size, char hex[65]);
-
 /* Close the log. */
 void train_run_close(train_run *r);
 

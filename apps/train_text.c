@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "optim_options.h"
 #include "progress.h"
+#include "sha256.h"
 #include "text_models.h"
 #include "train_options.h"
 #include "train_run.h"
@@ -231,7 +232,7 @@ int train_text_main(int argc, char **argv)
     train_base_name(s.text_name, sizeof s.text_name, o.text);
     /* Of the bytes trained on (after any gzip decompression): for a plain
      * file what sha256sum prints. */
-    train_sha256_hex(s.text.bytes, s.text.size, s.text_sha256);
+    porta_cli_sha256_hex(s.text.bytes, s.text.size, s.text_sha256);
     fprintf(stderr, "porta-train: %s: %zu bytes (%zu train, %zu validation), SHA-256 %.16s...\n",
             o.text, s.text.size, s.text.train_size, s.text.size - s.text.train_size, s.text_sha256);
     gpt_model m;
