@@ -5,7 +5,6 @@
  */
 #include <math.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "internal.h"
 
@@ -35,15 +34,6 @@ static porta_status check_shape(porta_context *ctx, const char *call, size_t bat
     return PORTA_OK;
 }
 
-/* porta__check_view with the message naming "<call> <argument>". */
-static porta_status check_arg(porta_context *ctx, porta_view v, size_t n, const char *call,
-                              const char *arg)
-{
-    char what[96];
-    snprintf(what, sizeof(what), "%s %s", call, arg);
-    return porta__check_view(ctx, v, n, what);
-}
-
 /* One attention_softmax.kc dispatch over the rows: SPEC0 = pass, SPEC1 =
  * one invocation per row (CPU devices, rows up to ATT_ROW_MAX_T) or one
  * workgroup per row. */
@@ -68,9 +58,9 @@ porta_status porta_attention_softmax_forward(porta_context *ctx, size_t batch_he
     porta_status st = check_shape(ctx, call, batch_heads, T, scale);
     const size_t n = batch_heads * T * T;
     if (!st)
-        st = check_arg(ctx, xv, n, call, "x");
+        st = porta__check_arg(ctx, xv, n, call, "x");
     if (!st)
-        st = check_arg(ctx, yv, n, call, "y");
+        st = porta__check_arg(ctx, yv, n, call, "y");
     if (st || n == 0)
         return st;
     porta_params_attention_softmax p = {.rows = (uint32_t)(batch_heads * T),
@@ -94,11 +84,11 @@ porta_status porta_attention_softmax_backward(porta_context *ctx, size_t batch_h
     porta_status st = check_shape(ctx, call, batch_heads, T, scale);
     const size_t n = batch_heads * T * T;
     if (!st)
-        st = check_arg(ctx, yv, n, call, "y");
+        st = porta__check_arg(ctx, yv, n, call, "y");
     if (!st)
-        st = check_arg(ctx, dyv, n, call, "dy");
+        st = porta__check_arg(ctx, dyv, n, call, "dy");
     if (!st)
-        st = check_arg(ctx, dxv, n, call, "dx");
+        st = porta__check_arg(ctx, dxv, n, call, "dx");
     if (st || n == 0)
         return st;
     porta_params_attention_softmax p = {.rows = (uint32_t)(batch_heads * T),

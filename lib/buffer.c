@@ -1,4 +1,5 @@
 /* buffer.c: device buffers owned by a context. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "internal.h"
@@ -112,4 +113,12 @@ porta_status porta__check_view(porta_context *ctx, porta_view v, size_t n, const
                              "%s: %zu elements from element %zu exceed the view's length of %zu",
                              what, n, v.offset, v.length);
     return porta__check_range(ctx, v.buffer, v.offset, n, what);
+}
+
+porta_status porta__check_arg(porta_context *ctx, porta_view v, size_t n, const char *call,
+                              const char *arg)
+{
+    char what[128];
+    snprintf(what, sizeof(what), "%s %s", call, arg);
+    return porta__check_view(ctx, v, n, what);
 }

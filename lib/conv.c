@@ -2,7 +2,6 @@
  * conv2d_backward_data.kc, conv2d_backward_filter.kc): argument checks,
  * grids, and the split of long loops into several dispatches. */
 #include <stdint.h>
-#include <stdio.h>
 
 #include "conv_internal.h"
 #include "conv_rows.h"
@@ -108,15 +107,6 @@ porta_status porta_conv2d_output_size(porta_context *ctx, const porta_conv2d_sha
     return st;
 }
 
-/* One tensor argument: its range inside its view and buffer. */
-static porta_status check_tensor(porta_context *ctx, const char *call, const char *name,
-                                 porta_view v, size_t n)
-{
-    char what[96];
-    snprintf(what, sizeof(what), "%s %s", call, name);
-    return porta__check_view(ctx, v, n, what);
-}
-
 /* Iterations of the (kh, kw) loops per input (output) channel. */
 static size_t taps_cost(const conv_geom *g)
 {
@@ -190,13 +180,13 @@ porta_status porta__conv2d_forward_split(porta_context *ctx, const porta_conv2d_
     if (!st)
         st = conv_geometry(ctx, s, call, &g);
     if (!st)
-        st = check_tensor(ctx, call, "x", xv, g.x_elems);
+        st = porta__check_arg(ctx, xv, g.x_elems, call, "x");
     if (!st)
-        st = check_tensor(ctx, call, "w", wv, g.w_elems);
+        st = porta__check_arg(ctx, wv, g.w_elems, call, "w");
     if (!st && bias)
-        st = check_tensor(ctx, call, "bias", biasv, g.co);
+        st = porta__check_arg(ctx, biasv, g.co, call, "bias");
     if (!st)
-        st = check_tensor(ctx, call, "y", yv, g.y_elems);
+        st = porta__check_arg(ctx, yv, g.y_elems, call, "y");
     size_t chunk = 0;
     if (!st)
         st = channel_chunk(ctx, call, &g, channels_per_dispatch, &chunk);
@@ -258,11 +248,11 @@ porta_status porta__conv2d_backward_data_split(porta_context *ctx, const porta_c
     if (!st)
         st = conv_geometry(ctx, s, call, &g);
     if (!st)
-        st = check_tensor(ctx, call, "dy", dyv, g.y_elems);
+        st = porta__check_arg(ctx, dyv, g.y_elems, call, "dy");
     if (!st)
-        st = check_tensor(ctx, call, "w", wv, g.w_elems);
+        st = porta__check_arg(ctx, wv, g.w_elems, call, "w");
     if (!st)
-        st = check_tensor(ctx, call, "dx", dxv, g.x_elems);
+        st = porta__check_arg(ctx, dxv, g.x_elems, call, "dx");
     size_t chunk = 0;
     if (!st)
         st = channel_chunk(ctx, call, &g, channels_per_dispatch, &chunk);
@@ -324,13 +314,13 @@ porta_status porta__conv2d_backward_filter_split(porta_context *ctx, const porta
     if (!st)
         st = conv_geometry(ctx, s, call, &g);
     if (!st)
-        st = check_tensor(ctx, call, "x", xv, g.x_elems);
+        st = porta__check_arg(ctx, xv, g.x_elems, call, "x");
     if (!st)
-        st = check_tensor(ctx, call, "dy", dyv, g.y_elems);
+        st = porta__check_arg(ctx, dyv, g.y_elems, call, "dy");
     if (!st)
-        st = check_tensor(ctx, call, "dw", dwv, g.w_elems);
+        st = porta__check_arg(ctx, dwv, g.w_elems, call, "dw");
     if (!st && dbias)
-        st = check_tensor(ctx, call, "dbias", dbiasv, g.co);
+        st = porta__check_arg(ctx, dbiasv, g.co, call, "dbias");
     const size_t local = ctx && !st ? ctx->variant.local_size : 1;
     if (!st && ctx->backend.caps.local_mem_bytes < local * CONV_TILE_CHANNELS * sizeof(float))
         st = porta_msg_set(&ctx->msg, PORTA_ERROR_UNSUPPORTED,

@@ -4,7 +4,6 @@
  */
 #include <math.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "internal.h"
 
@@ -18,14 +17,8 @@ static porta_status check_call(porta_context *ctx, const char *call, float p, si
     if (!(p >= 0.0f && p < 1.0f))
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT, "%s p: %g is not in [0, 1)",
                              call, (double)p);
-    char what[96];
-    snprintf(what, sizeof(what), "%s %s", call, a_name);
-    st = porta__check_view(ctx, a, n, what);
-    if (!st) {
-        snprintf(what, sizeof(what), "%s %s", call, y_name);
-        st = porta__check_view(ctx, y, n, what);
-    }
-    return st;
+    st = porta__check_arg(ctx, a, n, call, a_name);
+    return st ? st : porta__check_arg(ctx, y, n, call, y_name);
 }
 
 /* One dropout.kc dispatch; pass 0 forward, 1 backward. */

@@ -7,7 +7,6 @@
  * invocation's loop stays under llvmpipe's 65535 iterations.
  */
 #include <stdint.h>
-#include <stdio.h>
 
 #include "internal.h"
 
@@ -43,18 +42,10 @@ static porta_status check_call(porta_context *ctx, const char *call, porta_view 
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
                              "%s: %zu x %zu elements overflow", call,
                              vocab > SIZE_MAX / dim ? vocab : n_tokens, dim);
-    char what[96];
-    snprintf(what, sizeof(what), "%s tokens", call);
-    st = porta__check_view(ctx, tokens, n_tokens, what);
-    if (!st) {
-        snprintf(what, sizeof(what), "%s %s", call, table_name);
-        st = porta__check_view(ctx, table, vocab * dim, what);
-    }
-    if (!st) {
-        snprintf(what, sizeof(what), "%s %s", call, rows_name);
-        st = porta__check_view(ctx, rows, n_tokens * dim, what);
-    }
-    return st;
+    st = porta__check_arg(ctx, tokens, n_tokens, call, "tokens");
+    if (!st)
+        st = porta__check_arg(ctx, table, vocab * dim, call, table_name);
+    return st ? st : porta__check_arg(ctx, rows, n_tokens * dim, call, rows_name);
 }
 
 porta_status porta_embedding_forward(porta_context *ctx, porta_view tokensv, size_t n_tokens,

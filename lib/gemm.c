@@ -9,7 +9,6 @@
  * in-order, barrier-separated dispatches), grown on demand to the largest
  * split-K problem seen and kept, so a training loop allocates it once. */
 #include <stdint.h>
-#include <stdio.h>
 
 #include "gemm_internal.h"
 
@@ -22,17 +21,13 @@ typedef struct gemm_args {
     int ta, tb, tc;   /* tc: C marked transposed, which is refused */
     size_t m, n, k, batch;
     float alpha, beta;
-    porta_buffer *a, *b, *c;
-    size_t a_off, b_off, c_off;
-    size_t a_len, b_len, c_len; /* the views' lengths: 0, up to the buffer's end */
+    porta_view a, b, c;
     size_t lda, ldb, ldc;
     size_t stride_a, stride_b, stride_c;
     /* the epilogue (gemm_epilogue.c): SPEC0 bits 4..8 of gemm.kc, applied
      * by the dispatch that finishes C; unused buffers are C */
     uint32_t epilogue;
-    porta_buffer *bias, *pre;
-    size_t bias_off, pre_off;
-    size_t bias_len, pre_len;
+    porta_view bias, pre;
 } gemm_args;
 
 /* Elements spanned by a rows x cols row-major matrix with leading dimension
@@ -73,9 +68,7 @@ static porta_status check_operand(porta_context *ctx, const char *call, const ch
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
                              "%s %s: the batch range overflows (%s.batch_stride %zu)", call, name,
                              name, stride);
-    char what[64];
-    snprintf(what, sizeof(what), "%s %s", call, name);
-    return porta__check_view(ctx, v, span, what);
+    return porta__check_arg(ctx, v, span, call, name);
 }
 
 /* Whether [o1, o1 + n1) of b1 and [o2, o2 + n2) of b2 share an element. */
@@ -91,35 +84,30 @@ static porta_status validate_epilogue(porta_context *ctx, const gemm_args *g, si
 {
     const int bias = (g->epilogue & PORTA_GEMM_EPI_BIAS) != 0;
     const int pre = (g->epilogue & PORTA_GEMM_EPI_PRE) != 0;
-    char what[64];
     porta_status st = PORTA_OK;
-    if (bias) {
-        snprintf(what, sizeof(what), "%s epilogue->bias", g->call);
-        const porta_view v = {g->bias, g->bias_off, g->bias_len};
-        st = porta__check_view(ctx, v, g->n, what);
-    }
-    if (!st && pre) {
-        snprintf(what, sizeof(what), "%s epilogue->pre", g->call);
-        const porta_view v = {g->pre, g->pre_off, g->pre_len};
-        st = porta__check_view(ctx, v, c_one, what);
-    }
+    if (bias)
+        st = porta__check_arg(ctx, g->bias, g->n, g->call, "epilogue->bias");
+    if (!st && pre)
+        st = porta__check_arg(ctx, g->pre, c_one, g->call, "epilogue->pre");
     if (st)
         return st;
-    if (pre && ranges_overlap(g->pre, g->pre_off, c_one, g->c, g->c_off, c_one))
+    if (pre && ranges_overlap(g->pre.buffer, g->pre.offset, c_one, g->c.buffer, g->c.offset, c_one))
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
                              "%s epilogue->pre: its range overlaps c's (pre at element %zu, c at "
                              "%zu)",
-                             g->call, g->pre_off, g->c_off);
-    if (bias && ranges_overlap(g->bias, g->bias_off, g->n, g->c, g->c_off, c_one))
+                             g->call, g->pre.offset, g->c.offset);
+    if (bias &&
+        ranges_overlap(g->bias.buffer, g->bias.offset, g->n, g->c.buffer, g->c.offset, c_one))
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
                              "%s epilogue->bias: its range overlaps c's (bias at element %zu, c "
                              "at %zu)",
-                             g->call, g->bias_off, g->c_off);
-    if (bias && pre && ranges_overlap(g->bias, g->bias_off, g->n, g->pre, g->pre_off, c_one))
+                             g->call, g->bias.offset, g->c.offset);
+    if (bias && pre &&
+        ranges_overlap(g->bias.buffer, g->bias.offset, g->n, g->pre.buffer, g->pre.offset, c_one))
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
                              "%s epilogue->bias: its range overlaps pre's (bias at element %zu, "
                              "pre at %zu)",
-                             g->call, g->bias_off, g->pre_off);
+                             g->call, g->bias.offset, g->pre.offset);
     return PORTA_OK;
 }
 
@@ -133,15 +121,13 @@ static porta_status validate(porta_context *ctx, const gemm_args *g)
                              "%s c: transposed is set; C is written as stored and cannot be "
                              "transposed",
                              g->call);
-    const porta_view a = {g->a, g->a_off, g->a_len}, b = {g->b, g->b_off, g->b_len},
-                     c = {g->c, g->c_off, g->c_len};
-    st = check_operand(ctx, g->call, "a", a, g->ta ? g->k : g->m, g->ta ? g->m : g->k, g->lda,
+    st = check_operand(ctx, g->call, "a", g->a, g->ta ? g->k : g->m, g->ta ? g->m : g->k, g->lda,
                        g->batch, g->stride_a);
     if (!st)
-        st = check_operand(ctx, g->call, "b", b, g->tb ? g->n : g->k, g->tb ? g->k : g->n, g->ldb,
-                           g->batch, g->stride_b);
+        st = check_operand(ctx, g->call, "b", g->b, g->tb ? g->n : g->k, g->tb ? g->k : g->n,
+                           g->ldb, g->batch, g->stride_b);
     if (!st)
-        st = check_operand(ctx, g->call, "c", c, g->m, g->n, g->ldc, g->batch, g->stride_c);
+        st = check_operand(ctx, g->call, "c", g->c, g->m, g->n, g->ldc, g->batch, g->stride_c);
     if (st)
         return st;
     size_t c_one = g->m && g->n ? (g->m - 1) * g->ldc + g->n : 0;
@@ -209,22 +195,23 @@ static porta_status launch_block(porta_context *ctx, const porta__gemm_plan *pla
         .lda = (uint32_t)g->lda,
         .ldb = (uint32_t)g->ldb,
         .ldc = (uint32_t)g->ldc,
-        .a_off = (uint32_t)(g->a_off + blk->b0 * g->stride_a + a_at),
-        .b_off = (uint32_t)(g->b_off + blk->b0 * g->stride_b + b_at),
-        .c_off = (uint32_t)(g->c_off + blk->b0 * g->stride_c + blk->i0 * g->ldc + blk->j0),
+        .a_off = (uint32_t)(g->a.offset + blk->b0 * g->stride_a + a_at),
+        .b_off = (uint32_t)(g->b.offset + blk->b0 * g->stride_b + b_at),
+        .c_off = (uint32_t)(g->c.offset + blk->b0 * g->stride_c + blk->i0 * g->ldc + blk->j0),
         .stride_a = (uint32_t)(blk->nb > 1 ? g->stride_a : 0),
         .stride_b = (uint32_t)(blk->nb > 1 ? g->stride_b : 0),
         .stride_c = (uint32_t)(blk->nb > 1 ? g->stride_c : 0),
         .alpha = g->alpha,
         .beta = blk->k0 == 0 ? g->beta : 1.0f,
-        .bias_off = (uint32_t)(g->bias_off + blk->j0),
-        .pre_off = (uint32_t)(g->pre_off + blk->b0 * g->stride_c + blk->i0 * g->ldc + blk->j0),
+        .bias_off = (uint32_t)(g->bias.offset + blk->j0),
+        .pre_off = (uint32_t)(g->pre.offset + blk->b0 * g->stride_c + blk->i0 * g->ldc + blk->j0),
     };
     size_t rows, cols;
     block_extent(ctx, plan, &rows, &cols);
     const uint32_t grid[3] = {(uint32_t)((blk->nj + cols - 1) / cols),
                               (uint32_t)((blk->mi + rows - 1) / rows), (uint32_t)blk->nb};
-    porta_bbuffer *bufs[] = {g->a->impl, g->b->impl, g->c->impl, g->bias->impl, g->pre->impl};
+    porta_bbuffer *bufs[] = {g->a.buffer->impl, g->b.buffer->impl, g->c.buffer->impl,
+                             g->bias.buffer->impl, g->pre.buffer->impl};
     /* the epilogue once, on the dispatch that finishes C (its last K chunk) */
     const uint32_t epilogue = blk->k0 + blk->kk == g->k ? g->epilogue : 0u;
     return dispatch_gemm(ctx, plan, g, epilogue, grid, bufs, &p);
@@ -322,8 +309,8 @@ static porta_status launch_split_k(porta_context *ctx, const porta__gemm_plan *p
         .lda = (uint32_t)g->lda,
         .ldb = (uint32_t)g->ldb,
         .ldc = (uint32_t)g->n,
-        .a_off = (uint32_t)g->a_off,
-        .b_off = (uint32_t)g->b_off,
+        .a_off = (uint32_t)g->a.offset,
+        .b_off = (uint32_t)g->b.offset,
         .c_off = 0,
         .stride_a = (uint32_t)(g->ta ? kc * g->lda : kc),
         .stride_b = (uint32_t)(g->tb ? kc : kc * g->ldb),
@@ -337,7 +324,8 @@ static porta_status launch_split_k(porta_context *ctx, const porta__gemm_plan *p
     block_extent(ctx, plan, &rows, &cols);
     const uint32_t grid[3] = {(uint32_t)((g->n + cols - 1) / cols),
                               (uint32_t)((g->m + rows - 1) / rows), (uint32_t)splits};
-    porta_bbuffer *bufs[] = {g->a->impl, g->b->impl, part->impl, part->impl, part->impl};
+    porta_bbuffer *bufs[] = {g->a.buffer->impl, g->b.buffer->impl, part->impl, part->impl,
+                             part->impl};
     st = dispatch_gemm(ctx, plan, g, 0u, grid, bufs, &p);
     if (st)
         return st;
@@ -346,17 +334,18 @@ static porta_status launch_split_k(porta_context *ctx, const porta__gemm_plan *p
         .n = (uint32_t)g->n,
         .splits = (uint32_t)splits,
         .ldc = (uint32_t)g->ldc,
-        .c_off = (uint32_t)g->c_off,
+        .c_off = (uint32_t)g->c.offset,
         .part_off = 0,
         .alpha = g->alpha,
         .beta = g->beta,
-        .bias_off = (uint32_t)g->bias_off,
-        .pre_off = (uint32_t)g->pre_off,
+        .bias_off = (uint32_t)g->bias.offset,
+        .pre_off = (uint32_t)g->pre.offset,
     };
     uint32_t rgrid[3];
     porta__grid_2d((mn + ctx->variant.local_size - 1) / ctx->variant.local_size, rgrid);
     const uint32_t spec[PORTA_SPEC_COUNT] = {1u | g->epilogue, 1u, 1u, 1u};
-    porta_bbuffer *rbufs[] = {part->impl, g->c->impl, g->bias->impl, g->pre->impl};
+    porta_bbuffer *rbufs[] = {part->impl, g->c.buffer->impl, g->bias.buffer->impl,
+                              g->pre.buffer->impl};
     return porta__launch_spec(ctx, PORTA_KERNEL_gemm_reduce, spec, rgrid, rbufs, &r);
 }
 
@@ -389,35 +378,23 @@ porta_status porta__gemm_run(porta_context *ctx, const porta__gemm_plan *plan, c
                    .batch = batch,
                    .alpha = alpha,
                    .beta = beta,
-                   .a = a.data.buffer,
-                   .b = b.data.buffer,
-                   .c = c.data.buffer,
-                   .a_off = a.data.offset,
-                   .b_off = b.data.offset,
-                   .c_off = c.data.offset,
-                   .a_len = a.data.length,
-                   .b_len = b.data.length,
-                   .c_len = c.data.length,
+                   .a = a.data,
+                   .b = b.data,
+                   .c = c.data,
                    .lda = a.ld,
                    .ldb = b.ld,
                    .ldc = c.ld,
                    .stride_a = a.batch_stride,
                    .stride_b = b.batch_stride,
                    .stride_c = c.batch_stride,
-                   .bias = c.data.buffer,
-                   .pre = c.data.buffer};
+                   .bias = porta_view_of(c.data.buffer),
+                   .pre = porta_view_of(c.data.buffer)};
     if (epi) {
         g.epilogue = epi->flags;
-        if (epi->bias.buffer) {
-            g.bias = epi->bias.buffer;
-            g.bias_off = epi->bias.offset;
-            g.bias_len = epi->bias.length;
-        }
-        if (epi->pre.buffer) {
-            g.pre = epi->pre.buffer;
-            g.pre_off = epi->pre.offset;
-            g.pre_len = epi->pre.length;
-        }
+        if (epi->bias.buffer)
+            g.bias = epi->bias;
+        if (epi->pre.buffer)
+            g.pre = epi->pre;
     }
     porta_status st = validate(ctx, &g);
     if (st || m == 0 || n == 0 || batch == 0)

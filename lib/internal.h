@@ -146,6 +146,11 @@ porta_status porta__check_range(porta_context *ctx, const porta_buffer *b, size_
  * fence a call into part of a buffer (porta_view). */
 porta_status porta__check_view(porta_context *ctx, porta_view v, size_t n, const char *what);
 
+/* porta__check_view with the message naming "<call> <argument>", e.g.
+ * "porta_conv2d_forward x". */
+porta_status porta__check_arg(porta_context *ctx, porta_view v, size_t n, const char *call,
+                              const char *arg);
+
 /* porta_cross_entropy / porta_accuracy_count with at most rows_per_group
  * rows per workgroup in each dispatch (0: as many as llvmpipe's loop budget
  * allows), so a test can make a small problem take the path of a large one

@@ -1,7 +1,6 @@
 /* loss.c: the fused softmax cross-entropy (shaders/cross_entropy.kc) and
  * the accuracy count (shaders/accuracy.kc). */
 #include <stdint.h>
-#include <stdio.h>
 
 #include "internal.h"
 
@@ -55,13 +54,10 @@ static porta_status check_shape(porta_context *ctx, const loss_shape *s, size_t 
     if (s->rows > SIZE_MAX / s->classes)
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
                              "%s rows: %zu rows of %zu classes overflow", fn, s->rows, s->classes);
-    char what[64];
-    snprintf(what, sizeof(what), "%s logits", fn);
-    st = porta__check_view(ctx, s->logits, s->rows * s->classes, what);
+    st = porta__check_arg(ctx, s->logits, s->rows * s->classes, fn, "logits");
     if (st)
         return st;
-    snprintf(what, sizeof(what), "%s labels", fn);
-    st = porta__check_view(ctx, s->labels, s->rows, what);
+    st = porta__check_arg(ctx, s->labels, s->rows, fn, "labels");
     if (st)
         return st;
     uint32_t local = ctx->variant.local_size;

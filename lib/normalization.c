@@ -11,7 +11,6 @@
  */
 #include <math.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "internal.h"
 
@@ -59,15 +58,6 @@ static porta_status check_shape(porta_context *ctx, size_t rows, size_t cols, co
     return PORTA_OK;
 }
 
-/* porta__check_view with the message naming "<call> <argument>". */
-static porta_status check_arg(porta_context *ctx, porta_view v, size_t n, const char *call,
-                              const char *arg)
-{
-    char what[64];
-    snprintf(what, sizeof(what), "%s %s", call, arg);
-    return porta__check_view(ctx, v, n, what);
-}
-
 porta_status porta_layernorm_forward(porta_context *ctx, size_t rows, size_t cols, float eps,
                                      porta_view xv, porta_view gammav, porta_view betav,
                                      porta_view yv, porta_view meanv, porta_view rstdv)
@@ -82,17 +72,17 @@ porta_status porta_layernorm_forward(porta_context *ctx, size_t rows, size_t col
         st = porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
                            "%s eps: %g is not finite and >= 0", call, (double)eps);
     if (!st)
-        st = check_arg(ctx, xv, rows * cols, call, "x");
+        st = porta__check_arg(ctx, xv, rows * cols, call, "x");
     if (!st)
-        st = check_arg(ctx, gammav, cols, call, "gamma");
+        st = porta__check_arg(ctx, gammav, cols, call, "gamma");
     if (!st)
-        st = check_arg(ctx, betav, cols, call, "beta");
+        st = porta__check_arg(ctx, betav, cols, call, "beta");
     if (!st)
-        st = check_arg(ctx, yv, rows * cols, call, "y");
+        st = porta__check_arg(ctx, yv, rows * cols, call, "y");
     if (!st)
-        st = check_arg(ctx, meanv, rows, call, "mean");
+        st = porta__check_arg(ctx, meanv, rows, call, "mean");
     if (!st)
-        st = check_arg(ctx, rstdv, rows, call, "rstd");
+        st = porta__check_arg(ctx, rstdv, rows, call, "rstd");
     if (st || rows == 0)
         return st;
     porta_params_layernorm p = {.rows = (uint32_t)rows,
@@ -122,7 +112,7 @@ static porta_status check_ln_backward(porta_context *ctx, size_t rows, size_t co
     const size_t lens[] = {n, n, cols, rows, rows, n, cols, cols};
     porta_status st = check_shape(ctx, rows, cols, "porta_layernorm_backward");
     for (size_t i = 0; !st && i < 8; i++)
-        st = check_arg(ctx, v[i], lens[i], "porta_layernorm_backward", names[i]);
+        st = porta__check_arg(ctx, v[i], lens[i], "porta_layernorm_backward", names[i]);
     return st;
 }
 
@@ -186,9 +176,9 @@ porta_status porta_softmax_forward(porta_context *ctx, size_t rows, size_t cols,
     const char *call = "porta_softmax_forward";
     porta_status st = check_shape(ctx, rows, cols, call);
     if (!st)
-        st = check_arg(ctx, xv, rows * cols, call, "x");
+        st = porta__check_arg(ctx, xv, rows * cols, call, "x");
     if (!st)
-        st = check_arg(ctx, yv, rows * cols, call, "y");
+        st = porta__check_arg(ctx, yv, rows * cols, call, "y");
     if (st || rows == 0)
         return st;
     porta_params_softmax p = {.rows = (uint32_t)rows,
@@ -208,11 +198,11 @@ porta_status porta_softmax_backward(porta_context *ctx, size_t rows, size_t cols
     const char *call = "porta_softmax_backward";
     porta_status st = check_shape(ctx, rows, cols, call);
     if (!st)
-        st = check_arg(ctx, yv, rows * cols, call, "y");
+        st = porta__check_arg(ctx, yv, rows * cols, call, "y");
     if (!st)
-        st = check_arg(ctx, dyv, rows * cols, call, "dy");
+        st = porta__check_arg(ctx, dyv, rows * cols, call, "dy");
     if (!st)
-        st = check_arg(ctx, dxv, rows * cols, call, "dx");
+        st = porta__check_arg(ctx, dxv, rows * cols, call, "dx");
     if (st || rows == 0)
         return st;
     porta_params_softmax p = {.rows = (uint32_t)rows,

@@ -1,6 +1,5 @@
 /* pool.c: 2-D max / average pooling forward and backward (shaders/pool.kc). */
 #include <stdint.h>
-#include <stdio.h>
 
 #include "internal.h"
 
@@ -85,14 +84,6 @@ static porta_status check_kind(porta_context *ctx, porta_pool_kind kind, const c
     return PORTA_OK;
 }
 
-static porta_status check_tensor(porta_context *ctx, const char *call, const char *name,
-                                 porta_view v, size_t n)
-{
-    char what[96];
-    snprintf(what, sizeof(what), "%s %s", call, name);
-    return porta__check_view(ctx, v, n, what);
-}
-
 /* Windows along one axis that contain an input element, at most. */
 static size_t windows_per_input(size_t k, size_t stride, size_t out)
 {
@@ -155,9 +146,9 @@ porta_status porta_pool_forward(porta_context *ctx, porta_pool_kind kind, const 
     if (!st)
         st = pool_geometry(ctx, s, call, &g);
     if (!st)
-        st = check_tensor(ctx, call, "x", xv, g.x_elems);
+        st = porta__check_arg(ctx, xv, g.x_elems, call, "x");
     if (!st)
-        st = check_tensor(ctx, call, "y", yv, g.y_elems);
+        st = porta__check_arg(ctx, yv, g.y_elems, call, "y");
     if (st)
         return st;
     porta_params_pool p = params_of(s, &g);
@@ -184,11 +175,11 @@ porta_status porta_pool_backward(porta_context *ctx, porta_pool_kind kind,
     if (!st)
         st = pool_geometry(ctx, s, call, &g);
     if (!st && kind == PORTA_POOL_MAX)
-        st = check_tensor(ctx, call, "x", xv, g.x_elems);
+        st = porta__check_arg(ctx, xv, g.x_elems, call, "x");
     if (!st)
-        st = check_tensor(ctx, call, "dy", dyv, g.y_elems);
+        st = porta__check_arg(ctx, dyv, g.y_elems, call, "dy");
     if (!st)
-        st = check_tensor(ctx, call, "dx", dxv, g.x_elems);
+        st = porta__check_arg(ctx, dxv, g.x_elems, call, "dx");
     if (st)
         return st;
     porta_params_pool p = params_of(s, &g);

@@ -1,5 +1,4 @@
 /* vec.c: the flat float32 vector kernels of the public API. */
-#include <stdio.h>
 
 #include "internal.h"
 
@@ -19,24 +18,15 @@ porta_status porta_vec_fill(porta_context *ctx, porta_view yv, size_t n, float v
     return porta__launch(ctx, PORTA_KERNEL_fill, porta__groups_for(ctx, n), bufs, &p);
 }
 
-/* porta__check_view with the message naming "<call> <argument>". */
-static porta_status check_arg(porta_context *ctx, porta_view v, size_t n, const char *call,
-                              const char *arg)
-{
-    char what[64];
-    snprintf(what, sizeof(what), "%s %s", call, arg);
-    return porta__check_view(ctx, v, n, what);
-}
-
 /* The checks every two-operand call starts with: a device, x and y. */
 static porta_status check_xy(porta_context *ctx, porta_view x, porta_view y, size_t n,
                              const char *call)
 {
     porta_status st = porta__require_device(ctx);
     if (!st)
-        st = check_arg(ctx, x, n, call, "x");
+        st = porta__check_arg(ctx, x, n, call, "x");
     if (!st)
-        st = check_arg(ctx, y, n, call, "y");
+        st = porta__check_arg(ctx, y, n, call, "y");
     return st;
 }
 
@@ -87,11 +77,11 @@ static porta_status elementwise(porta_context *ctx, uint32_t op, porta_view a, p
     const char *call = op == ELEMENTWISE_ADD ? "porta_vec_add" : "porta_vec_mul";
     porta_status st = porta__require_device(ctx);
     if (!st)
-        st = check_arg(ctx, a, n, call, "a");
+        st = porta__check_arg(ctx, a, n, call, "a");
     if (!st)
-        st = check_arg(ctx, b, n, call, "b");
+        st = porta__check_arg(ctx, b, n, call, "b");
     if (!st)
-        st = check_arg(ctx, z, n, call, "z");
+        st = porta__check_arg(ctx, z, n, call, "z");
     if (st || n == 0)
         return st;
     porta_params_elementwise p = {.n = (uint32_t)n,
@@ -134,9 +124,9 @@ static porta_status reduce(porta_context *ctx, uint32_t square, porta_view xv, s
     const char *call = square ? "porta_vec_sum_squares" : "porta_vec_sum";
     porta_status st = porta__require_device(ctx);
     if (!st)
-        st = check_arg(ctx, xv, n, call, "x");
+        st = porta__check_arg(ctx, xv, n, call, "x");
     if (!st)
-        st = check_arg(ctx, rv, 1, call, "result");
+        st = porta__check_arg(ctx, rv, 1, call, "result");
     if (st)
         return st;
     /* Pass 1: each group sums a strided share into partials; every group
@@ -189,7 +179,7 @@ porta_status porta_vec_sum_squares(porta_context *ctx, porta_view x, size_t n, p
  * is refused rather than silently read from the buffer's start. */
 static porta_status check_stream(porta_context *ctx, porta_view v, size_t n, const char *name)
 {
-    porta_status st = check_arg(ctx, v, n, "porta_vec_stream", name);
+    porta_status st = porta__check_arg(ctx, v, n, "porta_vec_stream", name);
     if (!st && v.offset != 0)
         st = porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
                            "porta_vec_stream %s: offset %zu (the stream kernel reads its arrays "
