@@ -63,6 +63,22 @@ typedef enum porta_device_type {
     PORTA_DEVICE_TYPE_VIRTUAL_GPU = 4,
 } porta_device_type;
 
+/* How a device runs a workgroup: what device policy keys on, never a
+ * device or driver name (the presets in backends/common/device_presets.c
+ * fill it). */
+typedef enum porta_execution {
+    /* A GPU: the invocations of a subgroup run together, a branch that is
+     * uniform across them is taken once, a barrier is cheap. */
+    PORTA_EXECUTION_SIMT = 0,
+    /* A CPU OpenCL driver such as PoCL: a workgroup is a loop over its
+     * work-items, cut at every barrier, vectorised across work-items;
+     * uniform branches are real branches. */
+    PORTA_EXECUTION_WORK_ITEM_LOOP = 1,
+    /* Mesa's llvmpipe: batches of SIMD lanes run every branch masked,
+     * uniform or not, and a barrier switches coroutines, which is dear. */
+    PORTA_EXECUTION_MASKED_LANES = 2,
+} porta_execution;
+
 /* What a backend reports about one device. Strings are NUL-terminated and
  * truncated to fit. The caps open() fills are authoritative; enumerate's
  * are a preview, since only open can probe the device. In particular
@@ -93,6 +109,34 @@ typedef struct porta_device_caps {
      * -cl-fp32-correctly-rounded-divide-sqrt). 0: they may be a few ulp off
      * (Vulkan allows 2.5 ulp, and GPUs use it). */
     uint32_t div_sqrt_rounded;
+    /* Storage buffers one kernel may bind (Vulkan
+     * maxPerStageDescriptorStorageBuffers and its set and resource limits;
+     * OpenCL has none, PORTA_MAX_BINDINGS). */
+    uint32_t max_storage_buffers;
+    /* The largest range one binding may address (Vulkan
+     * maxStorageBufferRange; OpenCL: max_alloc_bytes). max_alloc_bytes is
+     * already at most this. */
+    uint64_t max_storage_range;
+    /* Policy: the tuning preset's answers (device_presets.c), which a
+     * user may override by preset name (PORTA_DEVICE_PRESET) and lower
+     * (PORTA_DEVICE_LIMITS). */
+    porta_execution execution;
+    /* Loop iterations one invocation may run in a dispatch before the
+     * driver ends its loops silently; 0: no such limit. */
+    uint32_t loop_limit;
+    /* 1: a fused multiply-add costs no more than a multiply and an add. */
+    uint32_t fast_fma;
+    /* Elements a streaming kernel's invocation should walk (the fused
+     * optimizer step's default). */
+    uint32_t elements_per_invocation;
+    /* 1: workgroups of one dispatch may hand a value over through a
+     * coherent buffer and an atomic ticket (the memory model, or the
+     * driver's shared coherent memory, makes another workgroup's stores
+     * visible); 0: porta uses a second dispatch instead. */
+    uint32_t group_handover;
+    /* The preset that filled the policy fields ("llvmpipe", "pocl", "gpu",
+     * ...). */
+    char preset[32];
     /* Stable text identifying device + driver for cache keys. */
     char cache_key[512];
 } porta_device_caps;
@@ -112,7 +156,11 @@ typedef struct porta_kernel_desc {
     size_t spirv_bytes;
     uint32_t n_buffers;    /* storage buffers at bindings 0..n-1 */
     uint32_t params_bytes; /* size of the params struct (push constants) */
-    uint64_t source_hash;  /* FNV-1a of cl_source and spirv together */
+    uint32_t shared_bytes; /* its shared arrays (a fixed size: shaders/README.md) */
+    /* The largest workgroup it may run (LOCAL_SIZE_MAX when its shared
+     * arrays are sized by it), 0: the device's limit alone. */
+    uint32_t max_local_size;
+    uint64_t source_hash; /* FNV-1a of cl_source and spirv together */
 } porta_kernel_desc;
 
 /* Specialisation of a kernel. OpenCL: built with
@@ -282,5 +330,16 @@ int porta_cache_read(const char *dir, const char *file, void **data, size_t *byt
 int porta_cache_write(const char *dir, const char *file, const void *data, size_t bytes);
 /* Make a file-name-safe key: "<prefix>-<16 hex digits of hash>". */
 void porta_cache_name(char *out, size_t cap, const char *prefix, uint64_t hash);
+
+/* Fill caps' policy fields (execution ... preset) from the tuning preset
+ * the device matches (device_presets.c): keyed by API, device type,
+ * vendor, platform and driver, first match wins, the last entry matches
+ * everything. A backend calls it once its other fields are filled. */
+void porta_device_preset_apply(porta_device_caps *caps);
+/* Fill them from the preset called `name` instead; returns 0, or -1 (caps
+ * unchanged) when no preset has that name. */
+int porta_device_preset_apply_named(porta_device_caps *caps, const char *name);
+/* The presets' names, comma-separated, into out (for messages). */
+void porta_device_preset_list(char *out, size_t cap);
 
 #endif

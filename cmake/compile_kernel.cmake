@@ -57,9 +57,45 @@ string(FIND "${interface}" "porta_params_${NAME} " named)
 if(named LESS 0)
   message(FATAL_ERROR "${KC}: KERNEL_BEGIN must name the kernel after its file (${NAME})")
 endif()
+# The structs the kernel declares (prelude_host.h marks them), each guarded
+# so that kernels sharing a header can be included together.
+set(structs "")
+set(snames "")
+set(rest "${host_text}")
+string(FIND "${rest}" "PORTA_HOST_STRUCT_BEGIN" sb)
+while(sb GREATER -1)
+  math(EXPR sb "${sb} + 23")
+  string(SUBSTRING "${rest}" ${sb} -1 rest)
+  string(FIND "${rest}" "PORTA_HOST_STRUCT_END" se)
+  string(SUBSTRING "${rest}" 0 ${se} body)
+  string(STRIP "${body}" body)
+  string(REGEX MATCH "^[A-Za-z_][A-Za-z_0-9]*" sname "${body}")
+  list(APPEND snames ${sname})
+  string(LENGTH "${sname}" slen)
+  string(SUBSTRING "${body}" ${slen} -1 body)
+  string(APPEND structs "#ifndef PORTA_KC_STRUCT_${sname}\n#define PORTA_KC_STRUCT_${sname}\n"
+         "${body}\n#endif\n")
+  string(SUBSTRING "${rest}" ${se} -1 rest)
+  string(FIND "${rest}" "PORTA_HOST_STRUCT_BEGIN" sb)
+endwhile()
+# On the host each struct is porta_kc_NAME (lib/ has names of its own).
+set(header "${structs}${interface}")
+foreach(sname IN LISTS snames)
+  string(REGEX REPLACE "([ (])${sname}([ ;)])" "\\1porta_kc_${sname}\\2" header "${header}")
+endforeach()
 file(WRITE "${OUT}/kernel_${NAME}.h"
      "/* Generated from shaders/${NAME}.kc by cmake/compile_kernel.cmake. Do not edit. */\n"
-     "${interface}\n")
+     "${header}\n")
+
+# A kernel that names LOCAL_SIZE_MAX sizes shared arrays by it: the host
+# caps its workgroups to that size (0: the device's limit alone).
+file(READ "${KC}" kc_text)
+if(kc_text MATCHES "LOCAL_SIZE_MAX")
+  file(STRINGS "${SHADERS}/local_size_max.h" max_local REGEX "^#define LOCAL_SIZE_MAX")
+  string(REGEX REPLACE "^#define LOCAL_SIZE_MAX ([0-9]+)u.*" "\\1" max_local "${max_local}")
+else()
+  set(max_local 0)
+endif()
 
 # OpenCL source as a C string literal, one source line per literal line.
 string(REPLACE "\\" "\\\\" cl_c "${cl_text}")
@@ -104,6 +140,8 @@ const porta_kernel_desc porta_kernel_desc_${NAME} = {
     .spirv_bytes = ${spv_bytes},
     .n_buffers = porta_buffers_${NAME},
     .params_bytes = sizeof(porta_params_${NAME}),
+    .shared_bytes = porta_shared_bytes_${NAME},
+    .max_local_size = ${max_local},
     .source_hash = 0x${hash16}ull,
 };
 ")

@@ -19,7 +19,7 @@ file(MAKE_DIRECTORY ${PORTA_KERNEL_DIR})
 set(shaders ${CMAKE_CURRENT_SOURCE_DIR}/shaders)
 file(GLOB kc_files CONFIGURE_DEPENDS ${shaders}/*.kc)
 list(SORT kc_files)
-file(GLOB preludes ${shaders}/prelude_*.h ${shaders}/*.kh)
+file(GLOB preludes ${shaders}/prelude_*.h ${shaders}/*.kh ${shaders}/local_size_max.h)
 
 set(PORTA_KERNEL_SOURCES "")
 set(kernel_headers "")

@@ -25,7 +25,8 @@ add_library(porta_common_objects OBJECT
 
 file(GLOB core_sources CONFIGURE_DEPENDS ${src}/lib/*.c ${src}/lib/graph/*.c
      ${src}/lib/optim/*.c ${src}/lib/io/safetensors_*.c ${src}/backends/*.c
-     ${src}/backends/common/disk_cache.c ${src}/backends/common/variant.c)
+     ${src}/backends/common/disk_cache.c ${src}/backends/common/variant.c
+     ${src}/backends/common/device_presets.c)
 add_library(porta_core_objects OBJECT ${core_sources} ${PORTA_KERNEL_SOURCES})
 add_dependencies(porta_core_objects porta_kernels)
 target_include_directories(porta_core_objects PRIVATE ${PORTA_KERNEL_DIR})

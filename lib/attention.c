@@ -40,8 +40,7 @@ static porta_status check_shape(porta_context *ctx, const char *call, size_t bat
 static porta_status launch(porta_context *ctx, uint32_t pass, size_t rows, size_t T,
                            porta_bbuffer *const *bufs, const porta_params_attention_softmax *p)
 {
-    const uint32_t per_invocation =
-        ctx->backend.caps.type == PORTA_DEVICE_TYPE_CPU && T <= ATT_ROW_MAX_T ? 1u : 0u;
+    const uint32_t per_invocation = porta__cpu_like(ctx) && T <= ATT_ROW_MAX_T ? 1u : 0u;
     const uint32_t spec[PORTA_SPEC_COUNT] = {pass, per_invocation, 1, 1};
     const size_t local = ctx->variant.local_size;
     uint32_t grid[3];

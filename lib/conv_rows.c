@@ -42,7 +42,7 @@ static size_t vec_width(const porta_context *ctx)
  * where they compile to slow code. */
 static uint32_t use_fma(const porta_context *ctx)
 {
-    return !porta__is_llvmpipe(ctx);
+    return porta__fast_fma(ctx);
 }
 
 static size_t div_up(size_t a, size_t b)

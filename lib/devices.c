@@ -250,6 +250,9 @@ porta_status porta_device_find(porta_context *ctx, const char *spec, porta_devic
     return st;
 }
 
+static porta_status apply_overrides(porta_context *ctx, const char *preset, const char *limits,
+                                    porta_device_caps *caps);
+
 porta_status porta_device_open(porta_context *ctx, const char *spec, porta_device_info *chosen)
 {
     if (!ctx)
@@ -263,6 +266,14 @@ porta_status porta_device_open(porta_context *ctx, const char *spec, porta_devic
         return st;
 
     const porta_device_caps *d = &ctx->devices[i];
+    const char *preset = ctx->preset_set ? ctx->device_preset : getenv("PORTA_DEVICE_PRESET");
+    const char *limits = ctx->limits_set ? ctx->device_limits : getenv("PORTA_DEVICE_LIMITS");
+    /* Check the overrides on the enumerated caps first, so that a bad one
+     * fails before the device is opened. */
+    porta_device_caps preview = *d;
+    st = apply_overrides(ctx, preset, limits, &preview);
+    if (st)
+        return st;
     porta_backend_options opt = {
         .cache_dir = ctx->cache_dir, .validate = ctx->validate, .keep_source = ctx->keep_source};
     memset(&ctx->backend, 0, sizeof(ctx->backend));
@@ -273,15 +284,96 @@ porta_status porta_device_open(porta_context *ctx, const char *spec, porta_devic
     if (st != PORTA_OK)
         return st;
     ctx->open = 1;
+    apply_overrides(ctx, preset, limits, &ctx->backend.caps); /* checked above */
+    snprintf(ctx->limits_applied, sizeof(ctx->limits_applied), "%s", limits ? limits : "");
     /* The default variant: 256 invocations, or the largest power of two the
      * device allows. */
     uint32_t local = 256;
     while (local > ctx->backend.caps.max_workgroup_size && local > 1)
         local /= 2;
     ctx->variant = (porta_kernel_variant){.local_size = local, .spec = {1, 1, 1, 1}};
-    ctx->llvmpipe = strstr(ctx->backend.caps.name, "llvmpipe") != NULL;
     if (chosen)
         porta__device_info_from_caps(&ctx->backend.caps, chosen);
+    return PORTA_OK;
+}
+
+/* ---- overrides: the tuning preset and emulated limits ------------------- */
+
+static porta_status apply_overrides(porta_context *ctx, const char *preset, const char *limits,
+                                    porta_device_caps *caps)
+{
+    if (preset && preset[0] && porta_device_preset_apply_named(caps, preset) != 0) {
+        char names[256];
+        porta_device_preset_list(names, sizeof(names));
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                             "device preset \"%s\" is not in porta's tuning table (%s)", preset,
+                             names);
+    }
+    return porta__device_limits_apply(ctx, limits, caps);
+}
+
+/* Store `text` (NULL: unset, from the environment) into field[cap]. */
+static porta_status set_override(porta_context *ctx, const char *text, char *field, size_t cap,
+                                 int *set, const char *what)
+{
+    if (!ctx)
+        return PORTA_ERROR_INVALID_ARGUMENT;
+    if (text && strlen(text) >= cap)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT, "%s: at most %zu characters",
+                             what, cap - 1);
+    *set = text != NULL;
+    snprintf(field, cap, "%s", text ? text : "");
+    return PORTA_OK;
+}
+
+porta_status porta_context_set_device_limits(porta_context *ctx, const char *limits)
+{
+    return ctx ? set_override(ctx, limits, ctx->device_limits, sizeof(ctx->device_limits),
+                              &ctx->limits_set, "device limits")
+               : PORTA_ERROR_INVALID_ARGUMENT;
+}
+
+porta_status porta_context_set_device_preset(porta_context *ctx, const char *preset)
+{
+    return ctx ? set_override(ctx, preset, ctx->device_preset, sizeof(ctx->device_preset),
+                              &ctx->preset_set, "device preset")
+               : PORTA_ERROR_INVALID_ARGUMENT;
+}
+
+static const char *execution_name(porta_execution e)
+{
+    switch (e) {
+    case PORTA_EXECUTION_WORK_ITEM_LOOP:
+        return "work-item-loop";
+    case PORTA_EXECUTION_MASKED_LANES:
+        return "masked-lanes";
+    default:
+        return "simt";
+    }
+}
+
+porta_status porta_device_capabilities_get(porta_context *ctx, porta_device_capabilities *out)
+{
+    porta_status st = porta__require_device(ctx);
+    if (st)
+        return st;
+    if (!out)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT, "caps is NULL");
+    const porta_device_caps *c = &ctx->backend.caps;
+    memset(out, 0, sizeof(*out));
+    snprintf(out->preset, sizeof(out->preset), "%s", c->preset);
+    out->execution = execution_name(c->execution);
+    out->max_alloc_bytes = c->max_alloc_bytes;
+    out->max_storage_range = c->max_storage_range;
+    out->local_mem_bytes = c->local_mem_bytes;
+    out->max_workgroup_size = c->max_workgroup_size;
+    out->max_storage_buffers = c->max_storage_buffers;
+    out->max_push_bytes = c->max_push_bytes;
+    out->loop_limit = c->loop_limit;
+    out->fast_fma = c->fast_fma != 0;
+    out->group_handover = c->group_handover != 0;
+    out->timestamps = c->timestamp_period_ns > 0;
+    snprintf(out->limits, sizeof(out->limits), "%s", ctx->limits_applied);
     return PORTA_OK;
 }
 

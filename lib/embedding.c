@@ -19,7 +19,7 @@
  * column block, so wider blocks read the token list fewer times. */
 static uint32_t emb_columns(const porta_context *ctx, size_t dim)
 {
-    const uint32_t most = porta__is_llvmpipe(ctx) ? 8u : 32u;
+    const uint32_t most = porta__masked_lanes(ctx) ? 8u : 32u;
     uint32_t cols = 1;
     while (cols < dim && cols < most)
         cols *= 2;

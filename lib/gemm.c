@@ -155,7 +155,9 @@ static porta_status dispatch_gemm(porta_context *ctx, const porta__gemm_plan *pl
         v.spec[3] = plan->wx;
     }
     porta_bkernel *kern = NULL; /* the backend caches it per (kernel, variant) */
-    porta_status st = be->ops->kernel_get(be, porta_kernel_table[PORTA_KERNEL_gemm], &v, &kern);
+    porta_status st = porta__kernel_fits(ctx, porta_kernel_table[PORTA_KERNEL_gemm], v.local_size);
+    if (!st)
+        st = be->ops->kernel_get(be, porta_kernel_table[PORTA_KERNEL_gemm], &v, &kern);
     if (!st)
         st = be->ops->dispatch(be, kern, grid, bufs, p);
     return st ? st : be->ops->barrier(be);

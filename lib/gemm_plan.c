@@ -31,7 +31,7 @@ uint32_t porta__gemm_vec_width(const porta_context *ctx)
 
 static int is_cpu(const porta_context *ctx)
 {
-    return ctx->backend.caps.type == PORTA_DEVICE_TYPE_CPU || porta__is_llvmpipe(ctx);
+    return porta__cpu_like(ctx);
 }
 
 static size_t div_up(size_t x, size_t y)
@@ -83,7 +83,7 @@ void porta__gemm_plan_choose(const porta_context *ctx, int transpose_a, int tran
                                .local_size = 256,
                                .splits = 1,
                                .preset = cpu ? "tiled (n below the vector width)" : "gpu tiled"};
-    } else if (porta__is_llvmpipe(ctx)) {
+    } else if (porta__masked_lanes(ctx)) {
         /* llvmpipe runs 8 invocations in SIMD lanes; each vector is
          * 4 (vec4) or 8 (float8) registers, so small blocks. */
         p.tm = vw == 4 ? 4 : 2;
@@ -114,7 +114,7 @@ void porta__gemm_plan_choose(const porta_context *ctx, int transpose_a, int tran
             s--;
         p.splits = s > 1 ? (uint32_t)s : 1u;
     }
-    p.fma = !porta__is_llvmpipe(ctx);
+    p.fma = porta__fast_fma(ctx);
     *plan = p;
 }
 

@@ -17,6 +17,12 @@ struct porta_context {
     char cache_dir[1024];
     int validate;
     int keep_source;
+    /* porta_context_set_device_limits / _preset: set (else from the
+     * environment at open) and the text */
+    int limits_set, preset_set;
+    char device_limits[256];
+    char device_preset[32];
+    char limits_applied[256]; /* the limits the open device got */
 
     /* enumeration, done once */
     int enumerated;
@@ -29,7 +35,6 @@ struct porta_context {
     porta_backend backend;
     porta_bkernel *kernels[PORTA_KERNEL_COUNT]; /* default variant, built on first use */
     porta_kernel_variant variant;               /* the default variant for this device */
-    int llvmpipe;                               /* the device is Mesa's llvmpipe */
     porta_buffer *scratch;                      /* reduction partials */
     porta_buffer *buffers;                      /* every live buffer, freed at destroy */
 };
@@ -48,8 +53,21 @@ int porta__setting_on(porta_setting s, const char *env);
 /* Fail with PORTA_ERROR_NO_DEVICE_OPEN unless a device is open. */
 porta_status porta__require_device(porta_context *ctx);
 
+/* Lower caps to the emulated limits in `text` (device_limits.c; the
+ * syntax is porta_context_set_device_limits()'s). On failure caps are
+ * unchanged and the message names the bad item. */
+porta_status porta__device_limits_apply(porta_context *ctx, const char *text,
+                                        porta_device_caps *caps);
+
 /* Describe caps in the public form. */
 void porta__device_info_from_caps(const porta_device_caps *caps, porta_device_info *info);
+
+/* PORTA_OK if kernel d may run on the device with local_size invocations
+ * per workgroup: its buffers, params and shared arrays within the limits
+ * the device reports (emulated ones included); else
+ * PORTA_ERROR_UNSUPPORTED naming the limit. Every launch checks it. */
+porta_status porta__kernel_fits(porta_context *ctx, const porta_kernel_desc *d,
+                                uint32_t local_size);
 
 /* Build (once) and enqueue kernel `id` on `groups` workgroups of the
  * context's default local size, then a barrier so the next dispatch sees
@@ -81,13 +99,17 @@ void porta__grid_2d(size_t groups, uint32_t grid[3]);
  * bias, dropout, ...) handles on this device: their SPEC1. */
 uint32_t porta__elements_per_invocation(const porta_context *ctx);
 
-/* Whether the device is Mesa's llvmpipe (lavapipe, or Rusticl on it): a
- * flag set when the device is opened. */
-int porta__is_llvmpipe(const porta_context *ctx);
-/* 1 on a CPU driver other than llvmpipe (PoCL): it runs a workgroup as a
- * loop over its work-items, which LLVM vectorises when no branch is left
- * inside it. */
+/* How the device runs a workgroup (caps.execution, from the tuning preset:
+ * backends/backend.h), never its name. masked_lanes: every branch runs
+ * masked, uniform or not, and a barrier switches coroutines (llvmpipe).
+ * work_item_loop: a workgroup is a loop over its work-items, which LLVM
+ * vectorises when no branch is left inside it (PoCL). cpu_like: either. */
+int porta__masked_lanes(const porta_context *ctx);
 int porta__is_work_item_loop(const porta_context *ctx);
+int porta__cpu_like(const porta_context *ctx);
+/* Whether a fused multiply-add costs no more than a multiply and an add
+ * (caps.fast_fma). */
+int porta__fast_fma(const porta_context *ctx);
 
 /* How a kernel walks memory as shaders/stream.kc does (optim_step, stream):
  * workgroups of local_size invocations, each updating per_invocation
@@ -112,9 +134,9 @@ porta_status porta__launch_stream(porta_context *ctx, porta_kernel_id id,
                                   const uint32_t spec[PORTA_SPEC_COUNT], porta_bbuffer *const *bufs,
                                   const void *params);
 
-/* reduce_chunk.kh's `runs` for this device: 1 on CPU devices other than
- * llvmpipe (PoCL adds 8 consecutive elements as one vector), 0 elsewhere
- * (GPUs read a workgroup's lines together; llvmpipe's lanes are
+/* reduce_chunk.kh's `runs` for this device: 1 where a workgroup is a loop
+ * over its work-items (PoCL adds 8 consecutive elements as one vector), 0
+ * elsewhere (GPUs read a workgroup's lines together; llvmpipe's lanes are
  * invocations). */
 uint32_t porta__reduce_runs(const porta_context *ctx);
 

@@ -17,6 +17,45 @@ uint32_t porta__groups_for(const porta_context *ctx, size_t n)
     return (uint32_t)groups;
 }
 
+porta_status porta__kernel_fits(porta_context *ctx, const porta_kernel_desc *d, uint32_t local_size)
+{
+    const porta_device_caps *c = &ctx->backend.caps;
+    const char *limit = NULL;
+    unsigned long long need = 0, have = 0;
+    if (d->n_buffers > c->max_storage_buffers) {
+        limit = "storage buffers per kernel";
+        need = d->n_buffers;
+        have = c->max_storage_buffers;
+    } else if (d->params_bytes > c->max_push_bytes) {
+        limit = "parameter (push constant) bytes";
+        need = d->params_bytes;
+        have = c->max_push_bytes;
+    } else if (d->shared_bytes > c->local_mem_bytes) {
+        limit = "shared memory bytes per workgroup";
+        need = d->shared_bytes;
+        have = c->local_mem_bytes;
+    } else if (local_size > c->max_workgroup_size) {
+        limit = "invocations per workgroup";
+        need = local_size;
+        have = c->max_workgroup_size;
+    } else if (d->max_local_size && local_size > d->max_local_size) {
+        /* a caller's bug, not the device's: the kernel's shared arrays hold
+         * max_local_size invocations */
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_UNSUPPORTED,
+                             "kernel %s asked to run %u invocations per workgroup; its shared "
+                             "arrays hold %u (LOCAL_SIZE_MAX)",
+                             d->name, local_size, d->max_local_size);
+    }
+    if (!limit)
+        return PORTA_OK;
+    return porta_msg_set(&ctx->msg, PORTA_ERROR_UNSUPPORTED,
+                         "kernel %s needs %llu %s; %s allows %llu%s", d->name, need, limit, c->name,
+                         have,
+                         ctx->limits_applied[0] ? " (device limits emulated: PORTA_DEVICE_LIMITS "
+                                                  "or porta_context_set_device_limits)"
+                                                : "");
+}
+
 static porta_status dispatch(porta_context *ctx, porta_bkernel *k, const uint32_t grid[3],
                              porta_bbuffer *const *bufs, const void *params)
 {
@@ -43,8 +82,9 @@ porta_status porta__launch(porta_context *ctx, porta_kernel_id id, uint32_t grou
 {
     porta_backend *b = &ctx->backend;
     if (!ctx->kernels[id]) {
-        porta_status st =
-            b->ops->kernel_get(b, porta_kernel_table[id], &ctx->variant, &ctx->kernels[id]);
+        porta_status st = porta__kernel_fits(ctx, porta_kernel_table[id], ctx->variant.local_size);
+        if (!st)
+            st = b->ops->kernel_get(b, porta_kernel_table[id], &ctx->variant, &ctx->kernels[id]);
         if (st)
             return st;
     }
@@ -71,18 +111,30 @@ porta_status porta__launch_spec_local(porta_context *ctx, porta_kernel_id id, ui
     for (int i = 0; i < PORTA_SPEC_COUNT; i++)
         v.spec[i] = spec[i];
     porta_bkernel *k = NULL; /* the backend caches it per (kernel, variant) */
-    porta_status st = b->ops->kernel_get(b, porta_kernel_table[id], &v, &k);
+    porta_status st = porta__kernel_fits(ctx, porta_kernel_table[id], local_size);
+    if (!st)
+        st = b->ops->kernel_get(b, porta_kernel_table[id], &v, &k);
     return st ? st : dispatch(ctx, k, grid, bufs, params);
 }
 
-int porta__is_llvmpipe(const porta_context *ctx)
+int porta__masked_lanes(const porta_context *ctx)
 {
-    return ctx->llvmpipe;
+    return ctx->backend.caps.execution == PORTA_EXECUTION_MASKED_LANES;
 }
 
 int porta__is_work_item_loop(const porta_context *ctx)
 {
-    return ctx->backend.caps.type == PORTA_DEVICE_TYPE_CPU && !porta__is_llvmpipe(ctx);
+    return ctx->backend.caps.execution == PORTA_EXECUTION_WORK_ITEM_LOOP;
+}
+
+int porta__cpu_like(const porta_context *ctx)
+{
+    return ctx->backend.caps.execution != PORTA_EXECUTION_SIMT;
+}
+
+int porta__fast_fma(const porta_context *ctx)
+{
+    return ctx->backend.caps.fast_fma != 0;
 }
 
 uint32_t porta__reduce_runs(const porta_context *ctx)
@@ -104,7 +156,7 @@ uint32_t porta__reduce_runs(const porta_context *ctx)
 porta__stream_layout porta__stream_layout_for(const porta_context *ctx)
 {
     const uint32_t lanes = ctx->backend.caps.subgroup_max;
-    if (porta__is_llvmpipe(ctx) && porta__is_pow2(lanes) && lanes <= ctx->variant.local_size)
+    if (porta__masked_lanes(ctx) && porta__is_pow2(lanes) && lanes <= ctx->variant.local_size)
         return (porta__stream_layout){lanes, lanes >= 8u ? PORTA_STREAM_BLOCK_MAX / lanes : 256u};
     return (porta__stream_layout){ctx->variant.local_size, 1};
 }
@@ -127,12 +179,11 @@ porta_status porta__launch_stream(porta_context *ctx, porta_kernel_id id,
 
 uint32_t porta__elements_per_invocation(const porta_context *ctx)
 {
-    /* Presets measured with porta-bench optimizer (16M AdamW parameters):
-     * llvmpipe (lavapipe and Rusticl) pays dearly for every workgroup's
-     * barrier (coroutine switches), so it wants few, long workgroups (64:
-     * 2.1 s -> 0.3 s per 4M-parameter step); PoCL and GPUs are best with a
-     * few elements per invocation and many workgroups. */
-    if (porta__is_llvmpipe(ctx))
-        return 64u;
-    return 4u;
+    /* The preset's figure (backends/common/device_presets.c), measured with
+     * porta-bench optimizer (16M AdamW parameters): where every workgroup's
+     * barrier is a coroutine switch (llvmpipe) few, long workgroups (64: 2.1
+     * s -> 0.3 s per 4M-parameter step); PoCL and GPUs are best with a few
+     * elements per invocation and many workgroups. */
+    const uint32_t per = ctx->backend.caps.elements_per_invocation;
+    return per ? per : 4u;
 }

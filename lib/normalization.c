@@ -27,9 +27,7 @@
  * barrier; llvmpipe switches coroutines there), 0 for one workgroup each. */
 static uint32_t row_per_invocation(const porta_context *ctx, size_t cols)
 {
-    return ctx->backend.caps.type == PORTA_DEVICE_TYPE_CPU && cols <= ROW_PER_INVOCATION_MAX_COLS
-               ? 1u
-               : 0u;
+    return porta__cpu_like(ctx) && cols <= ROW_PER_INVOCATION_MAX_COLS ? 1u : 0u;
 }
 
 /* The grid of a row-wise kernel: a workgroup per row, or per LOCAL_SIZE

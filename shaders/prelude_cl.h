@@ -59,6 +59,7 @@
     name(PORTA_BUFFERS(PORTA_CL_BUFFER_NAME) PORTA_SHARED(PORTA_CL_SHARED_NAME) & p_)
 
 /* ---- parameters, ids, sizes ---- */
+#include "local_size_max.h"
 #define P(name) (p_.name)
 #define SPEC0 PORTA_SPEC0
 #define SPEC1 PORTA_SPEC1
@@ -144,8 +145,13 @@
 #define TANH(x) tanh(x)
 #define POW(a, b) pow((a), (b))
 #define COS(x) cos(x)
-#define IS_FINITE(x) (isfinite(x) != 0)
-#define IS_NAN(x) (isnan(x) != 0)
+/* Finite and NaN tests on the bits, never isnan/isinf: a compiler that may
+ * assume no NaN or infinity occurs (Vulkan without SignedZeroInfNanPreserve,
+ * Metal's default fast math under MoltenVK, -cl-fast-relaxed-math) folds
+ * those to false. The exponent all ones is infinity or NaN; with a
+ * non-zero mantissa, NaN. */
+#define IS_FINITE(x) ((FLOAT_BITS(x) & 0x7F800000u) != 0x7F800000u)
+#define IS_NAN(x) ((FLOAT_BITS(x) & 0x7FFFFFFFu) > 0x7F800000u)
 #define FLOAT_BITS(x) as_uint(x)
 #define BITS_FLOAT(x) as_float(x)
 

@@ -41,6 +41,7 @@
 #define HELPER_END }
 #define HELPER_CALL(name) name()
 
+#include "local_size_max.h"
 #define P(name) (p_.name)
 #define LOCAL_SIZE (gl_WorkGroupSize.x)
 #define GLOBAL_ID (gl_GlobalInvocationID.x)
@@ -93,8 +94,13 @@
 #define TANH(x) tanh(x)
 #define POW(a, b) pow((a), (b))
 #define COS(x) cos(x)
-#define IS_FINITE(x) (!isnan(x) && !isinf(x))
-#define IS_NAN(x) isnan(x)
+/* Finite and NaN tests on the bits, never isnan/isinf: a compiler that may
+ * assume no NaN or infinity occurs (Vulkan without SignedZeroInfNanPreserve,
+ * Metal's default fast math under MoltenVK, -cl-fast-relaxed-math) folds
+ * those to false. The exponent all ones is infinity or NaN; with a
+ * non-zero mantissa, NaN. */
+#define IS_FINITE(x) ((FLOAT_BITS(x) & 0x7F800000u) != 0x7F800000u)
+#define IS_NAN(x) ((FLOAT_BITS(x) & 0x7FFFFFFFu) > 0x7F800000u)
 #define FLOAT_BITS(x) floatBitsToUint(x)
 #define BITS_FLOAT(x) uintBitsToFloat(x)
 

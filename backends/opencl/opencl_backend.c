@@ -301,6 +301,11 @@ static void fill_caps(porta_device_caps *caps, uint32_t index, cl_platform_id pl
     caps->max_push_bytes = push_limit(dev);
     caps->timestamp_period_ns = timer_resolution(dev);
     caps->div_sqrt_rounded = divides_correctly(dev);
+    /* OpenCL limits a kernel's arguments only by their total size, which
+     * porta's few pointers and one params struct stay far under. */
+    caps->max_storage_buffers = PORTA_MAX_BINDINGS;
+    caps->max_storage_range = caps->max_alloc_bytes;
+    porta_device_preset_apply(caps);
     fill_cache_key(caps);
 }
 

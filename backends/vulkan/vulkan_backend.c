@@ -420,6 +420,14 @@ static void fill_limits(const vkb_props *p, const VkPhysicalDeviceMemoryProperti
     }
     caps->max_push_bytes = lim->maxPushConstantsSize;
     caps->timestamp_period_ns = ts_bits > 0 ? lim->timestampPeriod : 0.0;
+    /* One kernel's buffers live in one descriptor set of the compute stage. */
+    uint32_t buffers = lim->maxPerStageDescriptorStorageBuffers;
+    if (lim->maxDescriptorSetStorageBuffers < buffers)
+        buffers = lim->maxDescriptorSetStorageBuffers;
+    if (lim->maxPerStageResources < buffers)
+        buffers = lim->maxPerStageResources;
+    caps->max_storage_buffers = buffers < PORTA_MAX_BINDINGS ? buffers : PORTA_MAX_BINDINGS;
+    caps->max_storage_range = lim->maxStorageBufferRange;
 }
 
 static void fill_caps(VkPhysicalDevice phys, uint32_t index, porta_device_caps *caps)
@@ -435,6 +443,7 @@ static void fill_caps(VkPhysicalDevice phys, uint32_t index, porta_device_caps *
     caps->index = index;
     fill_identity(&p, caps);
     fill_limits(&p, &mem, ts_bits, caps);
+    porta_device_preset_apply(caps);
 }
 
 porta_status porta_vulkan_enumerate(porta_device_caps **out, size_t *count, porta_msg *msg)

@@ -236,7 +236,7 @@ static uint32_t scalars_variant(const porta_context *ctx, const porta_optimizer 
 {
     if (opt->variant_override >= 0)
         return (uint32_t)opt->variant_override;
-    return porta__is_llvmpipe(ctx) ? VARIANT_SCALARS_PASS : VARIANT_FUSED;
+    return porta__masked_lanes(ctx) ? VARIANT_SCALARS_PASS : VARIANT_FUSED;
 }
 
 /* Whether optim_step runs the fused variant on PoCL, which runs a kernel
@@ -273,7 +273,7 @@ static porta__stream_layout step_layout(const porta_context *ctx, const porta_op
                                         uint32_t variant)
 {
     porta__stream_layout layout = porta__stream_layout_for(ctx);
-    if (variant == VARIANT_PER_WORKGROUP && !porta__is_llvmpipe(ctx))
+    if (variant == VARIANT_PER_WORKGROUP && !porta__masked_lanes(ctx))
         layout.per_invocation = porta__elements_per_invocation(ctx);
     if (fused_work_item_loop(ctx, variant) &&
         ctx->backend.caps.max_workgroup_size >= PORTA_STREAM_BLOCK_MAX)
@@ -298,8 +298,7 @@ static porta__stream_layout step_layout(const porta_context *ctx, const porta_op
  * PORTA_OPTIM_NORM_CHUNK overrides the elements per workgroup. */
 static uint32_t norm_groups(const porta_context *ctx, const porta_optimizer *opt)
 {
-    size_t per = ctx->backend.caps.type == PORTA_DEVICE_TYPE_CPU ? PORTA_NORM_CPU_CHUNK
-                                                                 : ctx->variant.local_size;
+    size_t per = porta__cpu_like(ctx) ? PORTA_NORM_CPU_CHUNK : ctx->variant.local_size;
     if (opt->norm_chunk_override)
         per = opt->norm_chunk_override;
     const size_t groups = (opt->elements + per - 1) / per;
@@ -325,11 +324,12 @@ static uint32_t scalars_local_size(const porta_context *ctx, const porta_optimiz
                                    uint32_t groups, int with_norm)
 {
     uint32_t local = porta__stream_layout_for(ctx).local_size;
-    if (!with_norm || !porta__is_llvmpipe(ctx))
+    if (!with_norm || !porta__masked_lanes(ctx))
         return local;
     const size_t chunk = (opt->elements + groups - 1) / groups;
     while ((chunk + 8u * local - 1) / (8u * local) > NORM_MAX_PASSES &&
-           local * 2u <= ctx->backend.caps.max_workgroup_size)
+           local * 2u <= ctx->backend.caps.max_workgroup_size &&
+           local * 2u <= porta_kernel_table[PORTA_KERNEL_optim_scalars]->max_local_size)
         local *= 2u;
     return local;
 }

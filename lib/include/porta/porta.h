@@ -47,6 +47,8 @@
  * | variable | read by | option field |
  * |---|---|---|
  * | PORTA_DEVICE | porta_device_open(), porta_device_find() | their `spec` |
+ * | PORTA_DEVICE_LIMITS | porta_device_open() | porta_context_set_device_limits() |
+ * | PORTA_DEVICE_PRESET | porta_device_open() | porta_context_set_device_preset() |
  * | PORTA_CACHE_DIR, XDG_CACHE_HOME, HOME | porta_context_create() | porta_context_options::cache_dir |
  * | PORTA_VALIDATE | porta_context_create() | porta_context_options::validate |
  * | PORTA_KEEP_SOURCE | porta_context_create() | porta_context_options::keep_source |
@@ -206,6 +208,58 @@ PORTA_API porta_status porta_device_find(porta_context *ctx, const char *spec,
 
 /** The open device's description (PORTA_ERROR_NO_DEVICE_OPEN if none). */
 PORTA_API porta_status porta_device_current(porta_context *ctx, porta_device_info *info);
+
+/** Make the devices this context opens from now on look smaller than they
+ * are, so that a program can be tried on the limits of a device one does
+ * not have. `limits` is a comma-separated list applied left to right, of
+ * key=value items (sizes take a K, M or G suffix, powers of 1024):
+ * `max_alloc` (largest buffer), `storage_range` (largest range one kernel
+ * binding addresses), `storage_buffers` (buffers one kernel may bind),
+ * `local_mem` (shared memory per workgroup), `workgroup` (invocations per
+ * workgroup), `push` (kernel parameter bytes), `timestamps=0` (no device
+ * timestamps), `handover=0` (no hand-over between the workgroups of one
+ * dispatch); and of profiles: `vulkan-min` (the limits every Vulkan device
+ * meets: storage_range=128M, storage_buffers=4, local_mem=16K,
+ * workgroup=128, push=128, handover=0) and `small-gpu` (max_alloc=128M,
+ * storage_buffers=8, local_mem=16K, workgroup=128, handover=0). A limit is
+ * only ever lowered. porta then adapts or refuses exactly as on a device
+ * that reported those limits itself; a refusal's message names the limit.
+ * NULL: $PORTA_DEVICE_LIMITS (the default); "": none. The text is checked
+ * when a device is opened: a bad item is PORTA_ERROR_INVALID_ARGUMENT
+ * from porta_device_open() naming it. */
+PORTA_API porta_status porta_context_set_device_limits(porta_context *ctx, const char *limits);
+
+/** Tune the devices this context opens from now on by the named preset of
+ * porta's per-device tuning table instead of the one the device matches
+ * (the table keys presets by vendor, device type and driver; their names
+ * are listed in docs/DRIVERS.md and in the message an unknown name gets
+ * from porta_device_open()). NULL: $PORTA_DEVICE_PRESET (the default);
+ * "": the device's own. */
+PORTA_API porta_status porta_context_set_device_preset(porta_context *ctx, const char *preset);
+
+/** What device policy keys on, for the open device: the limits porta
+ * plans within (after porta_context_set_device_limits()) and the tuning
+ * preset's answers. */
+typedef struct porta_device_capabilities {
+    char preset[32]; /**< the tuning preset ("llvmpipe", "pocl", "gpu", ...) */
+    const char
+        *execution; /**< "simt" (GPUs), "work-item-loop" (PoCL) or "masked-lanes" (llvmpipe) */
+    uint64_t max_alloc_bytes;     /**< largest buffer porta allocates */
+    uint64_t max_storage_range;   /**< largest range one kernel binding addresses */
+    uint64_t local_mem_bytes;     /**< shared memory per workgroup */
+    unsigned max_workgroup_size;  /**< invocations per workgroup */
+    unsigned max_storage_buffers; /**< storage buffers one kernel may bind */
+    unsigned max_push_bytes;      /**< kernel parameter bytes */
+    unsigned loop_limit; /**< loop iterations an invocation may run per dispatch; 0: no limit */
+    bool fast_fma;       /**< a fused multiply-add costs no more than a multiply and an add */
+    bool group_handover; /**< workgroups of one dispatch may hand values over */
+    bool timestamps;     /**< device timestamps are available */
+    char limits[256];    /**< the emulated limits applied ("" for none) */
+} porta_device_capabilities;
+
+/** The open device's capabilities (PORTA_ERROR_NO_DEVICE_OPEN if none). */
+PORTA_API porta_status porta_device_capabilities_get(porta_context *ctx,
+                                                     porta_device_capabilities *caps);
 
 /* ---- buffers and views ------------------------------------------------- */
 
