@@ -22,8 +22,10 @@ packages=(
   # build; doxygen for the reference documentation, file for cpack's
   # Debian packages
   build-essential cmake pkg-config doxygen file
-  # kernels: GLSL -> SPIR-V, validation
-  glslc spirv-tools
+  # kernels: GLSL -> SPIR-V, validation; SPIR-V -> MSL and HLSL, and
+  # clang-14's OpenCL C front end, for the kernels.translation test
+  # (scripts/check-translation.sh)
+  glslc spirv-tools spirv-cross clang-14
   # Vulkan: loader + headers, lavapipe (CPU), validation layers, vulkaninfo
   libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   # OpenCL: ICD loader + headers, PoCL (CPU), Rusticl/Clover (Mesa), clinfo
