@@ -14,7 +14,8 @@
  * costs one for the scan and one per column of the invocation's block. */
 #define EMB_LOOP_BUDGET 16384u
 
-/* Columns per embedding_backward invocation: a power of two up to 32 (8
+/* Columns per embedding_backward invocation: a power of two up to 32
+ * (EMB_COLUMNS_MAX in shaders/embedding_backward.kc; 8
  * on llvmpipe), no wider than dim needs. Every token is read once per
  * column block, so wider blocks read the token list fewer times. */
 static uint32_t emb_columns(const porta_context *ctx, size_t dim)

@@ -16,7 +16,7 @@ if(PORTA_CLANG_OPENCL)
 endif()
 
 add_test(NAME kernels.translation
-         COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/check-translation.sh --keep
+         COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/check-translation.sh --strict --keep
                  ${PROJECT_BINARY_DIR}/translation ${PORTA_KERNEL_DIR})
 # The kernels are the porta_kernels target's outputs: CTest does not build,
 # so it reports the test not run (required file missing) until they are,
