@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "graph/graph_internal.h"
 #include "harness.h"
 #include "internal.h"
 
@@ -183,6 +184,110 @@ static void check_bad_text(test_state *t, const porta_device_info *info)
     porta_context_destroy(ctx);
 }
 
+/* An MLP whose activations (batch 64 x 1024 hidden, values and
+ * gradients) outgrow a 512 KiB buffer while its parameters (78 KiB) fit:
+ * under max_alloc=512K the planner splits the activations over several
+ * arenas, and training must give the parameters bit for bit. */
+enum { MLP_BATCH = 64, MLP_IN = 8, MLP_HIDDEN = 1024, MLP_CLASSES = 10, MLP_STEPS = 4 };
+
+static porta_status mlp_build(porta_context *ctx, porta_graph *g, porta_tensor *x, porta_tensor *y)
+{
+    const size_t xs[2] = {MLP_BATCH, MLP_IN}, ys[1] = {MLP_BATCH};
+    porta_tensor h, logits, loss;
+    porta_status st = porta_graph_input(ctx, g, "x", PORTA_F32, 2, xs, x);
+    if (!st)
+        st = porta_graph_input(ctx, g, "y", PORTA_U32, 1, ys, y);
+    if (!st)
+        st = porta_graph_linear(ctx, g, *x, MLP_HIDDEN, true, "fc1", &h);
+    if (!st)
+        st = porta_graph_activation(ctx, g, PORTA_RELU, h, &h);
+    if (!st)
+        st = porta_graph_linear(ctx, g, h, MLP_CLASSES, true, "fc2", &logits);
+    if (!st)
+        st = porta_graph_cross_entropy(ctx, g, logits, *y, &loss);
+    if (!st) {
+        porta_optimizer_config oc = porta_optimizer_config_default(PORTA_OPTIMIZER_ADAMW);
+        porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_CONSTANT);
+        st = porta_graph_compile(ctx, g, &oc, &sc);
+    }
+    return st;
+}
+
+/* Train MLP_STEPS steps on `spec` under `limits`; the parameters into
+ * out (fc1 weights), the arena count into *arenas. */
+static porta_status mlp_train(const char *spec, const char *limits, float *out, size_t n_out,
+                              size_t *arenas, char *why, size_t why_cap)
+{
+    porta_context *ctx = NULL;
+    porta_graph *g = NULL;
+    porta_tensor x = 0, y = 0;
+    porta_status st = porta_context_create(NULL, &ctx);
+    if (!st)
+        st = porta_context_set_device_limits(ctx, limits);
+    if (!st)
+        st = porta_device_open(ctx, spec, NULL);
+    porta_graph_options go = {.seed = 7};
+    if (!st)
+        st = porta_graph_create(ctx, &go, &g);
+    if (!st)
+        st = mlp_build(ctx, g, &x, &y);
+    float xb[MLP_BATCH * MLP_IN];
+    uint32_t yb[MLP_BATCH];
+    unsigned r = 12345u;
+    for (int step = 0; !st && step < MLP_STEPS; step++) {
+        for (int i = 0; i < MLP_BATCH * MLP_IN; i++) {
+            r = r * 1664525u + 1013904223u;
+            xb[i] = (float)(r >> 8) / 16777216.0f - 0.5f;
+        }
+        for (int i = 0; i < MLP_BATCH; i++)
+            yb[i] = (unsigned)(xb[i * MLP_IN] > 0.0f) + 2u * (unsigned)(xb[i * MLP_IN + 1] > 0.0f);
+        st = porta_graph_set_input(ctx, g, x, xb, sizeof xb);
+        if (!st)
+            st = porta_graph_set_input(ctx, g, y, yb, sizeof yb);
+        if (!st)
+            st = porta_graph_train_step(ctx, g);
+    }
+    porta_tensor w = 0;
+    const char *name = NULL;
+    if (!st)
+        st = porta_graph_parameter_at(ctx, g, 0, &w, &name);
+    if (!st)
+        st = porta_graph_parameter_read(ctx, g, w, false, out, n_out);
+    *arenas = g ? g->n_arenas : 0;
+    snprintf(why, why_cap, "%s", ctx ? porta_context_message(ctx) : "");
+    porta_graph_destroy(ctx, g);
+    porta_context_destroy(ctx);
+    return st;
+}
+
+static void check_split_arenas(test_state *t, const porta_device_info *info)
+{
+    const size_t n = MLP_IN * MLP_HIDDEN;
+    float *whole = calloc(n, sizeof(float)), *split = calloc(n, sizeof(float));
+    char why[512];
+    size_t arenas_whole = 0, arenas_split = 0;
+    porta_status st = mlp_train(info->spec, "", whole, n, &arenas_whole, why, sizeof why);
+    CHECK(t, st == PORTA_OK, "%s: MLP without limits: %s: %s", info->spec, porta_strerror(st), why);
+    porta_status st2 =
+        mlp_train(info->spec, "max_alloc=512K", split, n, &arenas_split, why, sizeof why);
+    CHECK(t, st2 == PORTA_OK, "%s: MLP under max_alloc=512K: %s: %s", info->spec,
+          porta_strerror(st2), why);
+    if (!st && !st2) {
+        CHECK(t, arenas_whole == 1, "%s: one arena without limits (%zu)", info->spec, arenas_whole);
+        CHECK(t, arenas_split > 1, "%s: activations split over %zu arenas", info->spec,
+              arenas_split);
+        CHECK(t, memcmp(whole, split, n * sizeof(float)) == 0,
+              "%s: the same parameters with the activations split", info->spec);
+    }
+    /* a tensor no buffer can hold is refused, naming it */
+    st = mlp_train(info->spec, "max_alloc=128K", split, n, &arenas_split, why, sizeof why);
+    CHECK(t, st == PORTA_ERROR_ALLOCATION_TOO_LARGE && strstr(why, "per buffer") != NULL,
+          "%s: 256 KiB activations under max_alloc=128K: %s: %s", info->spec, porta_strerror(st),
+          why);
+    free(whole);
+    free(split);
+}
+
 static void per_device(test_state *t, porta_context *ctx, const porta_device_info *info, void *user)
 {
     (void)user;
@@ -200,6 +305,7 @@ static void per_device(test_state *t, porta_context *ctx, const porta_device_inf
     check_small_gpu(t, info);
     check_too_few_buffers(t, info);
     check_bad_text(t, info);
+    check_split_arenas(t, info);
 }
 
 int main(void)

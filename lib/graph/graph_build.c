@@ -82,9 +82,11 @@ void porta_graph_destroy(porta_context *ctx, porta_graph *g)
             if (t->kind == GRAPH_INPUT || t->kind == GRAPH_LOSS)
                 porta_buffer_destroy(ctx, t->buffer);
         }
-        porta_buffer_destroy(ctx, g->arena);
+        for (size_t a = 0; a < g->n_arenas; a++)
+            porta_buffer_destroy(ctx, g->arenas[a]);
         porta_optimizer_destroy(ctx, g->opt);
     }
+    free(g->arenas);
     free(g->tensors);
     free(g->ops);
     free(g->params);

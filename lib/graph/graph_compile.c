@@ -118,14 +118,29 @@ static void lifetimes(porta_graph *g)
     }
 }
 
-/* Plan and allocate the activation arena. */
+/* The largest arena: the device's largest buffer, and below the 2^31
+ * elements a kernel call addresses. */
+static size_t arena_cap(const porta_context *ctx, size_t align)
+{
+    uint64_t cap = ctx->backend.caps.max_alloc_bytes;
+    const uint64_t addressable = ((uint64_t)1 << 31) * 4u - align;
+    if (cap > addressable)
+        cap = addressable;
+    return (size_t)(cap / align * align);
+}
+
+/* Plan and allocate the activation arenas: as few as the device's largest
+ * buffer allows, usually one. */
 static porta_status plan_arena(porta_context *ctx, porta_graph *g)
 {
-    graph_plan_item *items = calloc(2 * g->n_tensors, sizeof *items);
-    int *slot = malloc(2 * g->n_tensors * sizeof *slot);
-    if (!items || !slot) {
+    const size_t n_items = 2 * g->n_tensors;
+    graph_plan_item *items = calloc(n_items, sizeof *items);
+    int *slot = malloc(n_items * sizeof *slot);
+    size_t *arena_bytes = malloc(n_items * sizeof *arena_bytes);
+    if (!items || !slot || !arena_bytes) {
         free(items);
         free(slot);
+        free(arena_bytes);
         return porta_msg_set(&ctx->msg, PORTA_ERROR_OUT_OF_HOST_MEMORY, "porta_graph_compile");
     }
     size_t n = 0;
@@ -136,36 +151,67 @@ static porta_status plan_arena(porta_context *ctx, porta_graph *g)
         if (x->kind != GRAPH_ACTIVATION || x->alias_of)
             continue;
         if (x->value_first >= 0) {
-            items[n] = (graph_plan_item){x->elements * 4, x->value_first, x->value_last, 0};
+            items[n] = (graph_plan_item){x->elements * 4, x->value_first, x->value_last, 0, 0};
             slot[2 * t] = (int)n++;
         }
         if (x->grad_first >= 0) {
-            items[n] = (graph_plan_item){x->elements * 4, x->grad_first, x->grad_last, 0};
+            items[n] = (graph_plan_item){x->elements * 4, x->grad_first, x->grad_last, 0, 0};
             slot[2 * t + 1] = (int)n++;
         }
     }
     for (size_t i = 0; i < n; i++)
         g->unplanned_bytes += items[i].bytes;
     const size_t align = 256; /* every device's storage-buffer offset alignment */
-    g->arena_bytes = graph_plan(items, n, align);
+    const size_t cap = arena_cap(ctx, align);
+    size_t n_arenas = 0;
+    const int rc = graph_plan(items, n, align, cap, arena_bytes, &n_arenas);
     porta_status st = PORTA_OK;
-    if (g->arena_bytes == (size_t)-1)
+    if (rc == -1) {
         st = porta_msg_set(&ctx->msg, PORTA_ERROR_OUT_OF_HOST_MEMORY, "porta_graph_compile");
-    if (!st)
-        st = porta_buffer_create(ctx, g->arena_bytes ? g->arena_bytes : 4, &g->arena);
+    } else if (rc == -2) {
+        for (size_t t = 1; t < g->n_tensors; t++) {
+            for (int k = 0; k < 2; k++) {
+                if (slot[2 * t + k] >= 0 && items[slot[2 * t + k]].arena == GRAPH_PLAN_TOO_LARGE)
+                    st = porta_msg_set(&ctx->msg, PORTA_ERROR_ALLOCATION_TOO_LARGE,
+                                       "porta_graph_compile: the %s of '%s' needs %zu bytes; %s "
+                                       "allows at most %zu bytes per buffer (a smaller batch "
+                                       "or layer fits)",
+                                       k ? "gradient" : "value", g->tensors[t].name,
+                                       items[slot[2 * t + k]].bytes, ctx->backend.caps.name, cap);
+            }
+        }
+    }
+    g->arena_bytes = 0;
+    if (!st) {
+        /* at least one arena, so that every graph has somewhere to point */
+        if (n_arenas == 0) {
+            arena_bytes[0] = 4;
+            n_arenas = 1;
+        }
+        g->arenas = calloc(n_arenas, sizeof *g->arenas);
+        if (!g->arenas)
+            st = porta_msg_set(&ctx->msg, PORTA_ERROR_OUT_OF_HOST_MEMORY, "porta_graph_compile");
+    }
+    for (size_t a = 0; !st && a < n_arenas; a++) {
+        st = porta_buffer_create(ctx, arena_bytes[a], &g->arenas[a]);
+        if (!st)
+            g->n_arenas = a + 1;
+        g->arena_bytes += arena_bytes[a];
+    }
     for (size_t t = 1; !st && t < g->n_tensors; t++) {
         graph_tensor *x = &g->tensors[t];
         if (slot[2 * t] >= 0) {
-            x->buffer = g->arena;
+            x->buffer = g->arenas[items[slot[2 * t]].arena];
             x->offset = items[slot[2 * t]].offset / 4;
         }
         if (slot[2 * t + 1] >= 0) {
-            x->grad_buffer = g->arena;
+            x->grad_buffer = g->arenas[items[slot[2 * t + 1]].arena];
             x->grad_offset = items[slot[2 * t + 1]].offset / 4;
         }
     }
     free(items);
     free(slot);
+    free(arena_bytes);
     return st;
 }
 
@@ -194,16 +240,14 @@ static porta_status create_optimizer(porta_context *ctx, porta_graph *g,
     }
     if (!st)
         st = porta_optimizer_finalize(ctx, g->opt);
-    porta_buffer *params = NULL, *grads = NULL;
-    size_t elements = 0;
-    if (!st)
-        st = porta_optimizer_arenas(ctx, g->opt, &params, &grads, &elements);
     for (size_t i = 0; !st && i < g->n_params; i++) {
         graph_tensor *p = graph_tensor_get(g, g->params[i]);
-        st = porta_optimizer_tensor_offset(ctx, g->opt, p->opt_index, &p->offset);
-        p->buffer = params;
-        p->grad_buffer = grads;
-        p->grad_offset = p->offset;
+        porta_view value, grad;
+        st = porta_optimizer_tensor_views(ctx, g->opt, p->opt_index, &value, &grad);
+        p->buffer = value.buffer;
+        p->offset = value.offset;
+        p->grad_buffer = grad.buffer;
+        p->grad_offset = grad.offset;
     }
     return st;
 }

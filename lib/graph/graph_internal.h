@@ -106,7 +106,8 @@ struct porta_graph {
 
     int compiled;
     porta_optimizer *opt;
-    porta_buffer *arena;
+    porta_buffer **arenas; /* the activation arenas, each within the device's largest buffer */
+    size_t n_arenas;
     size_t arena_bytes, unplanned_bytes, input_bytes;
     size_t loss_partials;
 
@@ -173,14 +174,21 @@ size_t graph_rows(const graph_tensor *t);
 void graph_init_values(const porta_graph *g, const graph_tensor *t, size_t index, float *values);
 
 /* Memory planning (graph_plan.c): place items [first, last] of `bytes`
- * each at offsets so that items whose lifetimes overlap never share
- * bytes; returns the arena size. align: offsets are multiples of it. */
+ * each in arenas of at most `cap` bytes, at offsets (multiples of `align`)
+ * such that items of one arena whose lifetimes overlap never share bytes.
+ * arena_bytes (room for n entries: at most one arena per item) receives
+ * each arena's size, *n_arenas their number. Returns 0; -1 out of host
+ * memory; -2 when an item is larger than cap (its arena is then
+ * GRAPH_PLAN_TOO_LARGE). */
+#define GRAPH_PLAN_TOO_LARGE ((size_t)-1)
 typedef struct graph_plan_item {
     size_t bytes;
     int first, last;
-    size_t offset; /* result */
+    size_t offset; /* results: where it goes */
+    size_t arena;
 } graph_plan_item;
-size_t graph_plan(graph_plan_item *items, size_t n, size_t align);
+int graph_plan(graph_plan_item *items, size_t n, size_t align, size_t cap, size_t *arena_bytes,
+               size_t *n_arenas);
 
 /* Shapes the kernels of an op take, derived from its tensors. */
 typedef struct graph_attention_dims {

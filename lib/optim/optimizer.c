@@ -177,6 +177,25 @@ porta_status porta_optimizer_tensor_offset(porta_context *ctx, porta_optimizer *
     return PORTA_OK;
 }
 
+porta_status porta_optimizer_tensor_views(porta_context *ctx, porta_optimizer *opt, size_t index,
+                                          porta_view *params, porta_view *grads)
+{
+    if (!ctx)
+        return PORTA_ERROR_INVALID_ARGUMENT;
+    if (!opt || !opt->finalized || index >= opt->n_tensors)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                             "porta_optimizer_tensor_views: %s",
+                             !opt              ? "optimizer is NULL"
+                             : !opt->finalized ? "call porta_optimizer_finalize() first"
+                                               : "no such tensor");
+    const porta_opt_tensor *t = &opt->tensors[index];
+    if (params)
+        *params = porta_view_range(opt->params, t->offset, t->n);
+    if (grads)
+        *grads = porta_view_range(opt->grads, t->offset, t->n);
+    return PORTA_OK;
+}
+
 porta_status porta_optimizer_arenas(porta_context *ctx, porta_optimizer *opt, porta_buffer **params,
                                     porta_buffer **grads, size_t *elements)
 {

@@ -613,6 +613,13 @@ PORTA_API porta_status porta_optimizer_finalize(porta_context *ctx, porta_optimi
 PORTA_API porta_status porta_optimizer_tensor_offset(porta_context *ctx, porta_optimizer *opt,
                                                      size_t index, size_t *offset);
 
+/** Where tensor `index`'s parameters and gradients live, once finalized:
+ * views of exactly its n elements (either pointer may be NULL). The way
+ * to reach a tensor whatever the arenas' layout. */
+PORTA_API porta_status porta_optimizer_tensor_views(porta_context *ctx, porta_optimizer *opt,
+                                                    size_t index, porta_view *params,
+                                                    porta_view *grads);
+
 /** The arenas (float32): parameters and gradients, each `*elements` long.
  * Kernels read parameters and write gradients at the tensor offsets.
  * Tensors are laid out group by group, each group padded to a multiple of
@@ -1436,7 +1443,7 @@ typedef struct porta_graph_info {
     size_t backward_ops;      /**< layers whose backward runs (some need none) */
     size_t parameters;        /**< trained numbers */
     size_t parameter_tensors; /**< trained tensors */
-    size_t arena_bytes;       /**< the planned activation and gradient arena */
+    size_t arena_bytes;       /**< the planned activation and gradient arenas, in all */
     size_t unplanned_bytes;   /**< what the same tensors take without sharing */
     size_t input_bytes;       /**< the inputs' buffers */
 } porta_graph_info;
