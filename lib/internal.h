@@ -192,7 +192,7 @@ extern const char *const porta__kernel_check_names[];
 extern const size_t porta__kernel_check_count;
 
 /* Run the public vector call `name` on n seeded random elements on the open
- * device and compare with lib/ref_vec.c. PORTA_ERROR_MISMATCH says where. */
+ * device and compare with lib/ref/ref_vec.c. PORTA_ERROR_MISMATCH says where. */
 porta_status porta__kernel_check(porta_context *ctx, const char *name, size_t n, uint32_t seed);
 
 #endif

@@ -1,5 +1,5 @@
 /* selftest.c: run a kernel on the open device and compare with the C
- * reference (lib/ref_vec.c).
+ * reference (lib/ref/ref_vec.c).
  *
  * porta_self_test() (porta-info's known-answer test) and the kernel tests
  * share porta__kernel_check(), which fills inputs from a seeded generator,
@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "internal.h"
-#include "ref_vec.h"
+#include "ref/ref_vec.h"
 
 const char *const porta__kernel_check_names[] = {"fill", "copy", "scale", "axpy",
                                                  "add",  "mul",  "sum",   "sum_squares"};

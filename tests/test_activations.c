@@ -1,5 +1,5 @@
 /* test_activations: the layer kernels (activations, layer normalisation,
- * softmax) forward and backward on every device against the C reference (tests/ref).
+ * softmax) forward and backward on every device against the C reference (lib/ref).
  *
  * Tolerances, with u = 2^-24:
  *  - activations: |got - want| <= 1e-5 |want| + 4e-6 (1 + |x|) max(1, |dy|)

@@ -1,5 +1,5 @@
 /* test_conv: 2-D convolution and pooling, forward and backward, on every
- * device against the C reference (tests/ref).
+ * device against the C reference (lib/ref).
  *
  * Shapes: a 1x1 everything, odd sizes (7x5 input, 3 channels in, 5 out),
  * stride 2 with padding, dilation 2, asymmetric kernels / strides / pads,

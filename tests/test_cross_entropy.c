@@ -1,5 +1,5 @@
 /* test_cross_entropy: porta_cross_entropy and porta_accuracy_count on every
- * device against the C reference (tests/ref).
+ * device against the C reference (lib/ref).
  *
  *  - loss (the sum of the partials) and dlogits for shapes from 1 x 1 to
  *    1000 x 10 and 33 x 1000, with offsets, small and large (+-80) logits,

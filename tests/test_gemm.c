@@ -1,4 +1,4 @@
-/* test_gemm: porta_gemm on every device against the C reference (tests/ref).
+/* test_gemm: porta_gemm on every device against the C reference (lib/ref).
  *
  * All four variants (NN, NT, TN, TT) over awkward shapes (1, odd, not a
  * multiple of the 64 x 64 tile, K over the 16384 the host dispatches at

@@ -1,6 +1,6 @@
 /* test_gemm_epilogue: porta_gemm_bias_act (the GEMM epilogue: bias per
  * column, activation, the pre-activation stored on request) on every device
- * against the C reference (tests/ref).
+ * against the C reference (lib/ref).
  *
  * Every activation (and none) meets every variant (NN, NT, TN, TT), with
  * and without the bias and the pre-activation output, on awkward shapes

@@ -1,7 +1,7 @@
 /* test_optimizer: the fused optimizer-plus-scheduler step on every device.
  *
  *  - AdamW and SGD (momentum, Nesterov, weight decay, clipping) over 50
- *    steps against the C reference (tests/ref), two parameter groups, awkward sizes;
+ *    steps against the C reference (lib/ref), two parameter groups, awkward sizes;
  *  - zero host waits and zero device reads during a stretch of steps;
  *  - a non-finite loss or gradient skips the update (weights and moments
  *    bit for bit unchanged) and is counted;
@@ -25,7 +25,7 @@
  *    the field;
  *  - every scheduler kind on the fused path against the host scheduler;
  *  - the streaming kernel porta-bench compares the step with
- *    (porta_vec_stream) against the C reference (tests/ref), in several layouts.
+ *    (porta_vec_stream) against the C reference (lib/ref), in several layouts.
  */
 #include <math.h>
 #include <stdlib.h>

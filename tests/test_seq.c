@@ -1,6 +1,6 @@
 /* test_seq: the sequence-model kernels (bias, embedding, dropout, attention
  * softmax, strided gather) forward and backward on every device against
- * the C reference (tests/ref).
+ * the C reference (lib/ref).
  *
  * Tolerances, with u = 2^-24:
  *  - bias_add, embedding_forward, tensor_gather, dropout: exact (one float

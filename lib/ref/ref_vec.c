@@ -1,6 +1,6 @@
 /* ref_vec.c: naive C references of the vector kernels, the known answers of
  * porta_self_test() (the tests' references of every other kernel live in
- * tests/ref). */
+ * lib/ref). */
 #include <math.h>
 
 #include "ref_vec.h"

@@ -12,8 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The vector kernels' references, which porta_self_test() also uses,
- * live in the library (lib/ref_vec.c). */
+/* The vector kernels' references (porta_self_test() uses them too). */
 #include "ref_vec.h"
 
 /* One optimizer update of n parameters, as PyTorch defines it (the device
