@@ -1,5 +1,6 @@
 /* activation.c: elementwise activation functions, forward and backward
  * (shaders/activation.kc). */
+#include "check_mode.h"
 #include "internal.h"
 
 /* The checks both calls start with: a device, a known function. */
@@ -30,6 +31,8 @@ static porta_status launch(porta_context *ctx, porta_activation fn, uint32_t pas
 porta_status porta_activation_forward(porta_context *ctx, porta_activation fn, porta_view xv,
                                       porta_view yv, size_t n)
 {
+    if (porta__check_active(ctx))
+        return porta__checked_activation_forward(ctx, fn, xv, yv, n);
     porta_buffer *x = xv.buffer, *y = yv.buffer;
     const size_t x_off = xv.offset, y_off = yv.offset;
     porta_status st = check_fn(ctx, fn, "porta_activation_forward");
@@ -48,6 +51,8 @@ porta_status porta_activation_forward(porta_context *ctx, porta_activation fn, p
 porta_status porta_activation_backward(porta_context *ctx, porta_activation fn, porta_view xv,
                                        porta_view dyv, porta_view dxv, size_t n, bool accumulate)
 {
+    if (porta__check_active(ctx))
+        return porta__checked_activation_backward(ctx, fn, xv, dyv, dxv, n, accumulate);
     porta_buffer *x = xv.buffer, *dy = dyv.buffer, *dx = dxv.buffer;
     const size_t x_off = xv.offset, dy_off = dyv.offset, dx_off = dxv.offset;
     porta_status st = check_fn(ctx, fn, "porta_activation_backward");

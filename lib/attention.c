@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "check_mode.h"
 #include "internal.h"
 
 /* The longest row one invocation reduces alone on a CPU device (three
@@ -51,6 +52,8 @@ static porta_status launch(porta_context *ctx, uint32_t pass, size_t rows, size_
 porta_status porta_attention_softmax_forward(porta_context *ctx, size_t batch_heads, size_t T,
                                              float scale, bool causal, porta_view xv, porta_view yv)
 {
+    if (porta__check_active(ctx))
+        return porta__checked_attention_softmax_forward(ctx, batch_heads, T, scale, causal, xv, yv);
     porta_buffer *x = xv.buffer, *y = yv.buffer;
     const size_t x_off = xv.offset, y_off = yv.offset;
     const char *call = "porta_attention_softmax_forward";
@@ -77,6 +80,9 @@ porta_status porta_attention_softmax_backward(porta_context *ctx, size_t batch_h
                                               float scale, porta_view yv, porta_view dyv,
                                               porta_view dxv, bool accumulate)
 {
+    if (porta__check_active(ctx))
+        return porta__checked_attention_softmax_backward(ctx, batch_heads, T, scale, yv, dyv, dxv,
+                                                         accumulate);
     porta_buffer *y = yv.buffer, *dy = dyv.buffer, *dx = dxv.buffer;
     const size_t y_off = yv.offset, dy_off = dyv.offset, dx_off = dxv.offset;
     const char *call = "porta_attention_softmax_backward";

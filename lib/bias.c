@@ -10,6 +10,7 @@
  */
 #include <stdint.h>
 
+#include "check_mode.h"
 #include "internal.h"
 
 /* Loop iterations a lane spends on one chunk in the first pass. */
@@ -107,6 +108,8 @@ static porta_status column_sums(porta_context *ctx, uint32_t block_cols, porta_b
 porta_status porta_bias_backward(porta_context *ctx, size_t rows, size_t cols, porta_view dyv,
                                  porta_view dbiasv, bool accumulate)
 {
+    if (porta__check_active(ctx))
+        return porta__checked_bias_backward(ctx, rows, cols, dyv, dbiasv, accumulate);
     porta_buffer *dy = dyv.buffer, *dbias = dbiasv.buffer;
     const size_t dy_off = dyv.offset, dbias_off = dbiasv.offset;
     porta_status st = check_shape(ctx, rows, cols, "porta_bias_backward");

@@ -59,6 +59,7 @@ porta_status porta_context_create(const porta_context_options *options, porta_co
         default_cache_dir(ctx->cache_dir, sizeof(ctx->cache_dir));
     ctx->validate = porta__setting_on(o.validate, "PORTA_VALIDATE");
     ctx->keep_source = porta__setting_on(o.keep_source, "PORTA_KEEP_SOURCE");
+    ctx->check_mode = porta__setting_on(PORTA_SETTING_DEFAULT, "PORTA_CHECK");
     *out = ctx;
     return PORTA_OK;
 }

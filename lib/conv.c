@@ -5,6 +5,7 @@
 
 #include "conv_internal.h"
 #include "conv_rows.h"
+#include "check_mode.h"
 #include "internal.h"
 
 /* The kernels' tiles: 4 pixels x 8 channels per invocation (forward and
@@ -375,12 +376,16 @@ porta_status porta__conv2d_backward_filter_split(porta_context *ctx, const porta
 porta_status porta_conv2d_forward(porta_context *ctx, const porta_conv2d_shape *s, porta_view x,
                                   porta_view w, porta_view bias, porta_view y)
 {
+    if (porta__check_active(ctx))
+        return porta__checked_conv2d_forward(ctx, s, x, w, bias, y);
     return porta__conv2d_forward_split(ctx, s, x, w, bias, y, 0);
 }
 
 porta_status porta_conv2d_backward_data(porta_context *ctx, const porta_conv2d_shape *s,
                                         porta_view dy, porta_view w, porta_view dx, bool accumulate)
 {
+    if (porta__check_active(ctx))
+        return porta__checked_conv2d_backward_data(ctx, s, dy, w, dx, accumulate);
     return porta__conv2d_backward_data_split(ctx, s, dy, w, dx, accumulate, 0);
 }
 
@@ -388,5 +393,7 @@ porta_status porta_conv2d_backward_filter(porta_context *ctx, const porta_conv2d
                                           porta_view x, porta_view dy, porta_view dw,
                                           porta_view dbias, bool accumulate)
 {
+    if (porta__check_active(ctx))
+        return porta__checked_conv2d_backward_filter(ctx, s, x, dy, dw, dbias, accumulate);
     return porta__conv2d_backward_filter_split(ctx, s, x, dy, dw, dbias, accumulate, 0);
 }

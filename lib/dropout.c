@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "check_mode.h"
 #include "internal.h"
 
 /* A device, p in [0, 1), and the two ranges. */
@@ -52,6 +53,8 @@ static porta_status launch(porta_context *ctx, uint32_t pass, float p, uint64_t 
 porta_status porta_dropout_forward(porta_context *ctx, float p, uint64_t seed, uint64_t step,
                                    size_t n, porta_view x, porta_view y)
 {
+    if (porta__check_active(ctx))
+        return porta__checked_dropout_forward(ctx, p, seed, step, n, x, y);
     porta_status st = check_call(ctx, "porta_dropout_forward", p, n, x, "x", y, "y");
     if (st || n == 0)
         return st;
@@ -61,6 +64,8 @@ porta_status porta_dropout_forward(porta_context *ctx, float p, uint64_t seed, u
 porta_status porta_dropout_backward(porta_context *ctx, float p, uint64_t seed, uint64_t step,
                                     size_t n, porta_view dy, porta_view dx, bool accumulate)
 {
+    if (porta__check_active(ctx))
+        return porta__checked_dropout_backward(ctx, p, seed, step, n, dy, dx, accumulate);
     porta_status st = check_call(ctx, "porta_dropout_backward", p, n, dy, "dy", dx, "dx");
     if (st || n == 0)
         return st;

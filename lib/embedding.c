@@ -8,6 +8,7 @@
  */
 #include <stdint.h>
 
+#include "check_mode.h"
 #include "internal.h"
 
 /* Loop iterations per invocation and embedding_backward dispatch: a token
@@ -52,6 +53,8 @@ static porta_status check_call(porta_context *ctx, const char *call, porta_view 
 porta_status porta_embedding_forward(porta_context *ctx, porta_view tokensv, size_t n_tokens,
                                      porta_view tablev, size_t vocab, size_t dim, porta_view yv)
 {
+    if (porta__check_active(ctx))
+        return porta__checked_embedding_forward(ctx, tokensv, n_tokens, tablev, vocab, dim, yv);
     porta_buffer *tokens = tokensv.buffer, *table = tablev.buffer, *y = yv.buffer;
     const size_t tokens_off = tokensv.offset, table_off = tablev.offset, y_off = yv.offset;
     porta_status st = check_call(ctx, "porta_embedding_forward", tokensv, n_tokens, tablev, "table",
@@ -77,6 +80,9 @@ porta_status porta_embedding_backward(porta_context *ctx, porta_view tokensv, si
                                       porta_view dyv, size_t vocab, size_t dim, porta_view dtablev,
                                       bool accumulate)
 {
+    if (porta__check_active(ctx))
+        return porta__checked_embedding_backward(ctx, tokensv, n_tokens, dyv, vocab, dim, dtablev,
+                                                 accumulate);
     porta_buffer *tokens = tokensv.buffer, *dy = dyv.buffer, *dtable = dtablev.buffer;
     const size_t tokens_off = tokensv.offset, dy_off = dyv.offset, dtable_off = dtablev.offset;
     porta_status st = check_call(ctx, "porta_embedding_backward", tokensv, n_tokens, dtablev,

@@ -10,6 +10,7 @@
  * split-K problem seen and kept, so a training loop allocates it once. */
 #include <stdint.h>
 
+#include "check_mode.h"
 #include "gemm_internal.h"
 
 /* Workgroups per grid dimension that every API allows. */
@@ -422,5 +423,7 @@ porta_status porta__gemm_planned(porta_context *ctx, const porta__gemm_plan *pla
 porta_status porta_gemm(porta_context *ctx, size_t m, size_t n, size_t k, float alpha,
                         porta_matrix a, porta_matrix b, float beta, porta_matrix c, size_t batch)
 {
+    if (porta__check_active(ctx))
+        return porta__checked_gemm(ctx, m, n, k, alpha, a, b, beta, c, batch);
     return porta__gemm_planned(ctx, NULL, m, n, k, alpha, a, b, beta, c, batch);
 }

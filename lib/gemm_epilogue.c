@@ -2,6 +2,7 @@
  * bias per column and applies an activation (the epilogue of
  * shaders/gemm.kc and gemm_reduce.kc). The GEMM itself, its checks and the
  * epilogue's ranges are gemm.c's; here the activation and the flags. */
+#include "check_mode.h"
 #include "gemm_internal.h"
 
 porta_status porta__gemm_bias_act_planned(porta_context *ctx, const porta__gemm_plan *plan,
@@ -40,5 +41,7 @@ porta_status porta_gemm_bias_act(porta_context *ctx, size_t m, size_t n, size_t 
                                  porta_matrix a, porta_matrix b, float beta, porta_matrix c,
                                  const porta_gemm_epilogue *epilogue)
 {
+    if (porta__check_active(ctx))
+        return porta__checked_gemm_bias_act(ctx, m, n, k, alpha, a, b, beta, c, epilogue);
     return porta__gemm_bias_act_planned(ctx, NULL, m, n, k, alpha, a, b, beta, c, epilogue);
 }

@@ -23,6 +23,10 @@ struct porta_context {
     char device_limits[256];
     char device_preset[32];
     char limits_applied[256]; /* the limits the open device got */
+    /* check mode (check_mode.h): on, and inside a checked call */
+    int check_mode, in_check;
+    char corrupt_call[64]; /* PORTA_TEST_HOOKS: porta__test_corrupt_next() */
+    size_t corrupt_element;
 
     /* enumeration, done once */
     int enumerated;

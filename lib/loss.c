@@ -2,6 +2,7 @@
  * the accuracy count (shaders/accuracy.kc). */
 #include <stdint.h>
 
+#include "check_mode.h"
 #include "internal.h"
 
 /* Workgroups (= loss partials) of porta_cross_entropy: min(rows, this). */
@@ -202,6 +203,9 @@ porta_status porta_cross_entropy(porta_context *ctx, porta_view logits, porta_vi
                                  size_t rows, size_t classes, float grad_scale, porta_view dlogits,
                                  porta_view loss_partials, size_t *partials_count)
 {
+    if (porta__check_active(ctx))
+        return porta__checked_cross_entropy(ctx, logits, labels, rows, classes, grad_scale, dlogits,
+                                            loss_partials, partials_count);
     return porta__cross_entropy_split(ctx, logits, labels, rows, classes, grad_scale, dlogits,
                                       loss_partials, partials_count, 0);
 }

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "check_mode.h"
 #include "internal.h"
 
 /* Rows per dgamma/dbeta dispatch: one loop iteration each. */
@@ -60,6 +61,9 @@ porta_status porta_layernorm_forward(porta_context *ctx, size_t rows, size_t col
                                      porta_view xv, porta_view gammav, porta_view betav,
                                      porta_view yv, porta_view meanv, porta_view rstdv)
 {
+    if (porta__check_active(ctx))
+        return porta__checked_layernorm_forward(ctx, rows, cols, eps, xv, gammav, betav, yv, meanv,
+                                                rstdv);
     porta_buffer *x = xv.buffer, *gamma = gammav.buffer, *beta = betav.buffer, *y = yv.buffer,
                  *mean = meanv.buffer, *rstd = rstdv.buffer;
     const size_t x_off = xv.offset, gamma_off = gammav.offset, beta_off = betav.offset,
@@ -119,6 +123,9 @@ porta_status porta_layernorm_backward(porta_context *ctx, size_t rows, size_t co
                                       porta_view rstd, porta_view dx, porta_view dgamma,
                                       porta_view dbeta, bool accumulate)
 {
+    if (porta__check_active(ctx))
+        return porta__checked_layernorm_backward(ctx, rows, cols, dy, x, gamma, mean, rstd, dx,
+                                                 dgamma, dbeta, accumulate);
     const porta_view v[] = {dy, x, gamma, mean, rstd, dx, dgamma, dbeta};
     porta_status st = check_ln_backward(ctx, rows, cols, v);
     if (st || rows == 0)

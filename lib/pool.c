@@ -1,6 +1,7 @@
 /* pool.c: 2-D max / average pooling forward and backward (shaders/pool.kc). */
 #include <stdint.h>
 
+#include "check_mode.h"
 #include "internal.h"
 
 /* Largest dimension, kernel size, stride or padding accepted (keeps every
@@ -136,6 +137,8 @@ static porta_params_pool params_of(const porta_pool_shape *s, const pool_geom *g
 porta_status porta_pool_forward(porta_context *ctx, porta_pool_kind kind, const porta_pool_shape *s,
                                 porta_view xv, porta_view yv)
 {
+    if (porta__check_active(ctx))
+        return porta__checked_pool_forward(ctx, kind, s, xv, yv);
     porta_buffer *x = xv.buffer, *y = yv.buffer;
     const size_t x_off = xv.offset, y_off = yv.offset;
     static const char call[] = "porta_pool_forward";
@@ -164,6 +167,8 @@ porta_status porta_pool_backward(porta_context *ctx, porta_pool_kind kind,
                                  const porta_pool_shape *s, porta_view xv, porta_view dyv,
                                  porta_view dxv, bool accumulate)
 {
+    if (porta__check_active(ctx))
+        return porta__checked_pool_backward(ctx, kind, s, xv, dyv, dxv, accumulate);
     /* avg never reads x: it may be none (porta_view_none()) */
     porta_buffer *x = xv.buffer, *dy = dyv.buffer, *dx = dxv.buffer;
     const size_t x_off = xv.offset, dy_off = dyv.offset, dx_off = dxv.offset;

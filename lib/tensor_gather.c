@@ -3,6 +3,7 @@
  */
 #include <stdint.h>
 
+#include "check_mode.h"
 #include "internal.h"
 
 #define GATHER_MAX_DIMS 6u
@@ -21,6 +22,8 @@ porta_status porta_tensor_gather(porta_context *ctx, unsigned ndim, const size_t
                                  const size_t *x_strides, porta_view xv, porta_view yv,
                                  bool accumulate)
 {
+    if (porta__check_active(ctx))
+        return porta__checked_tensor_gather(ctx, ndim, shape, x_strides, xv, yv, accumulate);
     porta_buffer *x = xv.buffer, *y = yv.buffer;
     const size_t x_off = xv.offset, y_off = yv.offset;
     const char *call = "porta_tensor_gather";

@@ -1,11 +1,14 @@
 /* vec.c: the flat float32 vector kernels of the public API. */
 
+#include "check_mode.h"
 #include "internal.h"
 
 #define PORTA_REDUCE_MAX_GROUPS 256u
 
 porta_status porta_vec_fill(porta_context *ctx, porta_view yv, size_t n, float value)
 {
+    if (porta__check_active(ctx))
+        return porta__checked_vec_fill(ctx, yv, n, value);
     porta_buffer *y = yv.buffer;
     const size_t y_off = yv.offset;
     porta_status st = porta__require_device(ctx);
@@ -32,6 +35,8 @@ static porta_status check_xy(porta_context *ctx, porta_view x, porta_view y, siz
 
 porta_status porta_vec_copy(porta_context *ctx, porta_view xv, porta_view yv, size_t n)
 {
+    if (porta__check_active(ctx))
+        return porta__checked_vec_copy(ctx, xv, yv, n);
     porta_buffer *x = xv.buffer, *y = yv.buffer;
     const size_t x_off = xv.offset, y_off = yv.offset;
     porta_status st = check_xy(ctx, xv, yv, n, "porta_vec_copy");
@@ -58,6 +63,8 @@ porta_status porta_vec_scale(porta_context *ctx, float alpha, porta_view xv, por
 
 porta_status porta_vec_axpy(porta_context *ctx, float alpha, porta_view xv, porta_view yv, size_t n)
 {
+    if (porta__check_active(ctx))
+        return porta__checked_vec_axpy(ctx, alpha, xv, yv, n);
     porta_buffer *x = xv.buffer, *y = yv.buffer;
     const size_t x_off = xv.offset, y_off = yv.offset;
     porta_status st = check_xy(ctx, xv, yv, n, "porta_vec_axpy");
@@ -95,6 +102,8 @@ static porta_status elementwise(porta_context *ctx, uint32_t op, porta_view a, p
 
 porta_status porta_vec_add(porta_context *ctx, porta_view a, porta_view b, porta_view z, size_t n)
 {
+    if (porta__check_active(ctx))
+        return porta__checked_vec_add(ctx, a, b, z, n);
     return elementwise(ctx, ELEMENTWISE_ADD, a, b, z, n);
 }
 

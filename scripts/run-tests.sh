@@ -45,5 +45,5 @@ if [ "$install" = 1 ]; then
   scripts/check-install.sh build-test
 fi
 if [ "$sanitize" = 1 ]; then
-  run build-asan -DBUILD_SHARED_LIBS=OFF -DPORTA_SANITIZE=ON
+  run build-asan -DBUILD_SHARED_LIBS=OFF -DPORTA_SANITIZE=ON -DPORTA_TEST_HOOKS=ON -DPORTA_INSTALL=OFF
 fi

@@ -49,6 +49,7 @@
  * | PORTA_DEVICE | porta_device_open(), porta_device_find() | their `spec` |
  * | PORTA_DEVICE_LIMITS | porta_device_open() | porta_context_set_device_limits() |
  * | PORTA_DEVICE_PRESET | porta_device_open() | porta_context_set_device_preset() |
+ * | PORTA_CHECK | porta_context_create() | porta_context_set_check_mode() |
  * | PORTA_CACHE_DIR, XDG_CACHE_HOME, HOME | porta_context_create() | porta_context_options::cache_dir |
  * | PORTA_VALIDATE | porta_context_create() | porta_context_options::validate |
  * | PORTA_KEEP_SOURCE | porta_context_create() | porta_context_options::keep_source |
@@ -236,6 +237,23 @@ PORTA_API porta_status porta_context_set_device_limits(porta_context *ctx, const
  * from porta_device_open()). NULL: $PORTA_DEVICE_PRESET (the default);
  * "": the device's own. */
 PORTA_API porta_status porta_context_set_device_preset(porta_context *ctx, const char *preset);
+
+/** Check mode, for finding where a device goes wrong: every kernel call
+ * (porta_gemm(), porta_gemm_bias_act(), the convolution, pooling, layer,
+ * loss and vector calls a graph's training step makes) is also computed
+ * by porta's C reference from host copies of its inputs, and the first
+ * output element outside the tolerance fails the call with
+ * PORTA_ERROR_MISMATCH, its message naming the call, its shape and
+ * parameters, the element, expected and got. Each call then waits for the
+ * device and reads its operands: a checked run is many times slower.
+ * Tolerances: bit for bit where the kernel rounds once as the reference
+ * does (copies, gathers, dropout, adds), 1e-5 relative for elementwise
+ * functions, 2e-3 relative to the element plus the output's largest
+ * magnitude for sums (GEMM, convolution, normalisation, softmax, the loss).
+ * PORTA_SETTING_DEFAULT: $PORTA_CHECK, on unless unset, empty or "0" (a
+ * context starts so). The optimizer step itself is not checked (its
+ * update is compared bit for bit with the reference by porta's tests). */
+PORTA_API porta_status porta_context_set_check_mode(porta_context *ctx, porta_setting check);
 
 /** What device policy keys on, for the open device: the limits porta
  * plans within (after porta_context_set_device_limits()) and the tuning
