@@ -29,7 +29,7 @@ file(GLOB core_sources CONFIGURE_DEPENDS ${src}/lib/*.c ${src}/lib/graph/*.c ${s
      ${src}/backends/common/device_presets.c)
 add_library(porta_core_objects OBJECT ${core_sources} ${PORTA_KERNEL_SOURCES})
 add_dependencies(porta_core_objects porta_kernels)
-target_include_directories(porta_core_objects PRIVATE ${PORTA_KERNEL_DIR})
+target_include_directories(porta_core_objects PRIVATE ${PORTA_KERNEL_DIR} ${src}/shaders)
 if(PORTA_TEST_HOOKS)
   target_compile_definitions(porta_core_objects PRIVATE PORTA_TEST_HOOKS=1)
 endif()

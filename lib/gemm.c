@@ -83,8 +83,8 @@ static int ranges_overlap(const porta_buffer *b1, size_t o1, size_t n1, const po
  * (c_one elements), neither overlapping C nor each other. */
 static porta_status validate_epilogue(porta_context *ctx, const gemm_args *g, size_t c_one)
 {
-    const int bias = (g->epilogue & PORTA_GEMM_EPI_BIAS) != 0;
-    const int pre = (g->epilogue & PORTA_GEMM_EPI_PRE) != 0;
+    const int bias = (g->epilogue & GEMM_EPI_BIAS) != 0;
+    const int pre = (g->epilogue & GEMM_EPI_PRE) != 0;
     porta_status st = PORTA_OK;
     if (bias)
         st = porta__check_arg(ctx, g->bias, g->n, g->call, "epilogue->bias");
@@ -147,18 +147,19 @@ static porta_status dispatch_gemm(porta_context *ctx, const porta__gemm_plan *pl
                                   porta_bbuffer *const *bufs, const porta_params_gemm *p)
 {
     porta_backend *be = &ctx->backend;
-    const uint32_t flags = (g->ta ? 1u : 0u) | (g->tb ? 2u : 0u) | (plan->tiled ? 4u : 0u) |
-                           (plan->fma ? 8u : 0u) | epilogue;
+    const uint32_t flags = (g->ta ? GEMM_TRANSPOSE_A : 0u) | (g->tb ? GEMM_TRANSPOSE_B : 0u) |
+                           (plan->tiled ? GEMM_TILED : 0u) | (plan->fma ? GEMM_FMA : 0u) | epilogue;
     porta_kernel_variant v = {.local_size = plan->local_size, .spec = {flags, 1u, 1u, 1u}};
-    if (!plan->tiled) {
+    const porta_kernel_id id = plan->scalar ? PORTA_KERNEL_gemm_scalar : PORTA_KERNEL_gemm;
+    if (!plan->tiled && !plan->scalar) {
         v.spec[1] = plan->tm;
         v.spec[2] = plan->nv;
         v.spec[3] = plan->wx;
     }
     porta_bkernel *kern = NULL; /* the backend caches it per (kernel, variant) */
-    porta_status st = porta__kernel_fits(ctx, porta_kernel_table[PORTA_KERNEL_gemm], v.local_size);
+    porta_status st = porta__kernel_fits(ctx, porta_kernel_table[id], v.local_size);
     if (!st)
-        st = be->ops->kernel_get(be, porta_kernel_table[PORTA_KERNEL_gemm], &v, &kern);
+        st = be->ops->kernel_get(be, porta_kernel_table[id], &v, &kern);
     if (!st)
         st = be->ops->dispatch(be, kern, grid, bufs, p);
     return st ? st : be->ops->barrier(be);
@@ -170,6 +171,11 @@ static void block_extent(const porta_context *ctx, const porta__gemm_plan *plan,
 {
     if (plan->tiled) {
         *rows = *cols = 64;
+        return;
+    }
+    if (plan->scalar) {
+        *rows = 1;
+        *cols = plan->local_size;
         return;
     }
     *rows = (size_t)(plan->local_size / plan->wx) * plan->tm;
@@ -253,8 +259,9 @@ static porta_status launch_all(porta_context *ctx, const porta__gemm_plan *plan,
     size_t rows, cols;
     block_extent(ctx, plan, &rows, &cols);
     const size_t span_m = (size_t)GEMM_MAX_GROUPS * rows, span_n = (size_t)GEMM_MAX_GROUPS * cols;
-    const size_t least_m = plan->tiled ? 1 : plan->tm;
-    const size_t least_n = plan->tiled ? 1 : (size_t)plan->nv * porta__gemm_vec_width(ctx);
+    const size_t least_m = plan->tiled || plan->scalar ? 1 : plan->tm;
+    const size_t least_n =
+        plan->tiled || plan->scalar ? 1 : (size_t)plan->nv * porta__gemm_vec_width(ctx);
     porta_status st = PORTA_OK;
     gemm_block blk = {0};
     for (blk.b0 = 0; !st && blk.b0 < g->batch; blk.b0 += blk.nb) {

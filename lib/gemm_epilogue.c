@@ -27,11 +27,11 @@ porta_status porta__gemm_bias_act_planned(porta_context *ctx, const porta__gemm_
                              call, fn);
     porta__gemm_epilogue epi = {.flags = 0, .bias = e->bias, .pre = e->pre};
     if (e->bias.buffer)
-        epi.flags |= PORTA_GEMM_EPI_BIAS;
+        epi.flags |= GEMM_EPI_BIAS;
     if (e->pre.buffer)
-        epi.flags |= PORTA_GEMM_EPI_PRE;
+        epi.flags |= GEMM_EPI_PRE;
     if (activation != PORTA_ACTIVATION_NONE)
-        epi.flags |= PORTA_GEMM_EPI_ACT | (uint32_t)fn << PORTA_GEMM_EPI_ACT_SHIFT;
+        epi.flags |= GEMM_EPI_ACT | (uint32_t)fn << GEMM_EPI_ACT_SHIFT;
     /* one product: the batch strides are unused */
     a.batch_stride = b.batch_stride = c.batch_stride = 0;
     return porta__gemm_run(ctx, plan, call, m, n, k, alpha, a, b, beta, c, 1, &epi);

@@ -4,10 +4,12 @@
 #define PORTA_GEMM_INTERNAL_H
 
 #include "internal.h"
+#include "spec_flags.h"
 
 /* One way to run a GEMM on shaders/gemm.kc (see the kernel's header). */
 typedef struct porta__gemm_plan {
     int tiled;           /* 1: the shared-memory path (256 invocations, 64 x 64 blocks) */
+    int scalar;          /* 1: shaders/gemm_scalar.kc, one invocation per element of C */
     uint32_t tm;         /* direct path: rows of C per invocation, 1..8 */
     uint32_t nv;         /* direct path: vectors of porta__gemm_vec_width columns, 1..2 */
     uint32_t wx;         /* direct path: invocations along N per workgroup */
@@ -37,11 +39,7 @@ porta_status porta__gemm_planned(porta_context *ctx, const porta__gemm_plan *pla
                                  size_t n, size_t k, float alpha, porta_matrix a, porta_matrix b,
                                  float beta, porta_matrix c, size_t batch);
 
-/* The epilogue of shaders/gemm.kc and gemm_reduce.kc: SPEC0 bits. */
-#define PORTA_GEMM_EPI_BIAS 16u /* C += bias[column] */
-#define PORTA_GEMM_EPI_ACT 32u  /* C = f(C), f in bits 6..7 */
-#define PORTA_GEMM_EPI_ACT_SHIFT 6u
-#define PORTA_GEMM_EPI_PRE 256u /* store the value before f to pre */
+/* The epilogue's SPEC0 bits: GEMM_EPI_* in shaders/spec_flags.h. */
 
 /* What porta_gemm_bias_act adds to a GEMM (gemm_epilogue.c): flags as
  * above; bias / pre none where the flags do not use them. */

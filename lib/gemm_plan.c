@@ -101,9 +101,22 @@ void porta__gemm_plan_choose(const porta_context *ctx, int transpose_a, int tran
             p.nv = 1;
         shape_workgroup(&p, vw, n);
     }
+    if (!p.tiled && n < vw) {
+        /* narrower than one vector, and no room for the tiled path's
+         * workgroup: one invocation per element */
+        p = (porta__gemm_plan){.scalar = 1,
+                               .tm = 1,
+                               .nv = 1,
+                               .wx = 1,
+                               .local_size = max_local < 64 ? max_local : 64,
+                               .splits = 1,
+                               .preset = "scalar (n below the vector width)"};
+    }
     /* Split-K: too few workgroups for the device, yet long K. */
     const size_t wanted = cpu ? CPU_GROUPS_WANTED : GPU_GROUPS_WANTED;
-    size_t groups = p.tiled ? div_up(m, 64) * div_up(n, 64) : direct_groups(&p, vw, m, n);
+    size_t groups = p.tiled    ? div_up(m, 64) * div_up(n, 64)
+                    : p.scalar ? m * div_up(n, p.local_size)
+                               : direct_groups(&p, vw, m, n);
     if (batch == 1 && groups < wanted && k >= 2 * SPLIT_MIN_K) {
         size_t s = div_up(wanted, groups);
         if (s > k / SPLIT_MIN_K)
@@ -125,6 +138,8 @@ porta_status porta__gemm_plan_check(porta_context *ctx, const porta__gemm_plan *
     const char *why = NULL;
     if (p->local_size > ctx->backend.caps.max_workgroup_size)
         why = "more invocations per workgroup than the device allows";
+    else if (p->scalar)
+        why = p->tiled ? "a plan is the tiled path or the scalar one, not both" : NULL;
     else if (p->tiled && p->local_size != 256)
         why = "the tiled path needs workgroups of 256 invocations";
     else if (!p->tiled && (p->tm < 1 || p->tm > 8 || p->tm > m))

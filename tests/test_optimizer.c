@@ -264,6 +264,11 @@ static void check_many_groups(test_state *t, porta_context *ctx, const char *spe
     if (!st)
         st = porta_buffer_write(ctx, loss, 0, sizeof(one), &one);
     CHECK_OK(t, ctx, st, "many groups: setup");
+    if (st) { /* nothing placed: the offsets below are unset */
+        porta_buffer_destroy(ctx, loss);
+        porta_optimizer_destroy(ctx, opt);
+        return;
+    }
     float *want = calloc(elements ? elements : 1, sizeof(float));
     float *g = calloc(elements ? elements : 1, sizeof(float));
     float *mom = calloc(elements ? elements : 1, sizeof(float));
