@@ -344,9 +344,18 @@ static porta_status run_without_sync(test_state *t, porta_context *ctx, const ch
     return st;
 }
 
+/* Whether the open device hands values over between the workgroups of
+ * one dispatch (the gradient norm's ticket). */
+static int has_handover(porta_context *ctx)
+{
+    porta_device_capabilities c;
+    return porta_device_capabilities_get(ctx, &c) == PORTA_OK && c.group_handover;
+}
+
 /* chunk: PORTA_OPTIM_NORM_CHUNK, or NULL for the device's choice (on CPU
  * devices one workgroup sums this arena's norm; "1024" makes it ten, which
- * hand over through the ticket, reset for the next step). */
+ * hand over through the ticket, reset for the next step, or without
+ * hand-over through a dispatch of their own). */
 static void check_zero_sync(test_state *t, porta_context *ctx, const char *spec, const char *chunk)
 {
     if (chunk)
@@ -362,10 +371,12 @@ static void check_zero_sync(test_state *t, porta_context *ctx, const char *spec,
     snprintf(what, sizeof what, " (norm chunk %s)", chunk ? chunk : "default");
     porta_status st = run_without_sync(t, ctx, spec, what, &c, &sc, 20, &m, &dispatches);
     /* The scalar pass, whose workgroups first sum the norm (the last one
-     * to finish going on), and the update: two per step. */
-    CHECK(t, dispatches == 40,
-          "%s: 20 steps with a norm%s took %llu dispatches, expected 2 per step", spec, what,
-          dispatches);
+     * to finish going on), and the update: two per step. Without
+     * hand-over the partial sums are a dispatch of their own: three. */
+    const unsigned long long per_step = has_handover(ctx) ? 2u : 3u;
+    CHECK(t, dispatches == 20 * per_step,
+          "%s: 20 steps with a norm%s took %llu dispatches, expected %llu per step", spec, what,
+          dispatches, per_step);
     porta_step_metrics ms[32];
     size_t count = 0, lost = 0;
     if (!st) {
@@ -1455,6 +1466,66 @@ static void check_tuning(test_state *t, porta_context *ctx, const porta_device_i
     clear_tuning_env();
 }
 
+/* A context on `spec` under exactly `limits` (not $PORTA_DEVICE_LIMITS);
+ * NULL on failure, recorded. */
+static porta_context *open_with_limits(test_state *t, const char *spec, const char *limits)
+{
+    porta_context *ctx = NULL;
+    porta_status st = porta_context_create(NULL, &ctx);
+    if (!st)
+        st = porta_context_set_device_limits(ctx, limits);
+    if (!st)
+        st = porta_device_open(ctx, spec, NULL);
+    CHECK(t, st == PORTA_OK, "%s under limits \"%s\": %s: %s", spec, limits, porta_strerror(st),
+          ctx ? porta_context_message(ctx) : "");
+    if (st) {
+        porta_context_destroy(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+/* The gradient norm handed over by the ticket (where the device allows
+ * it) and by a second dispatch (handover=0) give the same bits:
+ * parameters, norms, rates. Ten workgroups sum the norm (norm_chunk
+ * 1024), in the scalars-pass and per-workgroup layouts. */
+static void check_handover(test_state *t, const char *spec)
+{
+    porta_context *with = open_with_limits(t, spec, "");
+    porta_context *without = open_with_limits(t, spec, "handover=0");
+    if (with && without) {
+        CHECK(t, !has_handover(without), "%s: handover=0 turns hand-over off", spec);
+        for (int v = 0; v < 2; v++) {
+            porta_optimizer_tuning tu = {0};
+            tu.norm_chunk = 1024;
+            tu.layout = v ? PORTA_OPTIMIZER_LAYOUT_PER_WORKGROUP : PORTA_OPTIMIZER_LAYOUT_DEFAULT;
+            tu.ignore_environment = true;
+            porta_optimizer_config c = tuned_config(&tu, 1);
+            tuned_run a, b;
+            const char *layout = v ? "per-workgroup" : "default";
+            char what[96];
+            snprintf(what, sizeof what, "%s layout, ticket", layout);
+            run_tuned(t, with, spec, what, &c, &a);
+            snprintf(what, sizeof what, "%s layout, handover=0", layout);
+            run_tuned(t, without, spec, what, &c, &b);
+            /* per step: scalars-pass 2 with the ticket, 3 without;
+             * per-workgroup 2 (its norm always a dispatch of its own) */
+            const unsigned long long want_a = (has_handover(with) || v) ? 2u : 3u;
+            const unsigned long long want_b = v ? 2u : 3u;
+            CHECK(t, a.dispatches == TUNED_STEPS * want_a && b.dispatches == TUNED_STEPS * want_b,
+                  "%s (%s layout): %llu and %llu dispatches, expected %llu and %llu", spec, layout,
+                  a.dispatches, b.dispatches, TUNED_STEPS * want_a, TUNED_STEPS * want_b);
+            CHECK(t, a.count == TUNED_STEPS && same_bits(&a, &b),
+                  "%s (%s layout): the norm by ticket and by a second dispatch differ", spec,
+                  layout);
+            free(a.params);
+            free(b.params);
+        }
+    }
+    porta_context_destroy(with);
+    porta_context_destroy(without);
+}
+
 static void check_device(test_state *t, porta_context *ctx, const porta_device_info *info,
                          void *user)
 {
@@ -1482,6 +1553,7 @@ static void check_device(test_state *t, porta_context *ctx, const porta_device_i
     check_many_groups(t, ctx, info->spec, 1);
     check_zero_sync(t, ctx, info->spec, NULL);
     check_zero_sync(t, ctx, info->spec, "1024");
+    check_handover(t, info->spec);
     check_long_norm(t, ctx, info->spec);
     /* One dispatch per step without a norm, except on llvmpipe (the
      * scalar pass first: porta_optimizer_step's comment in porta.h). */

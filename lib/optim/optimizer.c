@@ -95,7 +95,8 @@ static porta_status alloc_zeroed(porta_context *ctx, size_t bytes, porta_buffer 
     return st;
 }
 
-/* Upload the configuration blocks and the initial state halves. */
+/* Upload the configuration blocks and the initial state halves into the
+ * block (the rest of it starts zero: scalars, partials, ticket, ring). */
 static porta_status upload_state(porta_context *ctx, porta_optimizer *opt)
 {
     /* Half 0 is current first; half 1 is overwritten by the first step. */
@@ -103,13 +104,15 @@ static porta_status upload_state(porta_context *ctx, porta_optimizer *opt)
     porta_sched_device_state sst[2];
     sst[0] = opt->sched_init;
     sst[1] = opt->sched_init;
-    porta_status st = porta_buffer_write(ctx, opt->ocfg, 0, sizeof(opt->dev), &opt->dev);
+    porta_status st =
+        porta_buffer_write(ctx, opt->block, PORTA_BLOCK_AT(ocfg), sizeof(opt->dev), &opt->dev);
     if (!st)
-        st = porta_buffer_write(ctx, opt->scfg, 0, sizeof(opt->sched_dev), &opt->sched_dev);
+        st = porta_buffer_write(ctx, opt->block, PORTA_BLOCK_AT(scfg), sizeof(opt->sched_dev),
+                                &opt->sched_dev);
     if (!st)
-        st = porta_buffer_write(ctx, opt->ost, 0, sizeof(ost), ost);
+        st = porta_buffer_write(ctx, opt->block, PORTA_BLOCK_AT(ost), sizeof(ost), ost);
     if (!st)
-        st = porta_buffer_write(ctx, opt->sst, 0, sizeof(sst), sst);
+        st = porta_buffer_write(ctx, opt->block, PORTA_BLOCK_AT(sst), sizeof(sst), sst);
     return st;
 }
 
@@ -137,23 +140,9 @@ porta_status porta_optimizer_finalize(porta_context *ctx, porta_optimizer *opt)
     if (!st)
         st = alloc_zeroed(ctx, adamw ? bytes : 4, &opt->m2);
     if (!st)
-        st = porta_buffer_create(ctx, sizeof(porta_optim_config_dev), &opt->ocfg);
-    if (!st)
-        st = porta_buffer_create(ctx, 2 * sizeof(porta_optim_state_dev), &opt->ost);
-    if (!st)
-        st = porta_buffer_create(ctx, sizeof(porta_sched_device_config), &opt->scfg);
-    if (!st)
-        st = porta_buffer_create(ctx, 2 * sizeof(porta_sched_device_state), &opt->sst);
-    if (!st)
-        st = alloc_zeroed(ctx, PORTA_NORM_GROUPS * sizeof(float), &opt->norm_partials);
-    if (!st)
-        st = alloc_zeroed(ctx, PORTA_RING_CAPACITY * PORTA_RING_WORDS * 4, &opt->ring);
+        st = alloc_zeroed(ctx, sizeof(porta_optim_block), &opt->block);
     if (!st)
         st = alloc_zeroed(ctx, sizeof(float), &opt->metric);
-    if (!st)
-        st = alloc_zeroed(ctx, 2 * PORTA_OPTIM_SCALAR_WORDS * 4, &opt->scalars);
-    if (!st)
-        st = alloc_zeroed(ctx, sizeof(uint32_t), &opt->ticket);
     if (!st)
         st = upload_state(ctx, opt);
     if (st)
@@ -219,10 +208,7 @@ void porta_optimizer_destroy(porta_context *ctx, porta_optimizer *opt)
         return;
     /* porta_buffer_destroy leaves the arenas alone without an open device
      * (the context frees them); the host side goes in any case. */
-    porta_buffer *all[] = {opt->params,        opt->grads, opt->m1,     opt->m2,
-                           opt->ocfg,          opt->ost,   opt->scfg,   opt->sst,
-                           opt->norm_partials, opt->ring,  opt->metric, opt->scalars,
-                           opt->ticket};
+    porta_buffer *all[] = {opt->params, opt->grads, opt->m1, opt->m2, opt->block, opt->metric};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         porta_buffer_destroy(ctx, all[i]);
     free(opt->tensors);

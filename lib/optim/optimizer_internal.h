@@ -4,6 +4,8 @@
 #ifndef PORTA_OPTIMIZER_INTERNAL_H
 #define PORTA_OPTIMIZER_INTERNAL_H
 
+#include <stddef.h>
+
 #include "internal.h"
 #include "optim/sched_device.h"
 #include "optim/scheduler.h"
@@ -46,6 +48,37 @@ _Static_assert(sizeof(porta_optim_state_dev) == 4 * 4, "optim_state: 4 words");
 #define PORTA_RING_CAPACITY 1024u
 /* Workgroups of the gradient-norm reduction pass (its partial sums). */
 #define PORTA_NORM_GROUPS 256u
+
+/* Mirror of optim_block (shaders/optim_common.kh): everything of an
+ * optimizer's on the device but its arenas, in one buffer, so that a step
+ * binds few storage buffers. The first four fields are in the order of a
+ * checkpoint's body (optimizer_save.c). */
+typedef struct porta_optim_block {
+    porta_optim_config_dev ocfg;
+    porta_sched_device_config scfg;
+    porta_optim_state_dev ost[2];                /* halves 0 and 1 */
+    porta_sched_device_state sst[2];             /* halves 0 and 1 */
+    uint32_t scal[2 * PORTA_OPTIM_SCALAR_WORDS]; /* step scalars, one half per step parity */
+    float norm_partial[PORTA_NORM_GROUPS];       /* the gradient norm's partial sums */
+    uint32_t ticket;                             /* optim_scalars' hand-over; 0 between steps */
+    uint32_t ring[PORTA_RING_CAPACITY * PORTA_RING_WORDS]; /* the metrics ring */
+} porta_optim_block;
+
+/* Byte offset of a field of the block (reads, writes and the word offsets
+ * kernels take). */
+#define PORTA_BLOCK_AT(field) offsetof(porta_optim_block, field)
+
+_Static_assert(sizeof(porta_optim_block) == sizeof(porta_kc_optim_block),
+               "porta_optim_block must match optim_block in shaders/optim_common.kh");
+_Static_assert(PORTA_BLOCK_AT(ocfg) == offsetof(porta_kc_optim_block, ocfg) &&
+                   PORTA_BLOCK_AT(scfg) == offsetof(porta_kc_optim_block, scfg) &&
+                   PORTA_BLOCK_AT(ost) == offsetof(porta_kc_optim_block, ost) &&
+                   PORTA_BLOCK_AT(sst) == offsetof(porta_kc_optim_block, sst) &&
+                   PORTA_BLOCK_AT(scal) == offsetof(porta_kc_optim_block, scal) &&
+                   PORTA_BLOCK_AT(norm_partial) == offsetof(porta_kc_optim_block, norm_partial) &&
+                   PORTA_BLOCK_AT(ticket) == offsetof(porta_kc_optim_block, ticket) &&
+                   PORTA_BLOCK_AT(ring) == offsetof(porta_kc_optim_block, ring),
+               "porta_optim_block's fields must be optim_block's words");
 /* On CPU devices, the least elements one of them sums (256 KiB). */
 #define PORTA_NORM_CPU_CHUNK 65536u
 /* The most elements one of them may be told to sum
@@ -91,12 +124,10 @@ struct porta_optimizer {
      * PORTA_OPTIM_DIVISION). */
     uint32_t correct_rounding;
 
-    /* arenas and state blocks (NULL until finalized) */
+    /* arenas and the block (NULL until finalized) */
     porta_buffer *params, *grads, *m1, *m2;
-    porta_buffer *ocfg, *ost, *scfg, *sst;
-    porta_buffer *norm_partials, *ring, *metric;
-    porta_buffer *scalars; /* step_scalars, one half per step parity (optim_common.kh) */
-    porta_buffer *ticket;  /* one word, 0 between dispatches: optim_scalars' norm hand-over */
+    porta_buffer *block;  /* porta_optim_block */
+    porta_buffer *metric; /* one float: the metric porta_optimizer_observe() passes */
 
     uint64_t steps;          /* training steps enqueued: half = steps & 1 */
     uint64_t sched_advances; /* scheduler advances enqueued: sched half = this & 1 */

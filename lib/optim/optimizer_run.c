@@ -343,44 +343,85 @@ static uint32_t sched_only_kind(const porta_optimizer *opt)
     return kind <= PORTA_SCHED_GREEDYLR ? kind + 1u : 0u;
 }
 
-/* Enqueue the scalar pass (optim_scalars). mode 0: a training step; 1:
- * observe only; 2: prepare the coming step's words only. with_norm: first
- * the gradient norm's partial sums, on norm_groups() workgroups of which
- * the last to finish runs the pass (a step with a norm is then two
- * dispatches); otherwise one workgroup. The workgroups are as wide as the
- * stream layout's: on llvmpipe one SIMD batch, since every batch of a
- * wider workgroup runs the serial part too, masked off (lavapipe, 2048
- * parameters: 0.80 ms per step with 256 invocations, 0.21 ms with 8;
- * Rusticl spends its ~5 ms elsewhere, rebuilding the kernel's compute
- * state on every launch); the device's default elsewhere, where the
- * invocations share out the copies to and from shared memory. */
-static porta_status launch_scalars(porta_context *ctx, porta_optimizer *opt, porta_buffer *loss,
-                                   uint32_t loss_off, uint32_t loss_count, float scale,
-                                   int with_norm, uint32_t mode)
+/* optim_scalars' P(phase) with a gradient norm (NORM_* in
+ * shaders/optim_scalars.kc). */
+enum { NORM_PHASE_TICKET = 0, NORM_PHASE_PARTIALS = 1, NORM_PHASE_FINISH = 2 };
+
+/* Enqueue one optim_scalars dispatch of `groups` workgroups of `local`
+ * invocations. norm: compile the gradient norm in (SPEC2), in phase
+ * `phase`; norm_count: the partials the scalar pass adds up. */
+static porta_status scalars_dispatch(porta_context *ctx, porta_optimizer *opt, porta_buffer *loss,
+                                     uint32_t loss_off, uint32_t loss_count, float scale,
+                                     uint32_t mode, uint32_t groups, uint32_t local, int norm,
+                                     uint32_t phase, uint32_t norm_count)
 {
-    const uint32_t groups = with_norm ? norm_groups(ctx, opt) : 1u;
-    const uint32_t local = scalars_local_size(ctx, opt, groups, with_norm);
     porta_params_optim_scalars p = {.loss_off = loss_off,
                                     .loss_count = loss_count,
                                     .loss_scale = scale,
-                                    .norm_count = with_norm ? groups : 0u,
+                                    .norm_count = norm_count,
                                     .mode = mode,
                                     .state_half = (uint32_t)(opt->steps & 1u),
                                     .sched_half = (uint32_t)(opt->sched_advances & 1u),
-                                    .n = (uint32_t)opt->elements};
-    porta_bbuffer *bufs[] = {opt->ocfg->impl,  opt->ost->impl,     opt->scfg->impl,
-                             opt->sst->impl,   loss->impl,         opt->norm_partials->impl,
-                             opt->ring->impl,  opt->scalars->impl, opt->grads->impl,
-                             opt->ticket->impl};
+                                    .n = (uint32_t)opt->elements,
+                                    .phase = phase};
+    porta_bbuffer *bufs[] = {opt->block->impl, loss->impl, opt->grads->impl};
     /* SPEC0: the scheduler's kind + 1 (0, every kind, for a kind the
      * kernel does not know), so the kernel holds only that kind's code:
      * Rusticl rebuilds a kernel's compute state on every launch, at a cost
      * that grows with its size. */
     const uint32_t spec[PORTA_SPEC_COUNT] = {sched_only_kind(opt), opt->correct_rounding,
-                                             with_norm ? 1u : 0u, porta__reduce_runs(ctx)};
+                                             norm ? 1u : 0u, porta__reduce_runs(ctx)};
     const uint32_t grid[3] = {groups, 1u, 1u};
     return porta__launch_spec_local(ctx, PORTA_KERNEL_optim_scalars, local, opt->correct_rounding,
                                     spec, grid, bufs, &p);
+}
+
+/* The gradient norm's partial sums into the block, from optim_scalars in
+ * its partials-only phase: for the per-workgroup variant, and for the
+ * scalar pass on a device without hand-over between workgroups. The same
+ * pipeline as the ticket's, so the same bits. Returns how many. */
+static porta_status norm_partials_pass(porta_context *ctx, porta_optimizer *opt, uint32_t *count)
+{
+    const uint32_t groups = norm_groups(ctx, opt);
+    *count = groups;
+    return scalars_dispatch(ctx, opt, opt->metric, 0, 1, 1.0f, 0, groups,
+                            scalars_local_size(ctx, opt, groups, 1), 1, NORM_PHASE_PARTIALS,
+                            groups);
+}
+
+/* Enqueue the scalar pass (optim_scalars). mode 0: a training step; 1:
+ * observe only; 2: prepare the coming step's words only. with_norm: first
+ * the gradient norm's partial sums, on norm_groups() workgroups. Where
+ * the device promises hand-over between the workgroups of one dispatch
+ * (caps.group_handover) the last of them to finish runs the pass (a step
+ * with a norm is then two dispatches); elsewhere a second dispatch of one
+ * workgroup of the same pipeline does, reading the partials in index
+ * order: the same bits either way. Without a norm, one workgroup. The
+ * workgroups are as wide as the stream layout's: on llvmpipe one SIMD
+ * batch, since every batch of a wider workgroup runs the serial part too,
+ * masked off (lavapipe, 2048 parameters: 0.80 ms per step with 256
+ * invocations, 0.21 ms with 8; Rusticl spends its ~5 ms elsewhere,
+ * rebuilding the kernel's compute state on every launch); the device's
+ * default elsewhere, where the invocations share out the copies to and
+ * from shared memory. */
+static porta_status launch_scalars(porta_context *ctx, porta_optimizer *opt, porta_buffer *loss,
+                                   uint32_t loss_off, uint32_t loss_count, float scale,
+                                   int with_norm, uint32_t mode)
+{
+    if (!with_norm)
+        return scalars_dispatch(ctx, opt, loss, loss_off, loss_count, scale, mode, 1u,
+                                scalars_local_size(ctx, opt, 1u, 0), 0, 0, 0);
+    const uint32_t groups = norm_groups(ctx, opt);
+    const uint32_t local = scalars_local_size(ctx, opt, groups, 1);
+    if (ctx->backend.caps.group_handover)
+        return scalars_dispatch(ctx, opt, loss, loss_off, loss_count, scale, mode, groups, local, 1,
+                                NORM_PHASE_TICKET, groups);
+    uint32_t count = 0;
+    porta_status st = norm_partials_pass(ctx, opt, &count);
+    if (!st)
+        st = scalars_dispatch(ctx, opt, loss, loss_off, loss_count, scale, mode, 1u, local, 1,
+                              NORM_PHASE_FINISH, count);
+    return st;
 }
 
 /* 1 where optim_step skips a step's update by one branch around it
@@ -434,10 +475,8 @@ static porta_status launch_update(porta_context *ctx, porta_optimizer *opt, port
                                  .eps = opt->dev.eps,
                                  .momentum = opt->dev.momentum,
                                  .one_minus_dampening = 1.0f - opt->dev.dampening};
-    porta_bbuffer *bufs[] = {opt->params->impl, opt->grads->impl,         opt->m1->impl,
-                             opt->m2->impl,     opt->scalars->impl,       opt->ocfg->impl,
-                             opt->ost->impl,    opt->scfg->impl,          opt->sst->impl,
-                             loss->impl,        opt->norm_partials->impl, opt->ring->impl};
+    porta_bbuffer *bufs[] = {opt->params->impl, opt->grads->impl, opt->m1->impl,
+                             opt->m2->impl,     loss->impl,       opt->block->impl};
     /* SPEC3 bit 1: bounds checks, for a block that does not divide the
      * groups' alignment (only a tuning override makes one) and for an
      * empty arena (its one workgroup must not write). Bit 2: correct the
@@ -464,19 +503,6 @@ _Static_assert(PORTA_GROUP_ALIGN % PORTA_STREAM_BLOCK_MAX == 0,
 
 /* optim_scalars.kc keeps the norm partials in shared memory. */
 _Static_assert(PORTA_NORM_GROUPS <= 256u, "optim_scalars.kc holds at most 256 norm partials");
-
-/* Partial sums of squares of the gradient arena, for the per-workgroup
- * variant: PORTA_NORM_GROUPS (or fewer) floats every workgroup of the
- * update adds up. Returns how many. */
-static porta_status norm_pass(porta_context *ctx, porta_optimizer *opt, uint32_t *count)
-{
-    const uint32_t groups = norm_groups(ctx, opt);
-    porta_params_reduce_sum p = {
-        .n = (uint32_t)opt->elements, .x_off = 0, .sums_off = 0, .square = 1};
-    porta_bbuffer *bufs[] = {opt->grads->impl, opt->norm_partials->impl};
-    *count = groups;
-    return porta__reduce_sum_pass(ctx, groups, bufs, &p);
-}
 
 porta_status porta_optimizer_step(porta_context *ctx, porta_optimizer *opt, porta_view lossv,
                                   size_t loss_count, float loss_scale)
@@ -514,7 +540,7 @@ porta_status porta_optimizer_step(porta_context *ctx, porta_optimizer *opt, port
         st = launch_scalars(ctx, opt, loss, (uint32_t)loss_off, (uint32_t)loss_count, loss_scale,
                             with_norm, 0);
     else if (variant == VARIANT_PER_WORKGROUP && with_norm)
-        st = norm_pass(ctx, opt, &norm_count);
+        st = norm_partials_pass(ctx, opt, &norm_count);
     if (!st)
         st = launch_update(ctx, opt, loss, (uint32_t)loss_off, (uint32_t)loss_count, loss_scale,
                            norm_count, variant);
@@ -588,7 +614,7 @@ porta_status porta_optimizer_metrics(porta_context *ctx, porta_optimizer *opt,
     uint32_t *ring = malloc(words * 4);
     if (!ring)
         return porta_msg_set(&ctx->msg, PORTA_ERROR_OUT_OF_HOST_MEMORY, "metrics: no memory");
-    st = porta_buffer_read(ctx, opt->ring, 0, words * 4, ring);
+    st = porta_buffer_read(ctx, opt->block, PORTA_BLOCK_AT(ring), words * 4, ring);
     if (st) {
         free(ring);
         return st;
@@ -624,10 +650,12 @@ porta_status porta_optimizer_status_get(porta_context *ctx, porta_optimizer *opt
     /* Only the current halves: the host knows which they are. */
     porta_optim_state_dev o;
     float lr[PORTA_MAX_PARAM_GROUPS];
-    st = porta_buffer_read(ctx, opt->ost, (opt->steps & 1u) * sizeof(o), sizeof(o), &o);
+    st = porta_buffer_read(ctx, opt->block, PORTA_BLOCK_AT(ost) + (opt->steps & 1u) * sizeof(o),
+                           sizeof(o), &o);
     if (!st)
-        st = porta_buffer_read(ctx, opt->sst,
-                               (opt->sched_advances & 1u) * sizeof(porta_sched_device_state) +
+        st = porta_buffer_read(ctx, opt->block,
+                               PORTA_BLOCK_AT(sst) +
+                                   (opt->sched_advances & 1u) * sizeof(porta_sched_device_state) +
                                    offsetof(porta_sched_device_state, lr),
                                sizeof(lr), lr);
     if (st)

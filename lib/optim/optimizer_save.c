@@ -63,6 +63,31 @@ static save_layout layout_of(const porta_optimizer *opt)
     return l;
 }
 
+/* Where each device-held part of the body lives: buffer, byte offset and
+ * size there, offset in the body. The configs and states are fields of
+ * the optimizer's block; the file keeps them in the order it always had.
+ * Region 0, the optimizer config, the device only reads. */
+typedef struct save_region {
+    porta_buffer *buf;
+    size_t from, bytes, at;
+} save_region;
+
+enum { SAVE_REGIONS = 7 };
+
+static void regions(const porta_optimizer *opt, const save_layout *l, save_region r[SAVE_REGIONS])
+{
+    r[0] = (save_region){opt->block, PORTA_BLOCK_AT(ocfg), sizeof(porta_optim_config_dev), l->ocfg};
+    r[1] =
+        (save_region){opt->block, PORTA_BLOCK_AT(scfg), sizeof(porta_sched_device_config), l->scfg};
+    r[2] =
+        (save_region){opt->block, PORTA_BLOCK_AT(ost), 2 * sizeof(porta_optim_state_dev), l->ost};
+    r[3] = (save_region){opt->block, PORTA_BLOCK_AT(sst), 2 * sizeof(porta_sched_device_state),
+                         l->sst};
+    r[4] = (save_region){opt->params, 0, porta_buffer_bytes(opt->params), l->params};
+    r[5] = (save_region){opt->m1, 0, porta_buffer_bytes(opt->m1), l->m1};
+    r[6] = (save_region){opt->m2, 0, porta_buffer_bytes(opt->m2), l->m2};
+}
+
 static void put_table(const porta_optimizer *opt, unsigned char *p)
 {
     for (size_t i = 0; i < opt->n_tensors; i++) {
@@ -108,14 +133,11 @@ porta_status porta_optimizer_state_get(porta_context *ctx, porta_optimizer *opt,
     memcpy(body + l.ocfg, &opt->dev, sizeof(opt->dev));
     memcpy(body + l.steps, &opt->steps, 8);
     memcpy(body + l.steps + 8, &opt->sched_advances, 8);
-    struct {
-        porta_buffer *buf;
-        size_t at;
-    } reads[] = {{opt->scfg, l.scfg},     {opt->ost, l.ost}, {opt->sst, l.sst},
-                 {opt->params, l.params}, {opt->m1, l.m1},   {opt->m2, l.m2}};
-    for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]) && !st; i++)
-        st = porta_buffer_read(ctx, reads[i].buf, 0, porta_buffer_bytes(reads[i].buf),
-                               body + reads[i].at);
+    save_region r[SAVE_REGIONS];
+    regions(opt, &l, r);
+    /* From 1: the optimizer config is the host's copy above. */
+    for (size_t i = 1; i < SAVE_REGIONS && !st; i++)
+        st = porta_buffer_read(ctx, r[i].buf, r[i].from, r[i].bytes, body + r[i].at);
     if (!st) {
         save_header h;
         memset(&h, 0, sizeof(h));
@@ -215,15 +237,10 @@ porta_status porta_optimizer_state_set(porta_context *ctx, porta_optimizer *opt,
     uint64_t steps, advances;
     memcpy(&steps, body + l.steps, 8);
     memcpy(&advances, body + l.steps + 8, 8);
-    struct {
-        porta_buffer *buf;
-        size_t at;
-    } writes[] = {{opt->ocfg, l.ocfg}, {opt->scfg, l.scfg},     {opt->ost, l.ost},
-                  {opt->sst, l.sst},   {opt->params, l.params}, {opt->m1, l.m1},
-                  {opt->m2, l.m2}};
-    for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]) && !st; i++)
-        st = porta_buffer_write(ctx, writes[i].buf, 0, porta_buffer_bytes(writes[i].buf),
-                                body + writes[i].at);
+    save_region r[SAVE_REGIONS];
+    regions(opt, &l, r);
+    for (size_t i = 0; i < SAVE_REGIONS && !st; i++)
+        st = porta_buffer_write(ctx, r[i].buf, r[i].from, r[i].bytes, body + r[i].at);
     if (!st) {
         opt->steps = steps;
         opt->steps_drained = steps;
