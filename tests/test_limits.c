@@ -5,6 +5,7 @@
  * memory, parameters); a device opened under "small-gpu" must report the
  * lowered limits, refuse what exceeds them with a message naming the
  * limit, and still compute right within them. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -288,6 +289,158 @@ static void check_split_arenas(test_state *t, const porta_device_info *info)
     free(split);
 }
 
+/* An MLP of `layers` hidden layers of `width` on `in` inputs; trains
+ * `steps` steps of batch `batch` on `spec` under `limits` (clipping at
+ * `clip`, 0 off: the gradient norm then covers every parameter buffer),
+ * returns every step's loss in losses and the first parameter tensor in
+ * out (n_out elements, may be 0). */
+typedef struct wide_mlp {
+    size_t in, width, layers, batch, steps;
+    float clip;
+} wide_mlp;
+
+static porta_status wide_train(const char *spec, const char *limits, const wide_mlp *w,
+                               float *losses, float *out, size_t n_out, char *why, size_t why_cap)
+{
+    porta_context *ctx = NULL;
+    porta_graph *g = NULL;
+    porta_tensor x = 0, y = 0, h = 0, logits = 0, loss = 0;
+    porta_status st = porta_context_create(NULL, &ctx);
+    if (!st)
+        st = porta_context_set_device_limits(ctx, limits);
+    if (!st)
+        st = porta_device_open(ctx, spec, NULL);
+    porta_graph_options go = {.seed = 11};
+    if (!st)
+        st = porta_graph_create(ctx, &go, &g);
+    const size_t xs[2] = {w->batch, w->in}, ys[1] = {w->batch};
+    if (!st)
+        st = porta_graph_input(ctx, g, "x", PORTA_F32, 2, xs, &x);
+    if (!st)
+        st = porta_graph_input(ctx, g, "y", PORTA_U32, 1, ys, &y);
+    h = x;
+    for (size_t l = 0; !st && l < w->layers; l++) {
+        char name[32];
+        snprintf(name, sizeof name, "fc%u", (unsigned)l);
+        st = porta_graph_linear(ctx, g, h, w->width, true, name, &h);
+        if (!st)
+            st = porta_graph_activation(ctx, g, PORTA_RELU, h, &h);
+    }
+    if (!st)
+        st = porta_graph_linear(ctx, g, h, MLP_CLASSES, true, "head", &logits);
+    if (!st)
+        st = porta_graph_cross_entropy(ctx, g, logits, y, &loss);
+    if (!st) {
+        porta_optimizer_config oc = porta_optimizer_config_default(PORTA_OPTIMIZER_ADAMW);
+        oc.clip_norm = w->clip;
+        porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_CONSTANT);
+        st = porta_graph_compile(ctx, g, &oc, &sc);
+    }
+    float *xb = calloc(w->batch * w->in, sizeof(float));
+    uint32_t *yb = calloc(w->batch, sizeof(uint32_t));
+    if (!st && (!xb || !yb))
+        st = PORTA_ERROR_OUT_OF_HOST_MEMORY;
+    unsigned r = 777u;
+    for (size_t step = 0; !st && step < w->steps; step++) {
+        for (size_t i = 0; i < w->batch * w->in; i++) {
+            r = r * 1664525u + 1013904223u;
+            xb[i] = (float)(r >> 8) / 16777216.0f - 0.5f;
+        }
+        for (size_t i = 0; i < w->batch; i++)
+            yb[i] = (uint32_t)(xb[i * w->in] > 0.0f) + 2u * (uint32_t)(xb[i * w->in + 1] > 0.0f);
+        st = porta_graph_set_input(ctx, g, x, xb, w->batch * w->in * sizeof(float));
+        if (!st)
+            st = porta_graph_set_input(ctx, g, y, yb, w->batch * sizeof(uint32_t));
+        if (!st)
+            st = porta_graph_train_step(ctx, g);
+    }
+    porta_optimizer *opt = NULL;
+    porta_step_metrics m[16];
+    size_t count = 0;
+    if (!st)
+        st = porta_graph_optimizer(ctx, g, &opt);
+    if (!st)
+        st = porta_optimizer_metrics(ctx, opt, m, 16, &count, NULL);
+    for (size_t i = 0; !st && i < count && i < w->steps; i++)
+        losses[i] = m[i].loss;
+    if (!st && count != w->steps)
+        st = porta_context_set_message(ctx, PORTA_ERROR_MISMATCH, "%zu metrics for %zu steps",
+                                       count, w->steps);
+    porta_tensor p = 0;
+    const char *name = NULL;
+    if (!st && n_out)
+        st = porta_graph_parameter_at(ctx, g, 0, &p, &name);
+    if (!st && n_out)
+        st = porta_graph_parameter_read(ctx, g, p, false, out, n_out);
+    snprintf(why, why_cap, "%s", ctx ? porta_context_message(ctx) : "");
+    free(xb);
+    free(yb);
+    porta_graph_destroy(ctx, g);
+    porta_context_destroy(ctx);
+    return st;
+}
+
+/* Parameters (72 KiB with their padding) over two 64 KiB buffers: the same
+ * losses and weights as in one buffer, with and without the gradient norm
+ * (whose sum then spans both buffers: equal within rounding). */
+static void check_split_parameters(test_state *t, const porta_device_info *info)
+{
+    const wide_mlp w = {.in = 64, .width = 96, .layers = 2, .batch = 4, .steps = 5};
+    enum { N = 64 * 96 };
+    for (int clip = 0; clip < 2; clip++) {
+        wide_mlp v = w;
+        v.clip = clip ? 0.5f : 0.0f;
+        float l1[16], l2[16], p1[N], p2[N];
+        char why[512];
+        porta_status st = wide_train(info->spec, "", &v, l1, p1, N, why, sizeof why);
+        CHECK(t, st == PORTA_OK, "%s: wide MLP: %s: %s", info->spec, porta_strerror(st), why);
+        porta_status st2 = wide_train(info->spec, "max_alloc=64K", &v, l2, p2, N, why, sizeof why);
+        CHECK(t, st2 == PORTA_OK, "%s: wide MLP under max_alloc=64K: %s: %s", info->spec,
+              porta_strerror(st2), why);
+        if (st || st2)
+            continue;
+        if (!clip) {
+            CHECK(t, memcmp(l1, l2, w.steps * sizeof(float)) == 0 && memcmp(p1, p2, sizeof p1) == 0,
+                  "%s: parameters over two buffers train bit for bit as in one (last loss %.9g "
+                  "vs %.9g)",
+                  info->spec, l2[w.steps - 1], l1[w.steps - 1]);
+        } else {
+            double worst = 0.0;
+            for (size_t i = 0; i < w.steps; i++) {
+                const double d = fabs((double)l1[i] - l2[i]) / fabs((double)l1[i]);
+                worst = d > worst ? d : worst;
+            }
+            CHECK(t, worst < 1e-5, "%s: clipped, over two buffers: losses within 1e-5 (%.3g)",
+                  info->spec, worst);
+        }
+    }
+}
+
+/* On a device whose largest buffer is smaller than a model's parameters
+ * (lavapipe: 128 MiB), the model trains all the same: three 4096-wide
+ * layers, 33.8 M parameters, 135 MB. */
+static void check_beyond_one_buffer(test_state *t, const porta_device_info *info)
+{
+    const wide_mlp w = {.in = 64, .width = 4096, .layers = 3, .batch = 8, .steps = 3};
+    const uint64_t bytes = 4ull * (64 * 4096 + 2 * 4096ull * 4096 + 4096 * 10);
+    if (info->max_alloc_bytes >= bytes) {
+        printf("%s: its largest buffer (%llu bytes) holds the 135 MB model: nothing to show\n",
+               info->spec, (unsigned long long)info->max_alloc_bytes);
+        return;
+    }
+    float losses[16];
+    char why[512];
+    porta_status st = wide_train(info->spec, "", &w, losses, NULL, 0, why, sizeof why);
+    CHECK(t, st == PORTA_OK, "%s: %llu bytes of parameters, %llu per buffer: %s: %s", info->spec,
+          (unsigned long long)bytes, (unsigned long long)info->max_alloc_bytes, porta_strerror(st),
+          why);
+    if (!st) {
+        printf("%s: 135 MB of parameters trained, losses %.6f %.6f %.6f\n", info->spec, losses[0],
+               losses[1], losses[2]);
+        CHECK(t, isfinite(losses[0]) && isfinite(losses[2]), "%s: finite losses", info->spec);
+    }
+}
+
 static void per_device(test_state *t, porta_context *ctx, const porta_device_info *info, void *user)
 {
     (void)user;
@@ -306,6 +459,8 @@ static void per_device(test_state *t, porta_context *ctx, const porta_device_inf
     check_too_few_buffers(t, info);
     check_bad_text(t, info);
     check_split_arenas(t, info);
+    check_split_parameters(t, info);
+    check_beyond_one_buffer(t, info);
 }
 
 int main(void)

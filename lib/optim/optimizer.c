@@ -62,27 +62,68 @@ porta_status porta_optimizer_add_tensor(porta_context *ctx, porta_optimizer *opt
     return PORTA_OK;
 }
 
+static size_t align_up(size_t x, size_t a)
+{
+    return (x + a - 1) / a * a;
+}
+
+/* Elements one chunk may hold: the device's largest buffer, in whole
+ * PORTA_GROUP_ALIGN blocks (0 when it holds not even one). */
+static size_t chunk_capacity(const porta_context *ctx)
+{
+    const uint64_t floats = ctx->backend.caps.max_alloc_bytes / sizeof(float);
+    return (size_t)(floats / PORTA_GROUP_ALIGN * PORTA_GROUP_ALIGN);
+}
+
 /* Group by group, in registration order within a group, each tensor on a
  * multiple of PORTA_TENSOR_ALIGN elements, each group's end rounded up to
  * a multiple of PORTA_GROUP_ALIGN (the padding holds zeros: parameters
- * with zero gradients, which every optimizer leaves at zero). */
+ * with zero gradients, which every optimizer leaves at zero). A tensor
+ * that would take its chunk past the device's largest buffer starts a new
+ * chunk, at the next PORTA_GROUP_ALIGN boundary, so the model is bounded
+ * by the device's memory, not by one buffer. */
 static porta_status place_tensors(porta_context *ctx, porta_optimizer *opt)
 {
-    size_t at = 0;
+    const size_t cap = chunk_capacity(ctx);
+    size_t at = 0, chunk_start = 0, k = 0;
     for (unsigned g = 0; g < opt->config.n_groups; g++) {
         for (size_t i = 0; i < opt->n_tensors; i++) {
             porta_opt_tensor *t = &opt->tensors[i];
             if (t->group != g)
                 continue;
+            const size_t size = align_up(t->n, PORTA_TENSOR_ALIGN);
+            if (size > cap)
+                return porta_msg_set(&ctx->msg, PORTA_ERROR_ALLOCATION_TOO_LARGE,
+                                     "optimizer: tensor %zu has %zu parameters (%zu bytes); %s "
+                                     "allows at most %llu bytes per buffer, and a tensor lives "
+                                     "in one",
+                                     i, t->n, t->n * sizeof(float), ctx->backend.caps.name,
+                                     (unsigned long long)ctx->backend.caps.max_alloc_bytes);
+            if (at + size - chunk_start > cap) {
+                const size_t next = align_up(at, PORTA_GROUP_ALIGN);
+                if (k + 1 == PORTA_OPT_MAX_CHUNKS)
+                    return porta_msg_set(&ctx->msg, PORTA_ERROR_ALLOCATION_TOO_LARGE,
+                                         "optimizer: the parameters need more than %u buffers of "
+                                         "at most %llu bytes (%s)",
+                                         PORTA_OPT_MAX_CHUNKS,
+                                         (unsigned long long)ctx->backend.caps.max_alloc_bytes,
+                                         ctx->backend.caps.name);
+                opt->chunks[k] = (porta_opt_chunk){.start = chunk_start, .n = next - chunk_start};
+                chunk_start = at = next;
+                k++;
+            }
             t->offset = at;
-            at += (t->n + PORTA_TENSOR_ALIGN - 1) / PORTA_TENSOR_ALIGN * PORTA_TENSOR_ALIGN;
+            t->chunk = k;
+            at += size;
         }
-        at = (at + PORTA_GROUP_ALIGN - 1) / PORTA_GROUP_ALIGN * PORTA_GROUP_ALIGN;
+        at = align_up(at, PORTA_GROUP_ALIGN);
         if (at > 0x7fffffffu)
             return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
                                  "optimizer: %zu parameters exceed the 2^31 kernels index", at);
         opt->dev.group_end[g] = (uint32_t)at;
     }
+    opt->chunks[k] = (porta_opt_chunk){.start = chunk_start, .n = at - chunk_start};
+    opt->n_chunks = k + 1;
     opt->elements = at;
     return PORTA_OK;
 }
@@ -127,18 +168,25 @@ porta_status porta_optimizer_finalize(porta_context *ctx, porta_optimizer *opt)
                              opt ? "already finalized" : "optimizer is NULL");
     if ((st = place_tensors(ctx, opt)) != PORTA_OK)
         return st;
-    const size_t bytes = opt->elements * sizeof(float);
     const int adamw = opt->config.kind == PORTA_OPTIMIZER_ADAMW;
     const int momentum = adamw || opt->config.momentum != 0.0f;
-    porta_buffer **zeroed[] = {&opt->params, &opt->grads};
-    for (size_t i = 0; i < 2 && !st; i++)
-        st = alloc_zeroed(ctx, bytes, zeroed[i]);
-    /* Moments only where the optimizer has them (unused bindings get a
-     * 4-byte stand-in). */
-    if (!st)
-        st = alloc_zeroed(ctx, momentum ? bytes : 4, &opt->m1);
-    if (!st)
-        st = alloc_zeroed(ctx, adamw ? bytes : 4, &opt->m2);
+    for (size_t c = 0; c < opt->n_chunks && !st; c++) {
+        porta_opt_chunk *k = &opt->chunks[c];
+        const size_t bytes = k->n * sizeof(float);
+        st = alloc_zeroed(ctx, bytes, &k->params);
+        if (!st)
+            st = alloc_zeroed(ctx, bytes, &k->grads);
+        /* Moments only where the optimizer has them (unused bindings get a
+         * 4-byte stand-in). */
+        if (!st)
+            st = alloc_zeroed(ctx, momentum ? bytes : 4, &k->m1);
+        if (!st)
+            st = alloc_zeroed(ctx, adamw ? bytes : 4, &k->m2);
+    }
+    opt->params = opt->chunks[0].params;
+    opt->grads = opt->chunks[0].grads;
+    opt->m1 = opt->chunks[0].m1;
+    opt->m2 = opt->chunks[0].m2;
     if (!st)
         st = alloc_zeroed(ctx, sizeof(porta_optim_block), &opt->block);
     if (!st)
@@ -178,10 +226,11 @@ porta_status porta_optimizer_tensor_views(porta_context *ctx, porta_optimizer *o
                              : !opt->finalized ? "call porta_optimizer_finalize() first"
                                                : "no such tensor");
     const porta_opt_tensor *t = &opt->tensors[index];
+    const porta_opt_chunk *k = &opt->chunks[t->chunk];
     if (params)
-        *params = porta_view_range(opt->params, t->offset, t->n);
+        *params = porta_view_range(k->params, t->offset - k->start, t->n);
     if (grads)
-        *grads = porta_view_range(opt->grads, t->offset, t->n);
+        *grads = porta_view_range(k->grads, t->offset - k->start, t->n);
     return PORTA_OK;
 }
 
@@ -193,6 +242,12 @@ porta_status porta_optimizer_arenas(porta_context *ctx, porta_optimizer *opt, po
     if (!opt || !opt->finalized)
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT, "porta_optimizer_arenas: %s",
                              opt ? "call porta_optimizer_finalize() first" : "optimizer is NULL");
+    if (opt->n_chunks > 1)
+        return porta_msg_set(&ctx->msg, PORTA_ERROR_UNSUPPORTED,
+                             "porta_optimizer_arenas: the parameters are split over %zu buffers "
+                             "(the device's largest is %llu bytes); reach each tensor with "
+                             "porta_optimizer_tensor_views()",
+                             opt->n_chunks, (unsigned long long)ctx->backend.caps.max_alloc_bytes);
     if (params)
         *params = opt->params;
     if (grads)
@@ -208,9 +263,14 @@ void porta_optimizer_destroy(porta_context *ctx, porta_optimizer *opt)
         return;
     /* porta_buffer_destroy leaves the arenas alone without an open device
      * (the context frees them); the host side goes in any case. */
-    porta_buffer *all[] = {opt->params, opt->grads, opt->m1, opt->m2, opt->block, opt->metric};
-    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-        porta_buffer_destroy(ctx, all[i]);
+    for (size_t c = 0; c < opt->n_chunks; c++) {
+        porta_opt_chunk *k = &opt->chunks[c];
+        porta_buffer *arenas[] = {k->params, k->grads, k->m1, k->m2};
+        for (size_t i = 0; i < sizeof(arenas) / sizeof(arenas[0]); i++)
+            porta_buffer_destroy(ctx, arenas[i]);
+    }
+    porta_buffer_destroy(ctx, opt->block);
+    porta_buffer_destroy(ctx, opt->metric);
     free(opt->tensors);
     free(opt);
 }

@@ -94,10 +94,27 @@ _Static_assert(PORTA_BLOCK_AT(ocfg) == offsetof(porta_kc_optim_block, ocfg) &&
  * checks and no per-element choice of group (optimizer_run.c). */
 #define PORTA_GROUP_ALIGN 2048u
 
+/* The most buffers an optimizer's arenas are split into (each within the
+ * device's largest buffer: a 128 MiB device then holds 8 GiB of
+ * parameters); each runs at least one of the PORTA_NORM_GROUPS partial
+ * sums of the gradient norm. */
+#define PORTA_OPT_MAX_CHUNKS 64u
+_Static_assert(PORTA_OPT_MAX_CHUNKS <= PORTA_NORM_GROUPS, "a norm partial per chunk at least");
+
+/* Elements [start, start + n) of the arenas, in buffers of their own: every
+ * tensor lies inside one chunk, and start and n are multiples of
+ * PORTA_GROUP_ALIGN. m1 / m2 are 4-byte stand-ins where the optimizer has
+ * no such moment. */
+typedef struct porta_opt_chunk {
+    size_t start, n;
+    porta_buffer *params, *grads, *m1, *m2;
+} porta_opt_chunk;
+
 typedef struct porta_opt_tensor {
     size_t n;
     unsigned group;
     size_t offset; /* valid once finalized */
+    size_t chunk;  /* the chunk holding it (valid once finalized) */
 } porta_opt_tensor;
 
 struct porta_optimizer {
@@ -124,7 +141,10 @@ struct porta_optimizer {
      * PORTA_OPTIM_DIVISION). */
     uint32_t correct_rounding;
 
-    /* arenas and the block (NULL until finalized) */
+    /* arenas and the block (NULL until finalized): the arenas as chunks,
+     * usually one; params ... m2 are chunk 0's */
+    porta_opt_chunk chunks[PORTA_OPT_MAX_CHUNKS];
+    size_t n_chunks;
     porta_buffer *params, *grads, *m1, *m2;
     porta_buffer *block;  /* porta_optim_block */
     porta_buffer *metric; /* one float: the metric porta_optimizer_observe() passes */

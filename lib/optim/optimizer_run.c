@@ -234,6 +234,10 @@ porta_status porta__optimizer_read_overrides(porta_context *ctx, porta_optimizer
  * 65,535 iterations in all (shaders/README.md). */
 static uint32_t scalars_variant(const porta_context *ctx, const porta_optimizer *opt)
 {
+    /* Split arenas are updated a buffer at a time, so the step's
+     * bookkeeping and scalars come from the scalar pass, once. */
+    if (opt->n_chunks > 1)
+        return VARIANT_SCALARS_PASS;
     if (opt->variant_override >= 0)
         return (uint32_t)opt->variant_override;
     return porta__masked_lanes(ctx) ? VARIANT_SCALARS_PASS : VARIANT_FUSED;
@@ -353,7 +357,8 @@ enum { NORM_PHASE_TICKET = 0, NORM_PHASE_PARTIALS = 1, NORM_PHASE_FINISH = 2 };
 static porta_status scalars_dispatch(porta_context *ctx, porta_optimizer *opt, porta_buffer *loss,
                                      uint32_t loss_off, uint32_t loss_count, float scale,
                                      uint32_t mode, uint32_t groups, uint32_t local, int norm,
-                                     uint32_t phase, uint32_t norm_count)
+                                     uint32_t phase, uint32_t norm_count, const porta_opt_chunk *k,
+                                     uint32_t partial_off)
 {
     porta_params_optim_scalars p = {.loss_off = loss_off,
                                     .loss_count = loss_count,
@@ -362,9 +367,10 @@ static porta_status scalars_dispatch(porta_context *ctx, porta_optimizer *opt, p
                                     .mode = mode,
                                     .state_half = (uint32_t)(opt->steps & 1u),
                                     .sched_half = (uint32_t)(opt->sched_advances & 1u),
-                                    .n = (uint32_t)opt->elements,
-                                    .phase = phase};
-    porta_bbuffer *bufs[] = {opt->block->impl, loss->impl, opt->grads->impl};
+                                    .n = (uint32_t)k->n,
+                                    .phase = phase,
+                                    .partial_off = partial_off};
+    porta_bbuffer *bufs[] = {opt->block->impl, loss->impl, k->grads->impl};
     /* SPEC0: the scheduler's kind + 1 (0, every kind, for a kind the
      * kernel does not know), so the kernel holds only that kind's code:
      * Rusticl rebuilds a kernel's compute state on every launch, at a cost
@@ -377,16 +383,38 @@ static porta_status scalars_dispatch(porta_context *ctx, porta_optimizer *opt, p
 }
 
 /* The gradient norm's partial sums into the block, from optim_scalars in
- * its partials-only phase: for the per-workgroup variant, and for the
- * scalar pass on a device without hand-over between workgroups. The same
- * pipeline as the ticket's, so the same bits. Returns how many. */
+ * its partials-only phase: for the per-workgroup variant, for the scalar
+ * pass on a device without hand-over between workgroups, and for split
+ * arenas (one dispatch per buffer, into consecutive partials, each buffer
+ * its share of the norm_groups() workgroups by size, at least one).
+ * The same pipeline as the ticket's, so the same bits. Returns how many. */
 static porta_status norm_partials_pass(porta_context *ctx, porta_optimizer *opt, uint32_t *count)
 {
     const uint32_t groups = norm_groups(ctx, opt);
-    *count = groups;
-    return scalars_dispatch(ctx, opt, opt->metric, 0, 1, 1.0f, 0, groups,
-                            scalars_local_size(ctx, opt, groups, 1), 1, NORM_PHASE_PARTIALS,
-                            groups);
+    const uint32_t local = scalars_local_size(ctx, opt, groups, 1);
+    uint32_t share[PORTA_OPT_MAX_CHUNKS], total = 0;
+    for (size_t c = 0; c < opt->n_chunks; c++) {
+        const size_t g = opt->elements ? groups * opt->chunks[c].n / opt->elements : 0;
+        share[c] = g > 0 ? (uint32_t)g : 1u;
+        total += share[c];
+    }
+    /* rounding up the small ones may overshoot: take it from the largest */
+    while (total > PORTA_NORM_GROUPS) {
+        size_t big = 0;
+        for (size_t c = 1; c < opt->n_chunks; c++)
+            big = share[c] > share[big] ? c : big;
+        share[big]--;
+        total--;
+    }
+    porta_status st = PORTA_OK;
+    uint32_t at = 0;
+    for (size_t c = 0; c < opt->n_chunks && !st; c++) {
+        st = scalars_dispatch(ctx, opt, opt->metric, 0, 1, 1.0f, 0, share[c], local, 1,
+                              NORM_PHASE_PARTIALS, total, &opt->chunks[c], at);
+        at += share[c];
+    }
+    *count = total;
+    return st;
 }
 
 /* Enqueue the scalar pass (optim_scalars). mode 0: a training step; 1:
@@ -410,17 +438,17 @@ static porta_status launch_scalars(porta_context *ctx, porta_optimizer *opt, por
 {
     if (!with_norm)
         return scalars_dispatch(ctx, opt, loss, loss_off, loss_count, scale, mode, 1u,
-                                scalars_local_size(ctx, opt, 1u, 0), 0, 0, 0);
+                                scalars_local_size(ctx, opt, 1u, 0), 0, 0, 0, &opt->chunks[0], 0);
     const uint32_t groups = norm_groups(ctx, opt);
     const uint32_t local = scalars_local_size(ctx, opt, groups, 1);
-    if (ctx->backend.caps.group_handover)
+    if (ctx->backend.caps.group_handover && opt->n_chunks == 1)
         return scalars_dispatch(ctx, opt, loss, loss_off, loss_count, scale, mode, groups, local, 1,
-                                NORM_PHASE_TICKET, groups);
+                                NORM_PHASE_TICKET, groups, &opt->chunks[0], 0);
     uint32_t count = 0;
     porta_status st = norm_partials_pass(ctx, opt, &count);
     if (!st)
         st = scalars_dispatch(ctx, opt, loss, loss_off, loss_count, scale, mode, 1u, local, 1,
-                              NORM_PHASE_FINISH, count);
+                              NORM_PHASE_FINISH, count, &opt->chunks[0], 0);
     return st;
 }
 
@@ -448,13 +476,17 @@ static uint32_t skip_by_branch(const porta_context *ctx)
  * wrote. */
 static porta_status launch_update(porta_context *ctx, porta_optimizer *opt, porta_buffer *loss,
                                   uint32_t loss_off, uint32_t loss_count, float scale,
-                                  uint32_t norm_count, uint32_t variant)
+                                  uint32_t norm_count, uint32_t variant, const porta_opt_chunk *k)
 {
     const uint32_t n_groups = opt->dev.n_groups;
+    /* The groups' starts within this chunk: a group that began before it
+     * starts at 0, one that begins after it at its end (never reached). */
     uint32_t start[PORTA_MAX_PARAM_GROUPS] = {0};
-    for (uint32_t g = 1; g < n_groups; g++)
-        start[g] = opt->dev.group_end[g - 1];
-    porta_params_optim_step p = {.n = (uint32_t)opt->elements,
+    for (uint32_t g = 1; g < n_groups; g++) {
+        const size_t at = opt->dev.group_end[g - 1];
+        start[g] = (uint32_t)(at <= k->start ? 0 : at - k->start < k->n ? at - k->start : k->n);
+    }
+    porta_params_optim_step p = {.n = (uint32_t)k->n,
                                  .start1 = start[1],
                                  .start2 = start[2],
                                  .start3 = start[3],
@@ -475,8 +507,8 @@ static porta_status launch_update(porta_context *ctx, porta_optimizer *opt, port
                                  .eps = opt->dev.eps,
                                  .momentum = opt->dev.momentum,
                                  .one_minus_dampening = 1.0f - opt->dev.dampening};
-    porta_bbuffer *bufs[] = {opt->params->impl, opt->grads->impl, opt->m1->impl,
-                             opt->m2->impl,     loss->impl,       opt->block->impl};
+    porta_bbuffer *bufs[] = {k->params->impl, k->grads->impl, k->m1->impl,
+                             k->m2->impl,     loss->impl,     opt->block->impl};
     /* SPEC3 bit 1: bounds checks, for a block that does not divide the
      * groups' alignment (only a tuning override makes one) and for an
      * empty arena (its one workgroup must not write). Bit 2: correct the
@@ -486,7 +518,7 @@ static porta_status launch_update(porta_context *ctx, porta_optimizer *opt, port
      * PoCL needs (shaders/optim_step.kc says why). */
     const porta__stream_layout layout = step_layout(ctx, opt, variant);
     const uint32_t block = layout.local_size * layout.per_invocation;
-    const uint32_t checked = PORTA_GROUP_ALIGN % block != 0u || opt->elements == 0;
+    const uint32_t checked = PORTA_GROUP_ALIGN % block != 0u || k->n == 0;
     const uint32_t spec[PORTA_SPEC_COUNT] = {
         step_variant(opt), 0u, n_groups,
         (variant == VARIANT_PER_WORKGROUP) | (checked << 1) | (opt->correct_rounding << 2) |
@@ -494,8 +526,8 @@ static porta_status launch_update(porta_context *ctx, porta_optimizer *opt, port
             ((opt->dev.clip_norm > 0.0f) << 5) | (fused_work_item_loop(ctx, variant) << 6) |
             (loss_words(ctx, variant, loss_count) << 8) |
             (variant != VARIANT_SCALARS_PASS ? sched_only_kind(opt) << 16 : 0u)};
-    return porta__launch_stream(ctx, PORTA_KERNEL_optim_step, layout, opt->elements,
-                                opt->correct_rounding, spec, bufs, &p);
+    return porta__launch_stream(ctx, PORTA_KERNEL_optim_step, layout, k->n, opt->correct_rounding,
+                                spec, bufs, &p);
 }
 
 _Static_assert(PORTA_GROUP_ALIGN % PORTA_STREAM_BLOCK_MAX == 0,
@@ -516,11 +548,12 @@ porta_status porta_optimizer_step(porta_context *ctx, porta_optimizer *opt, port
         return st;
     /* optim_step's buffers are restrict (shaders/optim_step.kc): the loss
      * must not be one the step writes or reads as another array. */
-    if (loss == opt->params || loss == opt->grads)
-        return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
-                             "porta_optimizer_step: the loss is in the optimizer's %s arena; "
-                             "keep it in a buffer of its own",
-                             loss == opt->params ? "parameter" : "gradient");
+    for (size_t c = 0; c < opt->n_chunks; c++)
+        if (loss == opt->chunks[c].params || loss == opt->chunks[c].grads)
+            return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
+                                 "porta_optimizer_step: the loss is in the optimizer's %s arena; "
+                                 "keep it in a buffer of its own",
+                                 loss == opt->chunks[c].params ? "parameter" : "gradient");
     if (loss_count == 0 || loss_count > PORTA_OPTIMIZER_MAX_LOSS_WORDS)
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
                              "porta_optimizer_step: loss_count is %zu, expected 1..%u (sum a "
@@ -541,9 +574,9 @@ porta_status porta_optimizer_step(porta_context *ctx, porta_optimizer *opt, port
                             with_norm, 0);
     else if (variant == VARIANT_PER_WORKGROUP && with_norm)
         st = norm_partials_pass(ctx, opt, &norm_count);
-    if (!st)
+    for (size_t c = 0; c < opt->n_chunks && !st; c++)
         st = launch_update(ctx, opt, loss, (uint32_t)loss_off, (uint32_t)loss_count, loss_scale,
-                           norm_count, variant);
+                           norm_count, variant, &opt->chunks[c]);
     if (!st) {
         opt->steps++;
         opt->sched_advances += opt->dev.sched_on_loss;

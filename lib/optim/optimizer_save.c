@@ -37,6 +37,16 @@ typedef struct save_layout {
     size_t table, ocfg, scfg, ost, sst, steps, params, m1, m2, end;
 } save_layout;
 
+/* Whether the optimizer keeps moment `which` (1: m1, 2: m2) per element,
+ * with elements to keep; else its buffer is a 4-byte stand-in, saved as
+ * it is. */
+static int has_moment(const porta_optimizer *opt, int which)
+{
+    const int adamw = opt->config.kind == PORTA_OPTIMIZER_ADAMW;
+    const int kept = which == 2 ? adamw : adamw || opt->config.momentum != 0.0f;
+    return kept && opt->elements > 0;
+}
+
 static save_layout layout_of(const porta_optimizer *opt)
 {
     save_layout l;
@@ -56,9 +66,9 @@ static save_layout layout_of(const porta_optimizer *opt)
     l.params = at;
     at += opt->elements * 4;
     l.m1 = at;
-    at += porta_buffer_bytes(opt->m1);
+    at += has_moment(opt, 1) ? opt->elements * 4 : 4;
     l.m2 = at;
-    at += porta_buffer_bytes(opt->m2);
+    at += has_moment(opt, 2) ? opt->elements * 4 : 4;
     l.end = at;
     return l;
 }
@@ -72,9 +82,15 @@ typedef struct save_region {
     size_t from, bytes, at;
 } save_region;
 
-enum { SAVE_REGIONS = 7 };
+/* The four block regions, then params, m1 and m2 of each chunk. */
+enum { SAVE_REGIONS = 4 + 3 * PORTA_OPT_MAX_CHUNKS };
 
-static void regions(const porta_optimizer *opt, const save_layout *l, save_region r[SAVE_REGIONS])
+/* Fills r and returns how many regions there are. The arenas' part of the
+ * body is the same whatever their split (a checkpoint written with one
+ * buffer per arena loads where they are several, and back): each chunk's
+ * elements at their offset in the arena; a 4-byte moment stand-in is
+ * chunk 0's alone. */
+static size_t regions(const porta_optimizer *opt, const save_layout *l, save_region r[SAVE_REGIONS])
 {
     r[0] = (save_region){opt->block, PORTA_BLOCK_AT(ocfg), sizeof(porta_optim_config_dev), l->ocfg};
     r[1] =
@@ -83,9 +99,22 @@ static void regions(const porta_optimizer *opt, const save_layout *l, save_regio
         (save_region){opt->block, PORTA_BLOCK_AT(ost), 2 * sizeof(porta_optim_state_dev), l->ost};
     r[3] = (save_region){opt->block, PORTA_BLOCK_AT(sst), 2 * sizeof(porta_sched_device_state),
                          l->sst};
-    r[4] = (save_region){opt->params, 0, porta_buffer_bytes(opt->params), l->params};
-    r[5] = (save_region){opt->m1, 0, porta_buffer_bytes(opt->m1), l->m1};
-    r[6] = (save_region){opt->m2, 0, porta_buffer_bytes(opt->m2), l->m2};
+    size_t n = 4;
+    const int whole[2] = {has_moment(opt, 1), has_moment(opt, 2)};
+    const size_t at_m[2] = {l->m1, l->m2};
+    for (size_t c = 0; c < opt->n_chunks; c++) {
+        const porta_opt_chunk *k = &opt->chunks[c];
+        porta_buffer *m[2] = {k->m1, k->m2};
+        if (k->n)
+            r[n++] = (save_region){k->params, 0, k->n * 4, l->params + k->start * 4};
+        for (int i = 0; i < 2; i++) {
+            if (whole[i] && k->n)
+                r[n++] = (save_region){m[i], 0, k->n * 4, at_m[i] + k->start * 4};
+            else if (!whole[i] && c == 0)
+                r[n++] = (save_region){m[i], 0, 4, at_m[i]};
+        }
+    }
+    return n;
 }
 
 static void put_table(const porta_optimizer *opt, unsigned char *p)
@@ -134,9 +163,9 @@ porta_status porta_optimizer_state_get(porta_context *ctx, porta_optimizer *opt,
     memcpy(body + l.steps, &opt->steps, 8);
     memcpy(body + l.steps + 8, &opt->sched_advances, 8);
     save_region r[SAVE_REGIONS];
-    regions(opt, &l, r);
+    const size_t n_regions = regions(opt, &l, r);
     /* From 1: the optimizer config is the host's copy above. */
-    for (size_t i = 1; i < SAVE_REGIONS && !st; i++)
+    for (size_t i = 1; i < n_regions && !st; i++)
         st = porta_buffer_read(ctx, r[i].buf, r[i].from, r[i].bytes, body + r[i].at);
     if (!st) {
         save_header h;
@@ -148,8 +177,8 @@ porta_status porta_optimizer_state_get(porta_context *ctx, porta_optimizer *opt,
         h.n_groups = opt->config.n_groups;
         h.n_tensors = opt->n_tensors;
         h.elements = opt->elements;
-        h.m1_elements = porta_buffer_bytes(opt->m1) / 4;
-        h.m2_elements = porta_buffer_bytes(opt->m2) / 4;
+        h.m1_elements = has_moment(opt, 1) ? opt->elements : 1;
+        h.m2_elements = has_moment(opt, 2) ? opt->elements : 1;
         h.body_bytes = l.end;
         h.body_hash = porta_fnv1a(PORTA_FNV_SEED, body, l.end);
         memcpy(file, &h, sizeof(h));
@@ -238,8 +267,8 @@ porta_status porta_optimizer_state_set(porta_context *ctx, porta_optimizer *opt,
     memcpy(&steps, body + l.steps, 8);
     memcpy(&advances, body + l.steps + 8, 8);
     save_region r[SAVE_REGIONS];
-    regions(opt, &l, r);
-    for (size_t i = 0; i < SAVE_REGIONS && !st; i++)
+    const size_t n_regions = regions(opt, &l, r);
+    for (size_t i = 0; i < n_regions && !st; i++)
         st = porta_buffer_write(ctx, r[i].buf, r[i].from, r[i].bytes, body + r[i].at);
     if (!st) {
         opt->steps = steps;

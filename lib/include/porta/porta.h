@@ -626,8 +626,9 @@ PORTA_API porta_status porta_optimizer_add_tensor(porta_context *ctx, porta_opti
  * the tensor offsets, or let a model initialise them). */
 PORTA_API porta_status porta_optimizer_finalize(porta_context *ctx, porta_optimizer *opt);
 
-/** Where tensor `index` lives in the arenas (element offset), once
- * finalized. */
+/** Where tensor `index` lives in the arenas' element layout, once
+ * finalized (the checkpoint's order; porta_optimizer_arenas()' offset while
+ * the arenas are one buffer each). */
 PORTA_API porta_status porta_optimizer_tensor_offset(porta_context *ctx, porta_optimizer *opt,
                                                      size_t index, size_t *offset);
 
@@ -642,7 +643,11 @@ PORTA_API porta_status porta_optimizer_tensor_views(porta_context *ctx, porta_op
  * Kernels read parameters and write gradients at the tensor offsets.
  * Tensors are laid out group by group, each group padded to a multiple of
  * 2048 elements; the padding holds zero parameters and zero gradients
- * (keep its gradients zero: the gradient norm covers the whole arena). */
+ * (keep its gradients zero: the gradient norm covers the whole arena).
+ * Where the parameters outgrow the device's largest buffer, finalize
+ * splits each arena over several buffers (every tensor inside one); this
+ * then fails with PORTA_ERROR_UNSUPPORTED, and porta_optimizer_tensor_views()
+ * is the way to the tensors. */
 PORTA_API porta_status porta_optimizer_arenas(porta_context *ctx, porta_optimizer *opt,
                                               porta_buffer **params, porta_buffer **grads,
                                               size_t *elements);
