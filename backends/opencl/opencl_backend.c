@@ -533,11 +533,15 @@ static int event_finished(cl_event event)
     return state == CL_COMPLETE || state < 0; /* < 0: failed, never reads again */
 }
 
-/* Free finished staging copies, oldest first; `all` after the queue has
- * drained (clFinish or a blocking read on the in-order queue). */
-static void staging_reclaim(ocl_impl *impl, int all)
+/* Free finished staging copies, oldest first, each once its own event
+ * says its write is complete, also after clFinish or a blocking read on
+ * the in-order queue: Rusticl (Mesa 22.3)
+ * returns from both while its worker thread still copies an earlier
+ * non-blocking write's host memory (AddressSanitizer caught the use after
+ * free in the check_mode test). */
+static void staging_reclaim(ocl_impl *impl)
 {
-    while (impl->staging_head && (all || event_finished(impl->staging_head->done))) {
+    while (impl->staging_head && event_finished(impl->staging_head->done)) {
         ocl_staging *s = impl->staging_head;
         impl->staging_head = s->next;
         impl->staging_bytes -= s->bytes;
@@ -546,6 +550,20 @@ static void staging_reclaim(ocl_impl *impl, int all)
     }
     if (!impl->staging_head)
         impl->staging_tail = NULL;
+}
+
+/* At destroy: wait for each write still copying, then free every copy. */
+static void staging_release_all(ocl_impl *impl)
+{
+    while (impl->staging_head) {
+        ocl_staging *s = impl->staging_head;
+        impl->staging_head = s->next;
+        clWaitForEvents(1, &s->done);
+        clReleaseEvent(s->done);
+        free(s);
+    }
+    impl->staging_tail = NULL;
+    impl->staging_bytes = 0;
 }
 
 static void staging_push(ocl_impl *impl, ocl_staging *s)
@@ -567,7 +585,7 @@ static porta_status queue_finish(porta_backend *b, const char *why)
     cl_int err = clFinish(impl->queue);
     if (err != CL_SUCCESS)
         return porta_cl_fail(b->msg, err, "clFinish (%s)", why);
-    staging_reclaim(impl, 1);
+    staging_reclaim(impl);
     return PORTA_OK;
 }
 
@@ -582,7 +600,7 @@ static porta_status write_blocking(porta_backend *b, porta_bbuffer *buf, size_t 
         clEnqueueWriteBuffer(impl->queue, buf->mem, CL_TRUE, offset, bytes, src, 0, NULL, NULL);
     if (err != CL_SUCCESS)
         return porta_cl_fail(b->msg, err, "clEnqueueWriteBuffer(%zu bytes, blocking)", bytes);
-    staging_reclaim(impl, 1);
+    staging_reclaim(impl);
     return PORTA_OK;
 }
 
@@ -597,7 +615,7 @@ static porta_status ocl_buffer_write(porta_backend *b, porta_bbuffer *buf, size_
         return porta_msg_set(b->msg, PORTA_ERROR_INVALID_ARGUMENT, "buffer_write: NULL source");
     if (bytes > OCL_STAGING_LIMIT)
         return write_blocking(b, buf, offset, bytes, src);
-    staging_reclaim(impl, 0);
+    staging_reclaim(impl);
     if (impl->staging_bytes + bytes > OCL_STAGING_LIMIT) {
         st = queue_finish(b, "buffer_write staging full");
         if (st != PORTA_OK)
@@ -634,7 +652,7 @@ static porta_status ocl_buffer_read(porta_backend *b, porta_bbuffer *buf, size_t
         clEnqueueReadBuffer(impl->queue, buf->mem, CL_TRUE, offset, bytes, dst, 0, NULL, NULL);
     if (err != CL_SUCCESS)
         return porta_cl_fail(b->msg, err, "clEnqueueReadBuffer(%zu bytes)", bytes);
-    staging_reclaim(impl, 1); /* in-order queue: everything before is done */
+    staging_reclaim(impl);
     return PORTA_OK;
 }
 
@@ -837,7 +855,7 @@ static porta_status ocl_timestamps_read(porta_backend *b, uint32_t first, uint32
             return porta_cl_fail(b->msg, err, "clGetEventProfilingInfo (slot %u)", first + i);
         ns[i] = value;
     }
-    staging_reclaim(impl, 0);
+    staging_reclaim(impl);
     return PORTA_OK;
 }
 
@@ -877,7 +895,7 @@ static void ocl_destroy(porta_backend *b)
         if (err != CL_SUCCESS)
             porta_cl_fail(b->msg, err, "clFinish (destroy)");
     }
-    staging_reclaim(impl, 1);
+    staging_release_all(impl);
     release_timestamps(impl);
     porta_ocl_kernels_release(impl);
     release_buffers(impl);
