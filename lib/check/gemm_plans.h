@@ -1,8 +1,9 @@
-/* gemm_plans.h: the GEMM plans the GEMM tests force (test_gemm,
+/* gemm_plans.h: the GEMM plans the GEMM checks force (kernels.gemm and
+ * kernels.gemm_epilogue in lib/check/, tests/test_gemm and
  * test_gemm_epilogue): the tiled GPU path and three direct CPU block
- * shapes, on every device whatever its preset. */
-#ifndef PORTA_TEST_GEMM_PLANS_H
-#define PORTA_TEST_GEMM_PLANS_H
+ * shapes, on every device whatever its preset. Not installed. */
+#ifndef PORTA_CHECK_GEMM_PLANS_H
+#define PORTA_CHECK_GEMM_PLANS_H
 
 #include "gemm_internal.h"
 
