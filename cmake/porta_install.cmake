@@ -8,7 +8,8 @@ include(CMakePackageConfigHelpers)
 
 set(PORTA_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/porta)
 
-install(FILES lib/include/porta/porta.h lib/include/porta/train.h lib/include/porta/status.h
+install(FILES lib/include/porta/porta.h lib/include/porta/train.h lib/include/porta/check.h
+              lib/include/porta/status.h
               lib/include/porta/export.h ${PORTA_GENERATED_INCLUDE}/porta/version.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/porta COMPONENT dev)
 
