@@ -96,7 +96,7 @@ porta_status porta__check_download(porta_context *ctx, porta_buffer *b, size_t o
  * run after this check). Returns ok. */
 bool porta__check_host_memory(porta__check *c, bool ok);
 
-/* The checks, one per file. */
+/* The checks, one per file (kernels, gradients, GreedyLR, training). */
 void porta__check_vec(porta__check *c);
 void porta__check_gemm(porta__check *c);
 void porta__check_gemm_epilogue(porta__check *c);
@@ -116,4 +116,18 @@ void porta__check_cross_entropy(porta__check *c);
 void porta__check_accuracy(porta__check *c);
 void porta__check_adamw(porta__check *c);
 void porta__check_sgd(porta__check *c);
+void porta__check_grad_linear(porta__check *c);
+void porta__check_grad_matmul(porta__check *c);
+void porta__check_grad_conv2d(porta__check *c);
+void porta__check_grad_pool(porta__check *c);
+void porta__check_grad_activations(porta__check *c);
+void porta__check_grad_layernorm(porta__check *c);
+void porta__check_grad_embedding(porta__check *c);
+void porta__check_grad_attention(porta__check *c);
+void porta__check_grad_dropout(porta__check *c);
+void porta__check_greedylr_scenarios(porta__check *c);
+void porta__check_greedylr_checkpoint(porta__check *c);
+void porta__check_greedylr_validation(porta__check *c);
+void porta__check_scheduler_kinds(porta__check *c);
+void porta__check_greedylr_fused(porta__check *c);
 #endif

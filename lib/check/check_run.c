@@ -114,7 +114,48 @@ static const check_entry checks[] = {
     {"kernels.optimizer_sgd",
      "the fused SGD step (momentum, Nesterov, dampening, weight decay, "
      "clipping) against porta_ref_sgd_step",
-     "1e-6 relative to max(|ref|, 0.01) after every compared step", porta__check_sgd},};
+     "1e-6 relative to max(|ref|, 0.01) after every compared step", porta__check_sgd},
+    {"gradients.linear", "linear layers with and without bias, and residual add",
+     "along a random direction u: |fd - g.u| <= 2e-2 |g.u| + 2e-4 |u|", porta__check_grad_linear},
+    {"gradients.matmul", "matmul with a parameter, transposed and not",
+     "|fd - g.u| <= 2e-2 |g.u| + 2e-4 |u|", porta__check_grad_matmul},
+    {"gradients.conv2d", "conv2d: 3x3 padding 1, stride 2, 1x1, with and without bias",
+     "|fd - g.u| <= 2e-2 |g.u| + 2e-4 |u|", porta__check_grad_conv2d},
+    {"gradients.pool", "max pooling, average pooling, global average pooling, reshape",
+     "|fd - g.u| <= 2e-2 |g.u| + 2e-4 |u|", porta__check_grad_pool},
+    {"gradients.activations", "ReLU, GELU, tanh and sigmoid", "|fd - g.u| <= 2e-2 |g.u| + 2e-4 |u|",
+     porta__check_grad_activations},
+    {"gradients.layernorm", "layer norm (weight and bias)", "|fd - g.u| <= 2e-2 |g.u| + 2e-4 |u|",
+     porta__check_grad_layernorm},
+    {"gradients.embedding", "token and position embeddings, an output head tied to the table",
+     "|fd - g.u| <= 2e-2 |g.u| + 2e-4 |u|", porta__check_grad_embedding},
+    {"gradients.attention", "multi-head self-attention, causal and not",
+     "|fd - g.u| <= 2e-2 |g.u| + 2e-4 |u|", porta__check_grad_attention},
+    {"gradients.dropout",
+     "dropout at p = 0 in a graph (evaluation turns dropout off, so a finite "
+     "difference sees no mask; kernels.dropout checks the mask bit for bit)",
+     "|fd - g.u| <= 2e-2 |g.u| + 2e-4 |u|", porta__check_grad_dropout},
+    {"greedylr.scenarios",
+     "docs/GREEDYLR.md scenarios 1-16 on the device scheduler against the "
+     "host's: the rate after every step, the events, the final state",
+     "the same bits on CPU devices; rates 1e-6 relative elsewhere",
+     porta__check_greedylr_scenarios},
+    {"greedylr.checkpoint",
+     "scenario 17: a device run checkpointed mid-way through the host "
+     "format and continued equals the uninterrupted run",
+     "the same bits", porta__check_greedylr_checkpoint},
+    {"greedylr.validation",
+     "scenario 18: impossible settings are refused by the device "
+     "configuration with a message naming the parameter",
+     "the message names the parameter and the value", porta__check_greedylr_validation},
+    {"greedylr.kinds",
+     "every scheduler kind (GreedyLR raw and smoothed, plateau, constant, "
+     "cosine, step, exponential, restarts) over a noisy metric with NaN steps",
+     "the same bits on CPU devices; rates 1e-6 relative elsewhere", porta__check_scheduler_kinds},
+    {"greedylr.fused",
+     "GreedyLR inside the fused optimizer step, observing the training loss "
+     "and in evaluation mode, against the host scheduler",
+     "rates 1e-6 relative; the NaN step skipped", porta__check_greedylr_fused},};
 #define CHECK_COUNT (sizeof(checks) / sizeof(checks[0]))
 
 porta_status porta_check_count(porta_context *ctx, size_t *count)
