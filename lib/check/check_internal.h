@@ -130,4 +130,7 @@ void porta__check_greedylr_checkpoint(porta__check *c);
 void porta__check_greedylr_validation(porta__check *c);
 void porta__check_scheduler_kinds(porta__check *c);
 void porta__check_greedylr_fused(porta__check *c);
+void porta__check_train_cnn(porta__check *c);
+void porta__check_train_gpt(porta__check *c);
+
 #endif

@@ -155,7 +155,18 @@ static const check_entry checks[] = {
     {"greedylr.fused",
      "GreedyLR inside the fused optimizer step, observing the training loss "
      "and in evaluation mode, against the host scheduler",
-     "rates 1e-6 relative; the NaN step skipped", porta__check_greedylr_fused},};
+     "rates 1e-6 relative; the NaN step skipped", porta__check_greedylr_fused},
+    {"training.cnn",
+     "a small CNN (conv-ReLU-pool twice, two linear layers) on synthetic images, "
+     "AdamW with warmup-cosine: every step's loss against the same run by the C "
+     "reference on the host from the same initial weights",
+     "see the check's tolerance text", porta__check_train_cnn},
+    {"training.gpt",
+     "a small GPT (embeddings, two pre-norm blocks of causal attention and a GELU "
+     "MLP, tied head) on a synthetic token stream, AdamW with warmup-cosine and "
+     "clipping: every step's loss against the C reference on the host",
+     "see the check's tolerance text", porta__check_train_gpt},
+};
 #define CHECK_COUNT (sizeof(checks) / sizeof(checks[0]))
 
 porta_status porta_check_count(porta_context *ctx, size_t *count)
