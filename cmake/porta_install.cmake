@@ -54,7 +54,7 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/porta.pc ${CMAKE_CURRENT_BINARY_DIR}/p
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
 
 if(PORTA_BUILD_APPS)
-  install(TARGETS porta-info porta-train porta-sample porta-bench porta-greedylr
+  install(TARGETS porta-info porta-check porta-train porta-sample porta-bench porta-greedylr
           RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT tools)
   install(FILES apps/bench_torch.py DESTINATION ${CMAKE_INSTALL_DATADIR}/porta COMPONENT tools)
 endif()
