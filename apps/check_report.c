@@ -67,7 +67,7 @@ bool report_failed(const check_report *r)
 {
     for (size_t i = 0; i < r->n_devices; i++) {
         const device_report *d = &r->devices[i];
-        if (!d->opened)
+        if (!d->opened || d->error[0])
             return true;
         for (size_t k = 0; k < d->n_checks; k++)
             if (d->checks[k].outcome == PORTA_CHECK_FAILED)

@@ -222,7 +222,6 @@ static void run_device(const options *o, const char *spec, bool training_only, F
                      porta_context_message(ctx));
             clear_bar(&r);
             fprintf(lines, "FAIL %s: %s\n", d->info.spec, d->error);
-            d->opened = st == PORTA_ERROR_INVALID_ARGUMENT; /* a bad --only is no device fault */
         }
     }
     if (probes && d->opened) {
@@ -322,6 +321,29 @@ static void compare_apis(const options *o, const device_list *all, check_report 
     }
 }
 
+/* Whether every name of the library's list names a check or a group of
+ * them (as porta_check_device() selects). */
+static bool known_checks(porta_context *ctx, const char *list, char *bad, size_t cap)
+{
+    size_t count = 0;
+    porta_check_count(ctx, &count);
+    for (const char *p = list; *p;) {
+        const size_t n = strcspn(p, ",");
+        bool found = n == 0;
+        for (size_t i = 0; i < count && !found; i++) {
+            const char *name = "";
+            porta_check_describe(ctx, i, &name, NULL);
+            found = strncmp(p, name, n) == 0 && (name[n] == '\0' || name[n] == '.');
+        }
+        if (!found) {
+            snprintf(bad, cap, "%.*s", (int)n, p);
+            return false;
+        }
+        p += n + (p[n] == ',');
+    }
+    return true;
+}
+
 static int list_checks(void)
 {
     porta_context *ctx = NULL;
@@ -361,6 +383,12 @@ int main(int argc, char **argv)
     porta_context *ctx = NULL;
     device_list all = {NULL, 0};
     porta_status st = porta_context_create(NULL, &ctx);
+    char bad[128];
+    if (!st && !known_checks(ctx, o.checks, bad, sizeof(bad))) {
+        porta_context_destroy(ctx);
+        return porta_cli_usage_error("porta-check", usage, NULL,
+                                     "--only: no check is named %s (--list names them)", bad);
+    }
     if (!st)
         st = porta_device_count(ctx, &all.count);
     all.info = calloc(all.count ? all.count : 1, sizeof(*all.info));

@@ -75,6 +75,7 @@ usage_error "$greedylr" replay --no-such-option
 usage_error "$check" --no-such-option
 usage_error "$check" --json --markdown
 usage_error "$check" --device
+usage_error "$check" --only kernels.no_such_check
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
