@@ -178,30 +178,42 @@ static porta_status fill_random(porta_context *ctx, porta_buffer *buf, size_t n,
     return st;
 }
 
-/* GFLOP/s of porta_gemm at one point; -1 on failure (reported). */
-static double porta_point(porta_context *ctx, const gemm_point *p, double min_time)
+porta_status bench_gemm_point(porta_context *ctx, bool ta, bool tb, size_t m, size_t n, size_t k,
+                              double min_time, double *gflops)
 {
-    porta_call c = {ctx, p, NULL, NULL, NULL};
-    porta_status st = porta_buffer_create(ctx, p->m * p->k * sizeof(float), &c.a);
+    const gemm_point p = {"point", ta, tb, m, n, k, false};
+    porta_call c = {ctx, &p, NULL, NULL, NULL};
+    porta_status st = porta_buffer_create(ctx, p.m * p.k * sizeof(float), &c.a);
     if (!st)
-        st = porta_buffer_create(ctx, p->k * p->n * sizeof(float), &c.b);
+        st = porta_buffer_create(ctx, p.k * p.n * sizeof(float), &c.b);
     if (!st)
-        st = porta_buffer_create(ctx, p->m * p->n * sizeof(float), &c.c);
+        st = porta_buffer_create(ctx, p.m * p.n * sizeof(float), &c.c);
     if (!st)
-        st = fill_random(ctx, c.a, p->m * p->k, 1);
+        st = fill_random(ctx, c.a, p.m * p.k, 1);
     if (!st)
-        st = fill_random(ctx, c.b, p->k * p->n, 2);
+        st = fill_random(ctx, c.b, p.k * p.n, 2);
     double s = -1.0;
     if (!st) {
         timed t = {porta_run, porta_wait, &c};
         s = time_calls(&t, min_time);
+        if (s < 0) /* a call failed: the context's message says why */
+            st = PORTA_ERROR_DRIVER;
     }
-    if (st || s < 0)
-        porta_cli_report("porta-bench gemm", ctx, "porta_gemm", st ? st : PORTA_ERROR_DRIVER);
     porta_buffer_destroy(ctx, c.a);
     porta_buffer_destroy(ctx, c.b);
     porta_buffer_destroy(ctx, c.c);
-    return s > 0 ? gflops_of(p, s) : -1.0;
+    *gflops = st ? -1.0 : gflops_of(&p, s);
+    return st;
+}
+
+/* GFLOP/s of porta_gemm at one point; -1 on failure (reported). */
+static double porta_point(porta_context *ctx, const gemm_point *p, double min_time)
+{
+    double g = -1.0;
+    porta_status st = bench_gemm_point(ctx, p->ta, p->tb, p->m, p->n, p->k, min_time, &g);
+    if (st)
+        porta_cli_report("porta-bench gemm", ctx, "porta_gemm", st);
+    return g;
 }
 
 /* ---- OpenBLAS ------------------------------------------------------------- */

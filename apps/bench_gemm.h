@@ -6,9 +6,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "porta/porta.h"
+
 /* porta-bench gemm [options]: argv[0] is "gemm". Returns the exit status
  * (2 for a usage error). */
 int porta_bench_gemm(int argc, char **argv);
+
+/* GFLOP/s of porta_gemm (alpha 1, beta 0, op(A) m x k transposed when ta,
+ * op(B) k x n transposed when tb) on seeded data: one warm-up call, then
+ * groups of calls ended by porta_finish for about min_time seconds, the
+ * median group (bench_gemm.c). -1 and the failing status on failure. */
+porta_status bench_gemm_point(porta_context *ctx, bool ta, bool tb, size_t m, size_t n, size_t k,
+                              double min_time, double *gflops);
 
 /* CLBlast on the OpenCL device porta calls "opencl:<cl_index>": the same
  * numbering (every device of every platform, platform order then device

@@ -8,7 +8,8 @@ include(CMakePackageConfigHelpers)
 
 set(PORTA_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/porta)
 
-install(FILES lib/include/porta/porta.h lib/include/porta/train.h lib/include/porta/status.h
+install(FILES lib/include/porta/porta.h lib/include/porta/train.h lib/include/porta/check.h
+              lib/include/porta/status.h
               lib/include/porta/export.h ${PORTA_GENERATED_INCLUDE}/porta/version.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/porta COMPONENT dev)
 
@@ -53,7 +54,7 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/porta.pc ${CMAKE_CURRENT_BINARY_DIR}/p
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
 
 if(PORTA_BUILD_APPS)
-  install(TARGETS porta-info porta-train porta-sample porta-bench porta-greedylr
+  install(TARGETS porta-info porta-check porta-train porta-sample porta-bench porta-greedylr
           RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT tools)
   install(FILES apps/bench_torch.py DESTINATION ${CMAKE_INSTALL_DATADIR}/porta COMPONENT tools)
 endif()

@@ -24,6 +24,7 @@ add_library(porta_common_objects OBJECT
   ${src}/lib/io/json_text.c)
 
 file(GLOB core_sources CONFIGURE_DEPENDS ${src}/lib/*.c ${src}/lib/graph/*.c ${src}/lib/ref/*.c
+     ${src}/lib/check/*.c
      ${src}/lib/optim/*.c ${src}/lib/io/safetensors_*.c ${src}/backends/*.c
      ${src}/backends/common/disk_cache.c ${src}/backends/common/variant.c
      ${src}/backends/common/device_presets.c)

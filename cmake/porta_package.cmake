@@ -3,8 +3,8 @@
 #
 #   libporta0     runtime: libporta.so.0, libporta_train.so.0
 #   libporta-dev  headers, the .so links, the CMake package, pkg-config
-#   porta-tools   porta-info, porta-train, porta-sample, porta-bench,
-#                 porta-greedylr
+#   porta-tools   porta-info, porta-check, porta-train, porta-sample,
+#                 porta-bench, porta-greedylr
 #
 # Each package's dependencies on other packages come from the shared
 # libraries its files actually link (dpkg-shlibdeps); the -dev and tools
@@ -41,15 +41,16 @@ set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libporta-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEV_DESCRIPTION
-    "porta's development files: the headers (porta/porta.h, porta/train.h),
+    "porta's development files: the headers (porta/porta.h, porta/train.h, porta/check.h),
 the CMake package (find_package(porta)) and the pkg-config files (porta,
 porta-train).")
 set(CPACK_COMPONENT_DEV_DEPENDS runtime)
 
 set(CPACK_DEBIAN_TOOLS_PACKAGE_NAME porta-tools)
 set(CPACK_DEBIAN_TOOLS_DESCRIPTION
-    "porta's programs: porta-info, porta-train (vision and text),
-porta-sample, porta-bench and porta-greedylr.")
+    "porta's programs: porta-info, porta-check (is porta right and fast on
+this machine's devices), porta-train (vision and text), porta-sample,
+porta-bench and porta-greedylr.")
 set(CPACK_COMPONENT_TOOLS_DEPENDS runtime)
 # dpkg-shlibdeps must find libporta.so.0, which the tools link, in this
 # build rather than on the system.

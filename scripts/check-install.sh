@@ -58,6 +58,13 @@ fi
 if grep -rqF "$build" "$libdir/cmake/porta" "$libdir/pkgconfig"; then
   fail "the installed package files name the build tree $build"
 fi
+[ -f "$work/prefix/include/porta/check.h" ] || fail "no porta/check.h installed"
+# The installed porta-check runs the library's own checks through the
+# installed shared library (its relative run path), on PoCL.
+step "the installed porta-check on PoCL"
+out=$("$work/prefix/bin/porta-check" --quick --device pocl --only kernels.vec,greedylr.scenarios \
+  --no-probes 2>&1) || fail "porta-check: $out"
+echo "$out" | sed 's/^/    /'
 
 # ---- 2. the shared library's interface ---------------------------------------
 step "libporta.so: SONAME and exported symbols"
@@ -68,7 +75,7 @@ for lib in libporta libporta_train; do
   exported=$(nm -D --defined-only "$so" | awk '{print $3}' | sort)
   others=$(echo "$exported" | grep -v '^porta_' || true)
   [ -z "$others" ] || fail "$lib exports symbols outside porta_*: $(echo $others)"
-  internal=$(echo "$exported" | grep '^porta__' || true)
+  internal=$(echo "$exported" | grep -E '^(porta__|porta_ref)' || true)
   [ -z "$internal" ] || fail "$lib exports internal symbols: $(echo $internal)"
   echo "    $(basename "$so"): SONAME $soname, $(echo "$exported" | wc -l) symbols, all porta_*"
 done

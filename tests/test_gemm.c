@@ -22,7 +22,7 @@
 
 #include "harness.h"
 #include "gemm_internal.h"
-#include "gemm_plans.h"
+#include "check/gemm_plans.h"
 #include "internal.h"
 #include "ref/ref.h"
 

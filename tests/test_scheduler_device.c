@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "greedylr_scenarios.h"
+#include "check/greedylr_scenarios.h"
 #include "harness.h"
 #include "internal.h"
 #include "optim/sched_device.h"
@@ -221,8 +221,8 @@ static void scenario_17(test_state *t, porta_context *ctx, const porta_device_in
     for (int which = 0; which < 2; which++) {
         uint32_t rng = which == 0 ? 12345u : 777u;
         for (uint32_t s = 0; s < 350; s++)
-            metrics[s] = greedylr_noisy_metric(&rng, s);
-        porta_greedylr_config c = greedylr_checkpoint_config(which);
+            metrics[s] = porta__greedylr_noisy_metric(&rng, s);
+        porta_greedylr_config c = porta__greedylr_checkpoint_config(which);
         porta_sched_device_config cfg;
         porta_status st = porta__sched_device_config_greedylr(&c, &cfg, NULL);
         CHECK(t, st == PORTA_OK, "scenario 17: config %d rejected", which);
@@ -239,7 +239,7 @@ static void scenario_17(test_state *t, porta_context *ctx, const porta_device_in
 static void scenario_18(test_state *t)
 {
     for (int i = 0; i < GREEDYLR_INVALID_COUNT; i++) {
-        greedylr_invalid v = greedylr_invalid_make(i);
+        greedylr_invalid v = porta__greedylr_invalid_make(i);
         porta_msg msg;
         msg.text[0] = '\0';
         porta_sched_device_config cfg, before;
@@ -259,7 +259,7 @@ static void scenario_18(test_state *t)
 static void scenarios(test_state *t, porta_context *ctx, const porta_device_info *info)
 {
     for (int id = 0; id < GREEDYLR_SC_COUNT; id++) {
-        greedylr_scenario sc = greedylr_scenario_make((greedylr_scenario_id)id);
+        greedylr_scenario sc = porta__greedylr_scenario_make((greedylr_scenario_id)id);
         scenario_check(t, ctx, info, &sc);
     }
     scenario_17(t, ctx, info);
@@ -272,13 +272,13 @@ static void noisy_metrics(float *m, size_t n, uint32_t seed)
 {
     uint32_t rng = seed;
     for (size_t s = 0; s < n; s++)
-        m[s] = greedylr_noisy_metric(&rng, (uint32_t)s);
+        m[s] = porta__greedylr_noisy_metric(&rng, (uint32_t)s);
 }
 
 /* GreedyLR, two groups: frequent increases, decreases, freezes, resets. */
 static porta_greedylr_config greedy_config(uint32_t smooth, int32_t window)
 {
-    porta_greedylr_config c = greedylr_scenario_base();
+    porta_greedylr_config c = porta__greedylr_scenario_base();
     c.smooth = smooth;
     c.window_size = window;
     c.patience = 2;

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "greedylr_scenarios.h"
+#include "check/greedylr_scenarios.h"
 #include "optim/scheduler.h"
 
 static int n_pass, n_fail;
@@ -99,12 +99,13 @@ static porta_msg g_msg;
 
 /* ---- GreedyLR scenarios ------------------------------------------------- */
 
-/* The scenarios' configs and metric sequences live in greedylr_scenarios.c
- * (test_scheduler_device replays the same ones on every device); the
- * expected numbers from the page are here. */
+/* The scenarios' configs and metric sequences live in
+ * lib/check/greedylr_scenarios.c (test_scheduler_device and porta-check
+ * replay the same ones on every device); the expected numbers from the
+ * page are here. */
 static porta_greedylr_config scen(void)
 {
-    return greedylr_scenario_base();
+    return porta__greedylr_scenario_base();
 }
 
 static void start(porta_greedylr_state *s, const porta_greedylr_config *c, const char *name)
@@ -120,7 +121,7 @@ static void start(porta_greedylr_state *s, const porta_greedylr_config *c, const
 static greedylr_scenario start_scenario(greedylr_scenario_id id, porta_greedylr_config *c,
                                         porta_greedylr_state *s)
 {
-    greedylr_scenario sc = greedylr_scenario_make(id);
+    greedylr_scenario sc = porta__greedylr_scenario_make(id);
     *c = sc.config;
     start(s, c, sc.name);
     return sc;
@@ -445,7 +446,7 @@ static void scenario_15(void)
 
 static void scenario_16(void)
 {
-    greedylr_scenario sc = greedylr_scenario_make(GREEDYLR_SC_16);
+    greedylr_scenario sc = porta__greedylr_scenario_make(GREEDYLR_SC_16);
     const char *n = sc.name;
     porta_greedylr_config c = sc.config;
     check_t(c.initial_lr[0] == 5e-5f && c.min_lr[0] == 1e-3f && sc.n == 13, NULL, "%s setting", n);
@@ -478,7 +479,7 @@ static void scenario_18(void)
 {
     const char *n = "scenario 18 (validation)";
     for (int i = 0; i < GREEDYLR_INVALID_COUNT; i++) {
-        greedylr_invalid v = greedylr_invalid_make(i);
+        greedylr_invalid v = porta__greedylr_invalid_make(i);
         char name[128];
         snprintf(name, sizeof(name), "%s: %s", n, v.what);
         uint32_t warn = 77;
@@ -867,7 +868,7 @@ static void describe_checks(void)
 
 /* ---- checkpoints (scenario 17) ------------------------------------------- */
 
-/* The metrics are greedylr_noisy_metric's (a noisy, slowly improving loss
+/* The metrics are porta__greedylr_noisy_metric's (a noisy, slowly improving loss
  * with the occasional NaN). Run a mid-run checkpoint test: step `pre` steps (then on until some
  * counter is live and the window is full), save, load into garbage-filled
  * structs, then drive the uninterrupted and the restored run in lockstep
@@ -880,7 +881,7 @@ static void checkpoint_run(const char *n, const porta_greedylr_config *c, uint32
     uint32_t rng = seed;
     uint32_t t = 0;
     while (t < pre || (a.good == 0 && a.bad == 0) || a.window_count != (uint32_t)c->window_size)
-        porta_greedylr_step(&a, c, greedylr_noisy_metric(&rng, t++));
+        porta_greedylr_step(&a, c, porta__greedylr_noisy_metric(&rng, t++));
     check_t((a.good > 0 || a.bad > 0) && a.n_increase > 0 && a.n_decrease > 0, NULL,
             "%s: mid-run state has live counters and history", n);
 
@@ -909,7 +910,7 @@ static void checkpoint_run(const char *n, const porta_greedylr_config *c, uint32
     int first_diff = -1, changes = 0;
     uint32_t events = 0;
     for (int i = 0; i < 200; i++) {
-        float m = greedylr_noisy_metric(&rng, t++);
+        float m = porta__greedylr_noisy_metric(&rng, t++);
         uint32_t ea = porta_greedylr_step(&a, c, m);
         uint32_t eb = porta_greedylr_step(&b, &cb, m);
         events |= ea;
@@ -926,9 +927,9 @@ static void checkpoint_run(const char *n, const porta_greedylr_config *c, uint32
 
 static void checkpoint_checks(void)
 {
-    porta_greedylr_config c = greedylr_checkpoint_config(0);
+    porta_greedylr_config c = porta__greedylr_checkpoint_config(0);
     checkpoint_run("scenario 17 (checkpoint round trip)", &c, 12345u, 150u);
-    c = greedylr_checkpoint_config(1);
+    c = porta__greedylr_checkpoint_config(1);
     checkpoint_run("scenario 17 (checkpoint round trip, 3 groups, resets)", &c, 777u, 123u);
 }
 

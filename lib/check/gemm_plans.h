@@ -1,9 +1,10 @@
-/* gemm_plans.h: the GEMM plans the GEMM tests force (test_gemm,
+/* gemm_plans.h: the GEMM plans the GEMM checks force (kernels.gemm and
+ * kernels.gemm_epilogue in lib/check/, tests/test_gemm and
  * test_gemm_epilogue): the tiled GPU path, three direct CPU block shapes
  * and the scalar fallback (with split-K too: a narrow C on a device with
- * small workgroups), on every device whatever its preset. */
-#ifndef PORTA_TEST_GEMM_PLANS_H
-#define PORTA_TEST_GEMM_PLANS_H
+ * small workgroups), on every device whatever its preset. Not installed. */
+#ifndef PORTA_CHECK_GEMM_PLANS_H
+#define PORTA_CHECK_GEMM_PLANS_H
 
 #include "gemm_internal.h"
 

@@ -1,12 +1,14 @@
 /* greedylr_scenarios.h: the docs/GREEDYLR.md behaviour scenarios as data.
  *
- * Shared by test_scheduler_host (which checks the page's numbers on the
- * host) and test_scheduler_device (which replays the same configs and
- * metric sequences on every device and compares with the host), so both
- * run exactly the same cases.
+ * Shared by porta_check_device()'s greedylr checks (check_greedylr.c),
+ * tests/test_scheduler_host (which checks the page's numbers on the host)
+ * and tests/test_scheduler_device (which replays the same configs and
+ * metric sequences on every device and compares with the host), so all
+ * run exactly the same cases. In the library so that porta-check, linked
+ * against a shared libporta, runs them too. Not installed.
  */
-#ifndef PORTA_TEST_GREEDYLR_SCENARIOS_H
-#define PORTA_TEST_GREEDYLR_SCENARIOS_H
+#ifndef PORTA_CHECK_GREEDYLR_SCENARIOS_H
+#define PORTA_CHECK_GREEDYLR_SCENARIOS_H
 
 #include <stdint.h>
 
@@ -48,19 +50,19 @@ typedef struct greedylr_scenario {
 /* The scenarios' common setting: one group, lr 0.1, mode min, F 0.9,
  * patience 3, min_lr 1e-6, max_lr 1.0, cooldown 0, warmup 0, threshold 1e-6
  * abs, eps 1e-8, reset_start 500, no smoothing. */
-porta_greedylr_config greedylr_scenario_base(void);
+porta_greedylr_config porta__greedylr_scenario_base(void);
 
 /* Scenario `id`: its config and every metric the host test feeds. */
-greedylr_scenario greedylr_scenario_make(greedylr_scenario_id id);
+greedylr_scenario porta__greedylr_scenario_make(greedylr_scenario_id id);
 
 /* Scenario 17: the two mid-run checkpoint configs (which = 0: smoothing
  * window 7, two groups; which = 1: window 11, three groups, frequent
  * resets). */
-porta_greedylr_config greedylr_checkpoint_config(int which);
+porta_greedylr_config porta__greedylr_checkpoint_config(int which);
 
 /* A noisy, slowly improving loss with a NaN every 37th step (t % 37 ==
  * 36). *rng is an LCG state; it advances only on the finite steps. */
-float greedylr_noisy_metric(uint32_t *rng, uint32_t t);
+float porta__greedylr_noisy_metric(uint32_t *rng, uint32_t t);
 
 /* Scenario 18: configs the validator must reject, each with the parameter
  * and the value text its message must contain. */
@@ -70,6 +72,6 @@ typedef struct greedylr_invalid {
     porta_greedylr_config config;
 } greedylr_invalid;
 
-greedylr_invalid greedylr_invalid_make(int i);
+greedylr_invalid porta__greedylr_invalid_make(int i);
 
 #endif

@@ -2,9 +2,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "greedylr_scenarios.h"
+#include "check/greedylr_scenarios.h"
 
-porta_greedylr_config greedylr_scenario_base(void)
+porta_greedylr_config porta__greedylr_scenario_base(void)
 {
     porta_greedylr_config c = porta_greedylr_defaults();
     c.n_groups = 1;
@@ -186,12 +186,12 @@ static void make_more(greedylr_scenario *s, greedylr_scenario_id id)
     }
 }
 
-greedylr_scenario greedylr_scenario_make(greedylr_scenario_id id)
+greedylr_scenario porta__greedylr_scenario_make(greedylr_scenario_id id)
 {
     greedylr_scenario s;
     memset(&s, 0, sizeof(s));
     s.name = "unknown scenario";
-    s.config = greedylr_scenario_base();
+    s.config = porta__greedylr_scenario_base();
     if (id <= GREEDYLR_SC_6_INCREASE)
         make_basic(&s, id);
     else if (id <= GREEDYLR_SC_11)
@@ -201,9 +201,9 @@ greedylr_scenario greedylr_scenario_make(greedylr_scenario_id id)
     return s;
 }
 
-porta_greedylr_config greedylr_checkpoint_config(int which)
+porta_greedylr_config porta__greedylr_checkpoint_config(int which)
 {
-    porta_greedylr_config c = greedylr_scenario_base();
+    porta_greedylr_config c = porta__greedylr_scenario_base();
     if (which == 0) {
         c.smooth = 1;
         c.window_size = 7;
@@ -234,7 +234,7 @@ porta_greedylr_config greedylr_checkpoint_config(int which)
     return c;
 }
 
-float greedylr_noisy_metric(uint32_t *rng, uint32_t t)
+float porta__greedylr_noisy_metric(uint32_t *rng, uint32_t t)
 {
     if (t % 37u == 36u)
         return NAN;
@@ -244,10 +244,10 @@ float greedylr_noisy_metric(uint32_t *rng, uint32_t t)
     return trend * (0.8f + 0.4f * noise);
 }
 
-greedylr_invalid greedylr_invalid_make(int i)
+greedylr_invalid porta__greedylr_invalid_make(int i)
 {
     greedylr_invalid v;
-    v.config = greedylr_scenario_base();
+    v.config = porta__greedylr_scenario_base();
     switch (i) {
     case 0:
         v.what = "F = 1.0", v.word = "factor", v.value = "= 1 ";
