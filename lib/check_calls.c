@@ -3,7 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "check_internal.h"
+#include "check_mode_internal.h"
+#include "gemm_internal.h"
 
 /* Run the call; when it fails, or the operands could not be copied (the
  * call then has reported why, or had nothing wrong: the check is skipped),
@@ -92,22 +93,14 @@ porta_status porta__checked_vec_add(porta_context *ctx, porta_view a, porta_view
 
 /* ---- GEMM ------------------------------------------------------------------ */
 
-/* Elements a rows x cols matrix with leading dimension ld spans, batch
- * times stride apart; sets c->failed when that overflows. */
+/* Elements a matrix operand spans (porta__gemm_span); sets c->failed when
+ * that overflows. */
 static size_t span(check_call *c, size_t rows, size_t cols, size_t ld, size_t batch, size_t stride)
 {
-    if (rows == 0 || cols == 0 || batch == 0)
-        return 0;
-    if (ld == 0 || (rows - 1) > (SIZE_MAX - cols) / ld) {
+    size_t n = 0;
+    if (rows && cols && batch && (ld == 0 || !porta__gemm_span(rows, cols, ld, batch, stride, &n)))
         c->failed = 1;
-        return 0;
-    }
-    const size_t one = (rows - 1) * ld + cols;
-    if (stride != 0 && (batch - 1) > (SIZE_MAX - one) / stride) {
-        c->failed = 1;
-        return 0;
-    }
-    return (batch - 1) * stride + one;
+    return n;
 }
 
 porta_status porta__checked_gemm(porta_context *ctx, size_t m, size_t n, size_t k, float alpha,

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check_internal.h"
+#include "check_mode_internal.h"
 
 int porta__check_active(const porta_context *ctx)
 {

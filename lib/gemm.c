@@ -31,10 +31,7 @@ typedef struct gemm_args {
     porta_view bias, pre;
 } gemm_args;
 
-/* Elements spanned by a rows x cols row-major matrix with leading dimension
- * ld, repeated `batch` times `stride` apart; 0 if empty. Returns 0 when the
- * span overflows size_t. */
-static int batch_span(size_t rows, size_t cols, size_t ld, size_t batch, size_t stride, size_t *out)
+int porta__gemm_span(size_t rows, size_t cols, size_t ld, size_t batch, size_t stride, size_t *out)
 {
     *out = 0;
     if (rows == 0 || cols == 0 || batch == 0)
@@ -65,7 +62,7 @@ static porta_status check_operand(porta_context *ctx, const char *call, const ch
                              "%s %s.ld: %zu is beyond the 2^31 elements kernels index", call, name,
                              ld);
     size_t span;
-    if (!batch_span(rows, cols, ld, batch, stride, &span))
+    if (!porta__gemm_span(rows, cols, ld, batch, stride, &span))
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
                              "%s %s: the batch range overflows (%s.batch_stride %zu)", call, name,
                              name, stride);

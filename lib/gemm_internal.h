@@ -23,6 +23,11 @@ typedef struct porta__gemm_plan {
  * (float8), 4 on Vulkan (vec4); see shaders/gemm_vec.kh. */
 uint32_t porta__gemm_vec_width(const porta_context *ctx);
 
+/* Elements spanned by a rows x cols row-major matrix with leading dimension
+ * ld, repeated `batch` times `stride` apart, into *out (0 if empty).
+ * Returns 0 when the span overflows size_t (gemm.c). */
+int porta__gemm_span(size_t rows, size_t cols, size_t ld, size_t batch, size_t stride, size_t *out);
+
 /* The preset for a problem on the open device (gemm_plan.c). */
 void porta__gemm_plan_choose(const porta_context *ctx, int transpose_a, int transpose_b, size_t m,
                              size_t n, size_t k, size_t batch, porta__gemm_plan *plan);

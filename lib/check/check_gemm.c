@@ -166,20 +166,8 @@ static void check_case(porta__check *c, const porta__gemm_plan *plan, const gemm
         porta__check_call(c, run_device(c->ctx, plan, g, &h), "%s", what)) {
         reference(g, &h);
         /* tol < 0 marks elements outside C: compared bit for bit. */
-        size_t bad = 0, first = 0;
-        for (size_t i = 0; i < h.nc; i++) {
-            bool ok;
-            if (h.tol[i] < 0) {
-                ok = memcmp(&h.got[i], &h.want[i], sizeof(float)) == 0;
-            } else {
-                const double d = fabs((double)h.got[i] - (double)h.want[i]);
-                ok = d <= h.tol[i];
-                if (ok && h.tol[i] > 0 && d / h.tol[i] > c->worst)
-                    c->worst = d / h.tol[i];
-            }
-            if (!ok && bad++ == 0)
-                first = i;
-        }
+        size_t first = 0;
+        const size_t bad = porta__check_count_bad(c, h.got, h.want, h.tol, h.nc, &first);
         porta__check_case(
             c, bad == 0, "%s: %zu elements wrong, first C[%zu] = %.9g, reference %.9g (%s %.3g)",
             what, bad, first, (double)h.got[first], (double)h.want[first],

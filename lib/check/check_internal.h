@@ -56,6 +56,13 @@ bool porta__check_case(porta__check *c, bool ok, const char *fmt, ...) PORTA_PRI
  * driver's words. Returns st == PORTA_OK. */
 bool porta__check_call(porta__check *c, porta_status st, const char *fmt, ...) PORTA_PRINTF(3, 4);
 
+/* How many of n floats disagree (their index of the first in *first):
+ * where tol is NULL or tol[i] < 0 the same bits, else |got - want| <=
+ * tol[i]; both NaN counts as equal. Keeps the largest error / tolerance
+ * in c->worst. */
+size_t porta__check_count_bad(porta__check *c, const float *got, const float *want,
+                              const double *tol, size_t n, size_t *first);
+
 /* Compare n floats as one case named `what`: tol NULL means the same bits
  * (both NaN counts as equal), else |got - want| <= tol[i]. Keeps the
  * largest error / tolerance in c->worst; the failure text names how many

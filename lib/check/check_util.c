@@ -79,13 +79,14 @@ bool porta__check_host_memory(porta__check *c, bool ok)
     return ok;
 }
 
-bool porta__check_compare(porta__check *c, const char *what, const float *got, const float *want,
-                          const double *tol, size_t n)
+size_t porta__check_count_bad(porta__check *c, const float *got, const float *want,
+                              const double *tol, size_t n, size_t *first)
 {
-    size_t bad = 0, first = 0;
+    size_t bad = 0;
+    *first = 0;
     for (size_t i = 0; i < n; i++) {
         bool ok;
-        if (tol) {
+        if (tol && tol[i] >= 0) {
             const double d = fabs((double)got[i] - (double)want[i]);
             ok = d <= tol[i] || (isnan(got[i]) && isnan(want[i]));
             if (ok && tol[i] > 0 && d / tol[i] > c->worst)
@@ -94,8 +95,16 @@ bool porta__check_compare(porta__check *c, const char *what, const float *got, c
             ok = memcmp(&got[i], &want[i], sizeof(float)) == 0 || (isnan(got[i]) && isnan(want[i]));
         }
         if (!ok && bad++ == 0)
-            first = i;
+            *first = i;
     }
+    return bad;
+}
+
+bool porta__check_compare(porta__check *c, const char *what, const float *got, const float *want,
+                          const double *tol, size_t n)
+{
+    size_t first = 0;
+    const size_t bad = porta__check_count_bad(c, got, want, tol, n, &first);
     if (bad == 0)
         return porta__check_case(c, true, "%s", what);
     if (tol)

@@ -1,6 +1,6 @@
-/* check_internal.h: what check_mode.c gives check_calls.c. */
-#ifndef PORTA_CHECK_INTERNAL_H
-#define PORTA_CHECK_INTERNAL_H
+/* check_mode_internal.h: what check_mode.c gives check_calls.c. */
+#ifndef PORTA_CHECK_MODE_INTERNAL_H
+#define PORTA_CHECK_MODE_INTERNAL_H
 
 #include "check_mode.h"
 #include "ref/ref.h"
