@@ -116,40 +116,137 @@ static void check_small_gpu(test_state *t, const porta_device_info *info)
     porta_context_destroy(ctx);
 }
 
-/* Fewer storage buffers than the optimizer's step binds: refused with the
- * limit named, never a wrong result. */
+/* Fewer storage buffers than the optimizer's smallest step binds (the
+ * scalar pass 3, optim_step_small 4): refused with the limit named, never
+ * a wrong result. */
 static void check_too_few_buffers(test_state *t, const porta_device_info *info)
 {
+    static const char *const limits[] = {"storage_buffers=2", "storage_buffers=3"};
+    for (size_t l = 0; l < sizeof(limits) / sizeof(limits[0]); l++) {
+        porta_status st;
+        porta_context *ctx = open_limited(t, info->spec, limits[l], NULL, &st);
+        CHECK_OK(t, ctx, st, limits[l]);
+        if (!st) {
+            porta_optimizer_config oc = porta_optimizer_config_default(PORTA_OPTIMIZER_ADAMW);
+            porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_CONSTANT);
+            porta_optimizer *opt = NULL;
+            size_t index = 0;
+            porta_buffer *loss = NULL;
+            st = porta_optimizer_create(ctx, &oc, &sc, &opt);
+            if (!st)
+                st = porta_optimizer_add_tensor(ctx, opt, 1000, 0, &index);
+            if (!st)
+                st = porta_optimizer_finalize(ctx, opt);
+            if (!st)
+                st = porta_buffer_create(ctx, sizeof(float), &loss);
+            if (!st)
+                st = porta_optimizer_step(ctx, opt, porta_view_of(loss), 1, 1.0f);
+            if (!st)
+                st = porta_finish(ctx);
+            CHECK(t, st == PORTA_ERROR_UNSUPPORTED, "%s: step with %s: %s", info->spec, limits[l],
+                  porta_strerror(st));
+            CHECK(t,
+                  strstr(porta_context_message(ctx), "storage buffers") != NULL &&
+                      strstr(porta_context_message(ctx), "PORTA_DEVICE_LIMITS") != NULL,
+                  "message names the limit: %s", porta_context_message(ctx));
+            porta_buffer_destroy(ctx, loss);
+            porta_optimizer_destroy(ctx, opt);
+        }
+        porta_context_destroy(ctx);
+    }
+}
+
+/* What STEPS optimizer steps left: parameters and the saved state. */
+#define STEPS 6
+#define ELEMENTS 3000
+typedef struct stepped {
     porta_status st;
-    porta_context *ctx = open_limited(t, info->spec, "storage_buffers=2", NULL, &st);
-    CHECK_OK(t, ctx, st, "open with 2 storage buffers");
-    if (!st) {
-        porta_optimizer_config oc = porta_optimizer_config_default(PORTA_OPTIMIZER_ADAMW);
-        porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_CONSTANT);
-        porta_optimizer *opt = NULL;
-        size_t index = 0;
-        porta_buffer *loss = NULL;
+    float params[ELEMENTS];
+    unsigned char *state;
+    size_t state_bytes;
+} stepped;
+
+/* STEPS steps of kind (clipping on, so the gradient norm too) on `spec`
+ * under `limits`. */
+static void run_steps(test_state *t, const char *spec, const char *limits,
+                      porta_optimizer_kind kind, stepped *r)
+{
+    memset(r, 0, sizeof(*r));
+    porta_context *ctx = open_limited(t, spec, limits, NULL, &r->st);
+    CHECK_OK(t, ctx, r->st, limits);
+    porta_optimizer *opt = NULL;
+    porta_buffer *loss = NULL, *params = NULL, *grads = NULL;
+    porta_optimizer_config oc = porta_optimizer_config_default(kind);
+    oc.momentum = kind == PORTA_OPTIMIZER_SGD ? 0.9f : oc.momentum;
+    oc.clip_norm = 1.0f;
+    oc.tuning.ignore_environment = true;
+    porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_CONSTANT);
+    porta_status st = r->st;
+    if (!st)
         st = porta_optimizer_create(ctx, &oc, &sc, &opt);
+    if (!st)
+        st = porta_optimizer_add_tensor(ctx, opt, ELEMENTS, 0, NULL);
+    if (!st)
+        st = porta_optimizer_finalize(ctx, opt);
+    if (!st)
+        st = porta_optimizer_arenas(ctx, opt, &params, &grads, NULL);
+    if (!st)
+        st = porta_buffer_create(ctx, sizeof(float), &loss);
+    float *v = malloc(ELEMENTS * sizeof(float));
+    for (int i = 0; i < ELEMENTS; i++)
+        v[i] = (float)((i * 37) % 101 - 50) * 0.01f;
+    if (!st)
+        st = porta_buffer_write(ctx, params, 0, ELEMENTS * sizeof(float), v);
+    for (int s = 0; s < STEPS && !st; s++) {
+        const float l = 2.0f - 0.1f * (float)s;
+        for (int i = 0; i < ELEMENTS; i++)
+            v[i] = (float)((i * 13 + s * 7) % 29 - 14) * 0.003f;
+        st = porta_buffer_write(ctx, grads, 0, ELEMENTS * sizeof(float), v);
         if (!st)
-            st = porta_optimizer_add_tensor(ctx, opt, 1000, 0, &index);
-        if (!st)
-            st = porta_optimizer_finalize(ctx, opt);
-        if (!st)
-            st = porta_buffer_create(ctx, sizeof(float), &loss);
+            st = porta_buffer_write(ctx, loss, 0, sizeof(l), &l);
         if (!st)
             st = porta_optimizer_step(ctx, opt, porta_view_of(loss), 1, 1.0f);
-        if (!st)
-            st = porta_finish(ctx);
-        CHECK(t, st == PORTA_ERROR_UNSUPPORTED, "%s: step with 2 storage buffers: %s", info->spec,
-              porta_strerror(st));
-        CHECK(t,
-              strstr(porta_context_message(ctx), "storage buffers") != NULL &&
-                  strstr(porta_context_message(ctx), "PORTA_DEVICE_LIMITS") != NULL,
-              "message names the limit: %s", porta_context_message(ctx));
-        porta_buffer_destroy(ctx, loss);
-        porta_optimizer_destroy(ctx, opt);
     }
+    free(v);
+    if (!st)
+        st = porta_buffer_read(ctx, params, 0, sizeof(r->params), r->params);
+    if (!st)
+        st = porta_optimizer_state_size(ctx, opt, &r->state_bytes);
+    if (!st) {
+        r->state = malloc(r->state_bytes);
+        st = porta_optimizer_state_get(ctx, opt, r->state, r->state_bytes);
+    }
+    CHECK_OK(t, ctx, st, "optimizer steps");
+    r->st = st;
+    porta_buffer_destroy(ctx, loss);
+    porta_optimizer_destroy(ctx, opt);
     porta_context_destroy(ctx);
+}
+
+/* With 4 storage buffers (Vulkan's minimum) the step runs optim_step_small
+ * (its moments in one buffer): the same parameters and the same
+ * checkpoint, byte for byte, as with the device's own limits. */
+static void check_four_buffers(test_state *t, const porta_device_info *info)
+{
+    static const porta_optimizer_kind kinds[] = {PORTA_OPTIMIZER_ADAMW, PORTA_OPTIMIZER_SGD};
+    for (size_t k = 0; k < 2; k++) {
+        stepped *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+        run_steps(t, info->spec, "", kinds[k], a);
+        run_steps(t, info->spec, "storage_buffers=4", kinds[k], b);
+        const char *what = kinds[k] == PORTA_OPTIMIZER_ADAMW ? "AdamW" : "SGD+momentum";
+        if (!a->st && !b->st) {
+            CHECK(t, memcmp(a->params, b->params, sizeof(a->params)) == 0,
+                  "%s %s: 4 storage buffers give other parameters", info->spec, what);
+            CHECK(t,
+                  a->state_bytes == b->state_bytes &&
+                      memcmp(a->state, b->state, a->state_bytes) == 0,
+                  "%s %s: 4 storage buffers give another checkpoint", info->spec, what);
+        }
+        free(a->state);
+        free(b->state);
+        free(a);
+        free(b);
+    }
 }
 
 static void check_bad_text(test_state *t, const porta_device_info *info)
@@ -199,6 +296,7 @@ static void per_device(test_state *t, porta_context *ctx, const porta_device_inf
     }
     check_small_gpu(t, info);
     check_too_few_buffers(t, info);
+    check_four_buffers(t, info);
     check_bad_text(t, info);
 }
 

@@ -134,11 +134,22 @@ porta_status porta_optimizer_finalize(porta_context *ctx, porta_optimizer *opt)
     for (size_t i = 0; i < 2 && !st; i++)
         st = alloc_zeroed(ctx, bytes, zeroed[i]);
     /* Moments only where the optimizer has them (unused bindings get a
-     * 4-byte stand-in). */
-    if (!st)
-        st = alloc_zeroed(ctx, momentum ? bytes : 4, &opt->m1);
-    if (!st)
-        st = alloc_zeroed(ctx, adamw ? bytes : 4, &opt->m2);
+     * 4-byte stand-in). On a device that binds fewer storage buffers than
+     * optim_step, both in one buffer for optim_step_small. */
+    opt->m1_bytes = momentum ? bytes : 4;
+    opt->m2_bytes = adamw ? bytes : 4;
+    opt->small_step = ctx->backend.caps.max_storage_buffers <
+                      porta_kernel_table[PORTA_KERNEL_optim_step]->n_buffers;
+    if (opt->small_step) {
+        opt->m2_at = opt->m1_bytes;
+        if (!st)
+            st = alloc_zeroed(ctx, opt->m1_bytes + opt->m2_bytes, &opt->m1);
+    } else {
+        if (!st)
+            st = alloc_zeroed(ctx, opt->m1_bytes, &opt->m1);
+        if (!st)
+            st = alloc_zeroed(ctx, opt->m2_bytes, &opt->m2);
+    }
     if (!st)
         st = alloc_zeroed(ctx, sizeof(porta_optim_block), &opt->block);
     if (!st)

@@ -126,6 +126,14 @@ struct porta_optimizer {
 
     /* arenas and the block (NULL until finalized) */
     porta_buffer *params, *grads, *m1, *m2;
+    /* 1: the device binds fewer storage buffers than optim_step does; the
+     * update is optim_step_small, whose moments share one buffer: m1 then
+     * holds both, the second m2_at bytes in, and m2 is NULL. */
+    int small_step;
+    size_t m2_at;
+    /* The moments' bytes as a checkpoint holds them (the buffers' sizes, 4
+     * for a stand-in), whichever buffers hold them. */
+    size_t m1_bytes, m2_bytes;
     porta_buffer *block;  /* porta_optim_block */
     porta_buffer *metric; /* one float: the metric porta_optimizer_observe() passes */
 

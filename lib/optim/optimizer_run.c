@@ -441,7 +441,22 @@ static uint32_t skip_by_branch(const porta_context *ctx)
     return (uint32_t)porta__is_work_item_loop(ctx);
 }
 
-/* Enqueue the element update (optim_step), in the variant
+/* The kernel of the element update: optim_step, or, on a device that
+ * binds fewer storage buffers than optim_step does, optim_step_small (the
+ * scalars-pass form, 4 buffers, its moments in one; optimizer.c allocates
+ * them so). */
+static porta_kernel_id update_kernel(const porta_optimizer *opt)
+{
+    return opt->small_step ? PORTA_KERNEL_optim_step_small : PORTA_KERNEL_optim_step;
+}
+
+/* One params struct for both (optim_update.kh declares their params). */
+_Static_assert(sizeof(porta_params_optim_step) == sizeof(porta_params_optim_step_small) &&
+                   offsetof(porta_params_optim_step, m2_off) ==
+                       offsetof(porta_params_optim_step_small, m2_off),
+               "optim_step and optim_step_small take the same params");
+
+/* Enqueue the element update (update_kernel()), in the variant
  * scalars_variant() picks: the one that computes the scalars per
  * workgroup (finishing the gradient norm from the partials of the norm
  * pass when norm_count > 0), or the one that reads what optim_scalars
@@ -474,9 +489,14 @@ static porta_status launch_update(porta_context *ctx, porta_optimizer *opt, port
                                  .one_minus_beta2 = 1.0f - opt->dev.beta2,
                                  .eps = opt->dev.eps,
                                  .momentum = opt->dev.momentum,
-                                 .one_minus_dampening = 1.0f - opt->dev.dampening};
+                                 .one_minus_dampening = 1.0f - opt->dev.dampening,
+                                 .m2_off = (uint32_t)(opt->m2_at / 4)};
+    /* optim_step: param, grad, m1, m2, loss, block; optim_step_small:
+     * param, grad, moments, block. */
     porta_bbuffer *bufs[] = {opt->params->impl, opt->grads->impl, opt->m1->impl,
-                             opt->m2->impl,     loss->impl,       opt->block->impl};
+                             opt->block->impl,  loss->impl,       opt->block->impl};
+    if (!opt->small_step)
+        bufs[3] = opt->m2->impl;
     /* SPEC3 bit 1: bounds checks, for a block that does not divide the
      * groups' alignment (only a tuning override makes one) and for an
      * empty arena (its one workgroup must not write). Bit 2: correct the
@@ -494,7 +514,7 @@ static porta_status launch_update(porta_context *ctx, porta_optimizer *opt, port
             ((opt->dev.clip_norm > 0.0f) << 5) | (fused_work_item_loop(ctx, variant) << 6) |
             (loss_words(ctx, variant, loss_count) << 8) |
             (variant != VARIANT_SCALARS_PASS ? sched_only_kind(opt) << 16 : 0u)};
-    return porta__launch_stream(ctx, PORTA_KERNEL_optim_step, layout, opt->elements,
+    return porta__launch_stream(ctx, update_kernel(opt), layout, opt->elements,
                                 opt->correct_rounding, spec, bufs, &p);
 }
 
@@ -533,8 +553,15 @@ porta_status porta_optimizer_step(porta_context *ctx, porta_optimizer *opt, port
      * without a norm, the update alone. */
     const int with_norm = opt->check_norm && opt->elements > 0;
     uint32_t variant = scalars_variant(ctx, opt);
-    if (variant == VARIANT_FUSED && with_norm)
+    if ((variant == VARIANT_FUSED && with_norm) || opt->small_step)
         variant = VARIANT_SCALARS_PASS;
+    /* Whether the update fits the device, before anything is enqueued: a
+     * refusal (its message names the limit) then leaves the state as it
+     * was. */
+    st = porta__kernel_fits(ctx, porta_kernel_table[update_kernel(opt)],
+                            step_layout(ctx, opt, variant).local_size);
+    if (st)
+        return st;
     uint32_t norm_count = 0;
     if (variant == VARIANT_SCALARS_PASS)
         st = launch_scalars(ctx, opt, loss, (uint32_t)loss_off, (uint32_t)loss_count, loss_scale,

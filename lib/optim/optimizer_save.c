@@ -56,9 +56,9 @@ static save_layout layout_of(const porta_optimizer *opt)
     l.params = at;
     at += opt->elements * 4;
     l.m1 = at;
-    at += porta_buffer_bytes(opt->m1);
+    at += opt->m1_bytes;
     l.m2 = at;
-    at += porta_buffer_bytes(opt->m2);
+    at += opt->m2_bytes;
     l.end = at;
     return l;
 }
@@ -84,8 +84,10 @@ static void regions(const porta_optimizer *opt, const save_layout *l, save_regio
     r[3] = (save_region){opt->block, PORTA_BLOCK_AT(sst), 2 * sizeof(porta_sched_device_state),
                          l->sst};
     r[4] = (save_region){opt->params, 0, porta_buffer_bytes(opt->params), l->params};
-    r[5] = (save_region){opt->m1, 0, porta_buffer_bytes(opt->m1), l->m1};
-    r[6] = (save_region){opt->m2, 0, porta_buffer_bytes(opt->m2), l->m2};
+    r[5] = (save_region){opt->m1, 0, opt->m1_bytes, l->m1};
+    /* optim_step_small's moments: both in m1 (optimizer.c) */
+    r[6] = opt->m2 ? (save_region){opt->m2, 0, opt->m2_bytes, l->m2}
+                   : (save_region){opt->m1, opt->m2_at, opt->m2_bytes, l->m2};
 }
 
 static void put_table(const porta_optimizer *opt, unsigned char *p)
@@ -148,8 +150,8 @@ porta_status porta_optimizer_state_get(porta_context *ctx, porta_optimizer *opt,
         h.n_groups = opt->config.n_groups;
         h.n_tensors = opt->n_tensors;
         h.elements = opt->elements;
-        h.m1_elements = porta_buffer_bytes(opt->m1) / 4;
-        h.m2_elements = porta_buffer_bytes(opt->m2) / 4;
+        h.m1_elements = opt->m1_bytes / 4;
+        h.m2_elements = opt->m2_bytes / 4;
         h.body_bytes = l.end;
         h.body_hash = porta_fnv1a(PORTA_FNV_SEED, body, l.end);
         memcpy(file, &h, sizeof(h));
