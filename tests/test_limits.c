@@ -118,40 +118,247 @@ static void check_small_gpu(test_state *t, const porta_device_info *info)
     porta_context_destroy(ctx);
 }
 
-/* Fewer storage buffers than the optimizer's step binds: refused with the
- * limit named, never a wrong result. */
+/* Fewer storage buffers than the optimizer's smallest step binds (the
+ * scalar pass 3, optim_step_small 4): refused with the limit named, never
+ * a wrong result. */
 static void check_too_few_buffers(test_state *t, const porta_device_info *info)
 {
+    static const char *const limits[] = {"storage_buffers=2", "storage_buffers=3"};
+    for (size_t l = 0; l < sizeof(limits) / sizeof(limits[0]); l++) {
+        porta_status st;
+        porta_context *ctx = open_limited(t, info->spec, limits[l], NULL, &st);
+        CHECK_OK(t, ctx, st, limits[l]);
+        if (!st) {
+            porta_optimizer_config oc = porta_optimizer_config_default(PORTA_OPTIMIZER_ADAMW);
+            porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_CONSTANT);
+            porta_optimizer *opt = NULL;
+            size_t index = 0;
+            porta_buffer *loss = NULL;
+            st = porta_optimizer_create(ctx, &oc, &sc, &opt);
+            if (!st)
+                st = porta_optimizer_add_tensor(ctx, opt, 1000, 0, &index);
+            if (!st)
+                st = porta_optimizer_finalize(ctx, opt);
+            if (!st)
+                st = porta_buffer_create(ctx, sizeof(float), &loss);
+            if (!st)
+                st = porta_optimizer_step(ctx, opt, porta_view_of(loss), 1, 1.0f);
+            if (!st)
+                st = porta_finish(ctx);
+            CHECK(t, st == PORTA_ERROR_UNSUPPORTED, "%s: step with %s: %s", info->spec, limits[l],
+                  porta_strerror(st));
+            CHECK(t,
+                  strstr(porta_context_message(ctx), "storage buffers") != NULL &&
+                      strstr(porta_context_message(ctx), "PORTA_DEVICE_LIMITS") != NULL,
+                  "message names the limit: %s", porta_context_message(ctx));
+            porta_buffer_destroy(ctx, loss);
+            porta_optimizer_destroy(ctx, opt);
+        }
+        porta_context_destroy(ctx);
+    }
+}
+
+/* What STEPS optimizer steps left: parameters and the saved state. */
+#define STEPS 6
+#define TENSORS 8
+#define TENSOR_ELEMENTS 2000
+#define ELEMENTS (TENSORS * TENSOR_ELEMENTS)
+typedef struct stepped {
     porta_status st;
-    porta_context *ctx = open_limited(t, info->spec, "storage_buffers=2", NULL, &st);
-    CHECK_OK(t, ctx, st, "open with 2 storage buffers");
-    if (!st) {
-        porta_optimizer_config oc = porta_optimizer_config_default(PORTA_OPTIMIZER_ADAMW);
-        porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_CONSTANT);
-        porta_optimizer *opt = NULL;
-        size_t index = 0;
-        porta_buffer *loss = NULL;
+    int split; /* the arenas were several buffers */
+    float params[ELEMENTS];
+    unsigned char *state;
+    size_t state_bytes;
+} stepped;
+
+/* Write (or, read != 0, read) n floats of tensor `view` from / into v. */
+static porta_status tensor_io(porta_context *ctx, porta_view view, float *v, int read)
+{
+    const size_t at = view.offset * sizeof(float), bytes = view.length * sizeof(float);
+    return read ? porta_buffer_read(ctx, view.buffer, at, bytes, v)
+                : porta_buffer_write(ctx, view.buffer, at, bytes, v);
+}
+
+/* Steps [from, to) of kind (clipping at `clip`, 0 off; on, the gradient
+ * norm runs too) on `spec` under `limits`, over TENSORS tensors reached
+ * through their views (whatever the arenas' split); from the checkpoint
+ * `resume` when not NULL, else from step 0. */
+static void run_steps(test_state *t, const char *spec, const char *limits,
+                      porta_optimizer_kind kind, float clip, int from, int to,
+                      const stepped *resume, stepped *r)
+{
+    memset(r, 0, sizeof(*r));
+    porta_context *ctx = open_limited(t, spec, limits, NULL, &r->st);
+    CHECK_OK(t, ctx, r->st, limits);
+    porta_optimizer *opt = NULL;
+    porta_buffer *loss = NULL;
+    porta_view params[TENSORS], grads[TENSORS];
+    porta_optimizer_config oc = porta_optimizer_config_default(kind);
+    oc.momentum = kind == PORTA_OPTIMIZER_SGD ? 0.9f : oc.momentum;
+    oc.clip_norm = clip;
+    oc.tuning.ignore_environment = true;
+    porta_scheduler_config sc = porta_scheduler_config_default(PORTA_SCHEDULER_CONSTANT);
+    porta_status st = r->st;
+    if (!st)
         st = porta_optimizer_create(ctx, &oc, &sc, &opt);
+    for (int i = 0; i < TENSORS && !st; i++)
+        st = porta_optimizer_add_tensor(ctx, opt, TENSOR_ELEMENTS, 0, NULL);
+    if (!st)
+        st = porta_optimizer_finalize(ctx, opt);
+    for (int i = 0; i < TENSORS && !st; i++)
+        st = porta_optimizer_tensor_views(ctx, opt, (size_t)i, &params[i], &grads[i]);
+    if (!st) {
+        porta_buffer *whole = NULL;
+        r->split = porta_optimizer_arenas(ctx, opt, &whole, NULL, NULL) == PORTA_ERROR_UNSUPPORTED;
+    }
+    if (!st)
+        st = porta_buffer_create(ctx, sizeof(float), &loss);
+    float *v = malloc(ELEMENTS * sizeof(float));
+    for (int i = 0; i < ELEMENTS; i++)
+        v[i] = (float)((i * 37) % 101 - 50) * 0.01f;
+    if (resume && !st)
+        st = porta_optimizer_state_set(ctx, opt, resume->state, resume->state_bytes, "resume");
+    for (int i = 0; i < TENSORS && !st && !resume; i++)
+        st = tensor_io(ctx, params[i], v + i * TENSOR_ELEMENTS, 0);
+    for (int s = from; s < to && !st; s++) {
+        const float l = 2.0f - 0.1f * (float)s;
+        for (int i = 0; i < ELEMENTS; i++)
+            v[i] = (float)((i * 13 + s * 7) % 29 - 14) * 0.003f;
+        for (int i = 0; i < TENSORS && !st; i++)
+            st = tensor_io(ctx, grads[i], v + i * TENSOR_ELEMENTS, 0);
         if (!st)
-            st = porta_optimizer_add_tensor(ctx, opt, 1000, 0, &index);
-        if (!st)
-            st = porta_optimizer_finalize(ctx, opt);
-        if (!st)
-            st = porta_buffer_create(ctx, sizeof(float), &loss);
+            st = porta_buffer_write(ctx, loss, 0, sizeof(l), &l);
         if (!st)
             st = porta_optimizer_step(ctx, opt, porta_view_of(loss), 1, 1.0f);
-        if (!st)
-            st = porta_finish(ctx);
-        CHECK(t, st == PORTA_ERROR_UNSUPPORTED, "%s: step with 2 storage buffers: %s", info->spec,
-              porta_strerror(st));
-        CHECK(t,
-              strstr(porta_context_message(ctx), "storage buffers") != NULL &&
-                  strstr(porta_context_message(ctx), "PORTA_DEVICE_LIMITS") != NULL,
-              "message names the limit: %s", porta_context_message(ctx));
-        porta_buffer_destroy(ctx, loss);
-        porta_optimizer_destroy(ctx, opt);
     }
+    free(v);
+    for (int i = 0; i < TENSORS && !st; i++)
+        st = tensor_io(ctx, params[i], r->params + i * TENSOR_ELEMENTS, 1);
+    if (!st)
+        st = porta_optimizer_state_size(ctx, opt, &r->state_bytes);
+    if (!st) {
+        r->state = malloc(r->state_bytes);
+        st = porta_optimizer_state_get(ctx, opt, r->state, r->state_bytes);
+    }
+    CHECK_OK(t, ctx, st, "optimizer steps");
+    r->st = st;
+    porta_buffer_destroy(ctx, loss);
+    porta_optimizer_destroy(ctx, opt);
     porta_context_destroy(ctx);
+}
+
+/* The largest difference between a's and b's parameters, relative to
+ * the largest of a's. */
+static double params_apart(const stepped *a, const stepped *b)
+{
+    double worst = 0.0, scale = 0.0;
+    for (size_t i = 0; i < ELEMENTS; i++) {
+        const double d = fabs((double)a->params[i] - b->params[i]);
+        worst = d > worst ? d : worst;
+        scale = fabs((double)a->params[i]) > scale ? fabs((double)a->params[i]) : scale;
+    }
+    return scale > 0.0 ? worst / scale : worst;
+}
+
+/* With 4 storage buffers (Vulkan's minimum) the step runs optim_step_small
+ * (its moments in one buffer): the same parameters and the same
+ * checkpoint, byte for byte, as with the device's own limits; and so
+ * again with the arenas split over 56 KiB buffers (just more than the
+ * optimizer's block; six 2048-element blocks: two chunks with optim_step;
+ * with optim_step_small, whose moments buffer is the largest, three
+ * chunks for AdamW, two for SGD). A split arena sums the gradient norm
+ * in another order: clipped, the parameters are then equal within
+ * rounding, and the checkpoint's recorded norm may differ in its last
+ * bits (checkpoints across splits: test_optimizer's round trips). */
+static void check_four_buffers(test_state *t, const porta_device_info *info)
+{
+    static const porta_optimizer_kind kinds[] = {PORTA_OPTIMIZER_ADAMW, PORTA_OPTIMIZER_SGD};
+    static const char *const limits[] = {"storage_buffers=4", "max_alloc=56K",
+                                         "max_alloc=56K,storage_buffers=4"};
+    for (size_t k = 0; k < 4; k++) {
+        const porta_optimizer_kind kind = kinds[k / 2];
+        const float clip = k % 2 ? 1.0f : 0.0f;
+        char what[64];
+        snprintf(what, sizeof what, "%s%s",
+                 kind == PORTA_OPTIMIZER_ADAMW ? "AdamW" : "SGD+momentum",
+                 clip > 0.0f ? ", clipped" : "");
+        stepped *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+        run_steps(t, info->spec, "", kind, clip, 0, STEPS, NULL, a);
+        CHECK(t, a->st || !a->split, "%s %s: the arenas are one buffer without limits", info->spec,
+              what);
+        for (size_t l = 0; l < sizeof(limits) / sizeof(limits[0]); l++) {
+            run_steps(t, info->spec, limits[l], kind, clip, 0, STEPS, NULL, b);
+            const int split = strstr(limits[l], "max_alloc") != NULL;
+            if (!a->st && !b->st) {
+                CHECK(t, b->split == split, "%s %s under %s: split %d", info->spec, what, limits[l],
+                      b->split);
+                CHECK(t, a->state_bytes == b->state_bytes,
+                      "%s %s: %s: %zu checkpoint bytes, not %zu", info->spec, what, limits[l],
+                      b->state_bytes, a->state_bytes);
+                if (split && clip > 0.0f) {
+                    const double apart = params_apart(a, b);
+                    CHECK(t, apart < 1e-5, "%s %s: %s: parameters %.3g apart", info->spec, what,
+                          limits[l], apart);
+                } else {
+                    CHECK(t, memcmp(a->params, b->params, sizeof(a->params)) == 0,
+                          "%s %s: %s gives other parameters", info->spec, what, limits[l]);
+                }
+                /* Split, the recorded gradient norm may differ in its last bits. */
+                CHECK(t,
+                      split || (a->state_bytes == b->state_bytes &&
+                                memcmp(a->state, b->state, a->state_bytes) == 0),
+                      "%s %s: %s gives another checkpoint", info->spec, what, limits[l]);
+            }
+            free(b->state);
+        }
+        free(a->state);
+        free(a);
+        free(b);
+    }
+}
+
+/* A checkpoint's layout does not depend on the arenas' split or on where
+ * the moments live: one saved half way with the device's own limits
+ * loads under 4 storage buffers and 56 KiB buffers, saves back the same
+ * bytes, and finishes the run as the uninterrupted one does (unclipped:
+ * bit for bit); and one saved there loads back with the device's limits. */
+static void check_resume_across_limits(test_state *t, const porta_device_info *info)
+{
+    static const porta_optimizer_kind kinds[] = {PORTA_OPTIMIZER_ADAMW, PORTA_OPTIMIZER_SGD};
+    const char *small = "max_alloc=56K,storage_buffers=4";
+    for (size_t k = 0; k < 2; k++) {
+        stepped *whole = malloc(sizeof(*whole)), *half = malloc(sizeof(*half));
+        stepped *moved = malloc(sizeof(*moved)), *back = malloc(sizeof(*back));
+        run_steps(t, info->spec, "", kinds[k], 0.0f, 0, STEPS, NULL, whole);
+        run_steps(t, info->spec, "", kinds[k], 0.0f, 0, STEPS / 2, NULL, half);
+        memset(moved, 0, sizeof(*moved));
+        memset(back, 0, sizeof(*back));
+        if (!half->st)
+            run_steps(t, info->spec, small, kinds[k], 0.0f, STEPS / 2, STEPS / 2, half, moved);
+        if (!half->st && !moved->st) {
+            CHECK(t,
+                  moved->split && moved->state_bytes == half->state_bytes &&
+                      memcmp(moved->state, half->state, half->state_bytes) == 0,
+                  "%s: a checkpoint loaded under %s saves back other bytes", info->spec, small);
+            run_steps(t, info->spec, "", kinds[k], 0.0f, STEPS / 2, STEPS / 2, moved, back);
+            CHECK(t,
+                  !back->st && back->state_bytes == half->state_bytes &&
+                      memcmp(back->state, half->state, half->state_bytes) == 0,
+                  "%s: a checkpoint saved under %s loads back other bytes", info->spec, small);
+            free(back->state);
+            run_steps(t, info->spec, small, kinds[k], 0.0f, STEPS / 2, STEPS, half, back);
+            CHECK(t,
+                  !whole->st && !back->st &&
+                      memcmp(whole->params, back->params, sizeof(whole->params)) == 0,
+                  "%s: resumed under %s, other parameters than the uninterrupted run", info->spec,
+                  small);
+        }
+        stepped *all[] = {whole, half, moved, back};
+        for (size_t i = 0; i < 4; i++) {
+            free(all[i]->state);
+            free(all[i]);
+        }
+    }
 }
 
 static void check_bad_text(test_state *t, const porta_device_info *info)
@@ -457,6 +664,8 @@ static void per_device(test_state *t, porta_context *ctx, const porta_device_inf
     }
     check_small_gpu(t, info);
     check_too_few_buffers(t, info);
+    check_four_buffers(t, info);
+    check_resume_across_limits(t, info);
     check_bad_text(t, info);
     check_split_arenas(t, info);
     check_split_parameters(t, info);

@@ -68,10 +68,15 @@ static size_t align_up(size_t x, size_t a)
 }
 
 /* Elements one chunk may hold: the device's largest buffer, in whole
- * PORTA_GROUP_ALIGN blocks (0 when it holds not even one). */
-static size_t chunk_capacity(const porta_context *ctx)
+ * PORTA_GROUP_ALIGN blocks (0 when it holds not even one). Where the
+ * moments share one buffer (small_step, finalize) that buffer is the
+ * largest: both moments for AdamW, one and a 4-byte stand-in otherwise. */
+static size_t chunk_capacity(const porta_context *ctx, const porta_optimizer *opt)
 {
-    const uint64_t floats = ctx->backend.caps.max_alloc_bytes / sizeof(float);
+    uint64_t bytes = ctx->backend.caps.max_alloc_bytes;
+    if (opt->small_step)
+        bytes = opt->config.kind == PORTA_OPTIMIZER_ADAMW ? bytes / 2 : (bytes > 4 ? bytes - 4 : 0);
+    const uint64_t floats = bytes / sizeof(float);
     return (size_t)(floats / PORTA_GROUP_ALIGN * PORTA_GROUP_ALIGN);
 }
 
@@ -84,7 +89,7 @@ static size_t chunk_capacity(const porta_context *ctx)
  * by the device's memory, not by one buffer. */
 static porta_status place_tensors(porta_context *ctx, porta_optimizer *opt)
 {
-    const size_t cap = chunk_capacity(ctx);
+    const size_t cap = chunk_capacity(ctx, opt);
     size_t at = 0, chunk_start = 0, k = 0;
     for (unsigned g = 0; g < opt->config.n_groups; g++) {
         for (size_t i = 0; i < opt->n_tensors; i++) {
@@ -166,6 +171,10 @@ porta_status porta_optimizer_finalize(porta_context *ctx, porta_optimizer *opt)
         return porta_msg_set(&ctx->msg, PORTA_ERROR_INVALID_ARGUMENT,
                              "porta_optimizer_finalize: %s",
                              opt ? "already finalized" : "optimizer is NULL");
+    /* On a device that binds fewer storage buffers than optim_step, the
+     * update is optim_step_small, whose two moments share one buffer. */
+    opt->small_step = ctx->backend.caps.max_storage_buffers <
+                      porta_kernel_table[PORTA_KERNEL_optim_step]->n_buffers;
     if ((st = place_tensors(ctx, opt)) != PORTA_OK)
         return st;
     const int adamw = opt->config.kind == PORTA_OPTIMIZER_ADAMW;
@@ -178,15 +187,20 @@ porta_status porta_optimizer_finalize(porta_context *ctx, porta_optimizer *opt)
             st = alloc_zeroed(ctx, bytes, &k->grads);
         /* Moments only where the optimizer has them (unused bindings get a
          * 4-byte stand-in). */
-        if (!st)
-            st = alloc_zeroed(ctx, momentum ? bytes : 4, &k->m1);
-        if (!st)
-            st = alloc_zeroed(ctx, adamw ? bytes : 4, &k->m2);
+        const size_t m1_bytes = momentum ? bytes : 4, m2_bytes = adamw ? bytes : 4;
+        if (opt->small_step) {
+            k->m2_at = m1_bytes;
+            if (!st)
+                st = alloc_zeroed(ctx, m1_bytes + m2_bytes, &k->m1);
+        } else {
+            if (!st)
+                st = alloc_zeroed(ctx, m1_bytes, &k->m1);
+            if (!st)
+                st = alloc_zeroed(ctx, m2_bytes, &k->m2);
+        }
     }
     opt->params = opt->chunks[0].params;
     opt->grads = opt->chunks[0].grads;
-    opt->m1 = opt->chunks[0].m1;
-    opt->m2 = opt->chunks[0].m2;
     if (!st)
         st = alloc_zeroed(ctx, sizeof(porta_optim_block), &opt->block);
     if (!st)

@@ -104,10 +104,12 @@ _Static_assert(PORTA_OPT_MAX_CHUNKS <= PORTA_NORM_GROUPS, "a norm partial per ch
 /* Elements [start, start + n) of the arenas, in buffers of their own: every
  * tensor lies inside one chunk, and start and n are multiples of
  * PORTA_GROUP_ALIGN. m1 / m2 are 4-byte stand-ins where the optimizer has
- * no such moment. */
+ * no such moment. With the optimizer's small_step, m1 holds both moments,
+ * the second m2_at bytes in, and m2 is NULL. */
 typedef struct porta_opt_chunk {
     size_t start, n;
     porta_buffer *params, *grads, *m1, *m2;
+    size_t m2_at;
 } porta_opt_chunk;
 
 typedef struct porta_opt_tensor {
@@ -142,10 +144,14 @@ struct porta_optimizer {
     uint32_t correct_rounding;
 
     /* arenas and the block (NULL until finalized): the arenas as chunks,
-     * usually one; params ... m2 are chunk 0's */
+     * usually one; params, grads are chunk 0's */
     porta_opt_chunk chunks[PORTA_OPT_MAX_CHUNKS];
     size_t n_chunks;
-    porta_buffer *params, *grads, *m1, *m2;
+    porta_buffer *params, *grads;
+    /* 1: the device binds fewer storage buffers than optim_step does; the
+     * update is optim_step_small, whose moments share one buffer per chunk
+     * (porta_opt_chunk). */
+    int small_step;
     porta_buffer *block;  /* porta_optim_block */
     porta_buffer *metric; /* one float: the metric porta_optimizer_observe() passes */
 

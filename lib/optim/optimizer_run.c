@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "optim/optimizer_internal.h"
+#include "spec_flags.h"
 
 static porta_status require_ready(porta_context *ctx, porta_optimizer *opt, const char *what)
 {
@@ -17,15 +18,15 @@ static porta_status require_ready(porta_context *ctx, porta_optimizer *opt, cons
     return PORTA_OK;
 }
 
-/* The optimizer variant of optim_step (its SPEC0): 0 SGD, 1 AdamW, 2 SGD
- * with momentum, 3 SGD with Nesterov momentum. */
+/* The update rule of optim_step (its SPEC0: OPTIM_RULE_* in
+ * shaders/spec_flags.h). */
 static uint32_t step_variant(const porta_optimizer *opt)
 {
     if (opt->dev.kind == 1u)
-        return 1u;
+        return OPTIM_RULE_ADAMW;
     if (opt->dev.momentum == 0.0f)
-        return 0u;
-    return opt->dev.nesterov ? 3u : 2u;
+        return OPTIM_RULE_SGD;
+    return opt->dev.nesterov ? OPTIM_RULE_NESTEROV : OPTIM_RULE_MOMENTUM;
 }
 
 /* Whether x is in 1..most and, for pow2, a power of two: what a count
@@ -151,11 +152,11 @@ static porta_status tuned_division(porta_context *ctx, porta_division division, 
  * variable when that is set (the field named after the variable's value
  * below):
  *   PORTA_OPTIM_VARIANT=scalars-pass   optim_scalars, then optim_step with
- *   (layout)                           SPEC3 bit 0 clear (also with a gradient
+ *   (layout)                           OPTIM_FLAG_PER_WORKGROUP clear (also with a gradient
  *                                      norm: the scalar pass finishes it);
- *   PORTA_OPTIM_VARIANT=per-workgroup  optim_step alone with SPEC3 bit 0 set;
+ *   PORTA_OPTIM_VARIANT=per-workgroup  optim_step alone with OPTIM_FLAG_PER_WORKGROUP;
  *   PORTA_OPTIM_VARIANT=fused          without a gradient norm, optim_step
- *                                      alone with SPEC3 bit 3 set (its
+ *                                      alone with OPTIM_FLAG_FUSED (its
  *                                      scalars prepared by the previous
  *                                      step); with one, scalars-pass;
  *   PORTA_OPTIM_PER_INVOCATION=N       optim_step's SPEC1 (1..256);
@@ -246,13 +247,13 @@ static uint32_t scalars_variant(const porta_context *ctx, const porta_optimizer 
 /* Whether optim_step runs the fused variant on PoCL, which runs a kernel
  * as a loop over its work-items: it then takes the loss count as a
  * constant (loss_words), 2048-wide workgroups (step_layout) and a barrier
- * before the bookkeeping (SPEC3 bit 6). */
+ * before the bookkeeping (OPTIM_FLAG_FUSED_BARRIER). */
 static int fused_work_item_loop(const porta_context *ctx, uint32_t variant)
 {
     return variant == VARIANT_FUSED && porta__is_work_item_loop(ctx);
 }
 
-/* The fused variant's loss word count as optim_step's SPEC3 bits 8-15,
+/* The fused variant's loss word count as optim_step's the OPTIM_FLAG_LOSS_WORDS bits,
  * when at most 64 (a training graph's loss has at most 64 partials), on
  * PoCL: with the count constant, LLVM sums the loss before its loop over
  * the work-items instead of in every work-item (shaders/optim_step.kc).
@@ -267,7 +268,7 @@ static uint32_t loss_words(const porta_context *ctx, uint32_t variant, uint32_t 
  * elements per invocation; elsewhere one element per invocation, the
  * layout in which PoCL vectorises the update and a GPU reads it
  * coalesced), so the step walks memory as the roofline does. The
- * per-workgroup variant (SPEC3 bit 0 set) outside llvmpipe takes the device's
+ * per-workgroup variant (OPTIM_FLAG_PER_WORKGROUP) outside llvmpipe takes the device's
  * preset for blocked elementwise kernels, to amortise its preamble; the
  * fused variant on PoCL 2048-wide workgroups, for the same reason (the
  * loss sum before each workgroup's elements: 0.93 of the roofline against
@@ -339,7 +340,7 @@ static uint32_t scalars_local_size(const porta_context *ctx, const porta_optimiz
 }
 
 /* The scheduler kind + 1 when it is one a kernel can compile alone (as
- * SCHED_ONLY_KIND: optim_scalars' SPEC0, optim_step's SPEC3 bits 16-19),
+ * SCHED_ONLY_KIND: optim_scalars' SPEC0, optim_step's the OPTIM_FLAG_SCHED_KIND bits),
  * else 0: every kind, chosen at run time. */
 static uint32_t sched_only_kind(const porta_optimizer *opt)
 {
@@ -453,7 +454,7 @@ static porta_status launch_scalars(porta_context *ctx, porta_optimizer *opt, por
 }
 
 /* 1 where optim_step skips a step's update by one branch around it
- * (SPEC3 bit 4), 0 where each element selects between its new and old
+ * (OPTIM_FLAG_SKIP_BRANCH), 0 where each element selects between its new and old
  * values. A select on a value that is the same for the whole loop is one
  * that LLVM's x86 backend compiles to a branch per select (it has no blend
  * with a scalar condition), and three such branches in every 8-element
@@ -469,7 +470,22 @@ static uint32_t skip_by_branch(const porta_context *ctx)
     return (uint32_t)porta__is_work_item_loop(ctx);
 }
 
-/* Enqueue the element update (optim_step), in the variant
+/* The kernel of the element update: optim_step, or, on a device that
+ * binds fewer storage buffers than optim_step does, optim_step_small (the
+ * scalars-pass form, 4 buffers, its moments in one; optimizer.c allocates
+ * them so). */
+static porta_kernel_id update_kernel(const porta_optimizer *opt)
+{
+    return opt->small_step ? PORTA_KERNEL_optim_step_small : PORTA_KERNEL_optim_step;
+}
+
+/* One params struct for both (optim_update.kh declares their params). */
+_Static_assert(sizeof(porta_params_optim_step) == sizeof(porta_params_optim_step_small) &&
+                   offsetof(porta_params_optim_step, m2_off) ==
+                       offsetof(porta_params_optim_step_small, m2_off),
+               "optim_step and optim_step_small take the same params");
+
+/* Enqueue the element update (update_kernel()), in the variant
  * scalars_variant() picks: the one that computes the scalars per
  * workgroup (finishing the gradient norm from the partials of the norm
  * pass when norm_count > 0), or the one that reads what optim_scalars
@@ -506,28 +522,38 @@ static porta_status launch_update(porta_context *ctx, porta_optimizer *opt, port
                                  .one_minus_beta2 = 1.0f - opt->dev.beta2,
                                  .eps = opt->dev.eps,
                                  .momentum = opt->dev.momentum,
-                                 .one_minus_dampening = 1.0f - opt->dev.dampening};
-    porta_bbuffer *bufs[] = {k->params->impl, k->grads->impl, k->m1->impl,
-                             k->m2->impl,     loss->impl,     opt->block->impl};
-    /* SPEC3 bit 1: bounds checks, for a block that does not divide the
-     * groups' alignment (only a tuning override makes one) and for an
-     * empty arena (its one workgroup must not write). Bit 2: correct the
-     * device's division and square root. Bit 4: skip_by_branch(). Bit 5:
-     * clipping is on (off, the update leaves out its multiply by 1). Bit
-     * 6: the fused variant's barrier before its bookkeeping, which only
-     * PoCL needs (shaders/optim_step.kc says why). */
+                                 .one_minus_dampening = 1.0f - opt->dev.dampening,
+                                 .m2_off = (uint32_t)(k->m2_at / 4)};
+    /* optim_step: param, grad, m1, m2, loss, block; optim_step_small:
+     * param, grad, moments, block. */
+    porta_bbuffer *bufs[] = {k->params->impl,  k->grads->impl, k->m1->impl,
+                             opt->block->impl, loss->impl,     opt->block->impl};
+    if (!opt->small_step)
+        bufs[3] = k->m2->impl;
+    /* SPEC3's flags (shaders/spec_flags.h). CHECKED: bounds checks, for a
+     * block that does not divide the groups' alignment (only a tuning
+     * override makes one) and for an empty arena (its one workgroup must
+     * not write). SKIP_BRANCH: skip_by_branch(). CLIP: clipping is on (off,
+     * the update leaves out its multiply by 1). FUSED_BARRIER: the fused
+     * variant's barrier before its bookkeeping, which only PoCL needs
+     * (shaders/optim_step.kc says why). */
     const porta__stream_layout layout = step_layout(ctx, opt, variant);
     const uint32_t block = layout.local_size * layout.per_invocation;
     const uint32_t checked = PORTA_GROUP_ALIGN % block != 0u || k->n == 0;
     const uint32_t spec[PORTA_SPEC_COUNT] = {
         step_variant(opt), 0u, n_groups,
-        (variant == VARIANT_PER_WORKGROUP) | (checked << 1) | (opt->correct_rounding << 2) |
-            ((variant == VARIANT_FUSED) << 3) | (skip_by_branch(ctx) << 4) |
-            ((opt->dev.clip_norm > 0.0f) << 5) | (fused_work_item_loop(ctx, variant) << 6) |
-            (loss_words(ctx, variant, loss_count) << 8) |
-            (variant != VARIANT_SCALARS_PASS ? sched_only_kind(opt) << 16 : 0u)};
-    return porta__launch_stream(ctx, PORTA_KERNEL_optim_step, layout, k->n, opt->correct_rounding,
-                                spec, bufs, &p);
+        (variant == VARIANT_PER_WORKGROUP ? OPTIM_FLAG_PER_WORKGROUP : 0u) |
+            (checked ? OPTIM_FLAG_CHECKED : 0u) |
+            (opt->correct_rounding ? OPTIM_FLAG_CORRECT_DIV : 0u) |
+            (variant == VARIANT_FUSED ? OPTIM_FLAG_FUSED : 0u) |
+            (skip_by_branch(ctx) ? OPTIM_FLAG_SKIP_BRANCH : 0u) |
+            (opt->dev.clip_norm > 0.0f ? OPTIM_FLAG_CLIP : 0u) |
+            (fused_work_item_loop(ctx, variant) ? OPTIM_FLAG_FUSED_BARRIER : 0u) |
+            (loss_words(ctx, variant, loss_count) << OPTIM_FLAG_LOSS_WORDS_SHIFT) |
+            (variant != VARIANT_SCALARS_PASS ? sched_only_kind(opt) << OPTIM_FLAG_SCHED_KIND_SHIFT
+                                             : 0u)};
+    return porta__launch_stream(ctx, update_kernel(opt), layout, k->n, opt->correct_rounding, spec,
+                                bufs, &p);
 }
 
 _Static_assert(PORTA_GROUP_ALIGN % PORTA_STREAM_BLOCK_MAX == 0,
@@ -566,8 +592,15 @@ porta_status porta_optimizer_step(porta_context *ctx, porta_optimizer *opt, port
      * without a norm, the update alone. */
     const int with_norm = opt->check_norm && opt->elements > 0;
     uint32_t variant = scalars_variant(ctx, opt);
-    if (variant == VARIANT_FUSED && with_norm)
+    if ((variant == VARIANT_FUSED && with_norm) || opt->small_step)
         variant = VARIANT_SCALARS_PASS;
+    /* Whether the update fits the device, before anything is enqueued: a
+     * refusal (its message names the limit) then leaves the state as it
+     * was. */
+    st = porta__kernel_fits(ctx, porta_kernel_table[update_kernel(opt)],
+                            step_layout(ctx, opt, variant).local_size);
+    if (st)
+        return st;
     uint32_t norm_count = 0;
     if (variant == VARIANT_SCALARS_PASS)
         st = launch_scalars(ctx, opt, loss, (uint32_t)loss_off, (uint32_t)loss_count, loss_scale,

@@ -104,14 +104,16 @@ static size_t regions(const porta_optimizer *opt, const save_layout *l, save_reg
     const size_t at_m[2] = {l->m1, l->m2};
     for (size_t c = 0; c < opt->n_chunks; c++) {
         const porta_opt_chunk *k = &opt->chunks[c];
-        porta_buffer *m[2] = {k->m1, k->m2};
+        /* With small_step both moments are in m1, m2 m2_at bytes in. */
+        porta_buffer *m[2] = {k->m1, k->m2 ? k->m2 : k->m1};
+        const size_t from[2] = {0, k->m2 ? 0 : k->m2_at};
         if (k->n)
             r[n++] = (save_region){k->params, 0, k->n * 4, l->params + k->start * 4};
         for (int i = 0; i < 2; i++) {
             if (whole[i] && k->n)
-                r[n++] = (save_region){m[i], 0, k->n * 4, at_m[i] + k->start * 4};
+                r[n++] = (save_region){m[i], from[i], k->n * 4, at_m[i] + k->start * 4};
             else if (!whole[i] && c == 0)
-                r[n++] = (save_region){m[i], 0, 4, at_m[i]};
+                r[n++] = (save_region){m[i], from[i], 4, at_m[i]};
         }
     }
     return n;

@@ -453,11 +453,21 @@ PORTA_API porta_status porta_self_test(porta_context *ctx);
  * (two dispatches): it finishes the loss reduction (and the norm),
  * advances the scheduler and writes the step's scalars once, so the update
  * is a branch-free stream; for the norm it runs on many workgroups that
- * first sum the gradient's squares, and the last of them to finish (an
- * integer ticket; the partial sums are added in a fixed order) goes on
- * with the scalars. llvmpipe runs the one-dispatch form slower (every batch
- * of 8 invocations runs the loss sum and the bookkeeping, masked off);
- * porta_optimizer_tuning::layout chooses another form. */
+ * first sum the gradient's squares, and where the device promises
+ * hand-over between the workgroups of one dispatch
+ * (porta_device_capabilities::group_handover) the last of them to finish
+ * (an integer ticket) goes on with the scalars; elsewhere a second small
+ * dispatch of one workgroup does (three dispatches). The partial sums are
+ * the same and added in a fixed order either way: the same bits. llvmpipe
+ * runs the one-dispatch form slower (every batch of 8 invocations runs
+ * the loss sum and the bookkeeping, masked off);
+ * porta_optimizer_tuning::layout chooses another form.
+ *
+ * A step binds at most 6 storage buffers (parameters, gradients, two
+ * moments, the loss and one block holding every other state); on a device
+ * that allows fewer it binds 4 (the moments in one buffer, the
+ * scalars-pass form whatever the layout asks), and with fewer than 4 it is
+ * refused with PORTA_ERROR_UNSUPPORTED, the message naming the limit. */
 typedef struct porta_optimizer porta_optimizer;
 
 /** The optimizers. */
