@@ -14,7 +14,8 @@ extern const char agreement_rule[];
 /* Whether a and b are the same hardware by that rule. */
 bool agreement_same_hardware(const porta_device_info *a, const porta_device_info *b);
 
-/* The relative loss difference allowed between the two devices at a step. */
+/* The loss difference allowed between the two devices at a step, relative
+ * to max(|loss|, 0.1). */
 double agreement_tolerance(int step);
 
 /* Compare the losses of check `run` ("training.cnn") on a (OpenCL) and b
