@@ -4,12 +4,15 @@
  *   porta-info --version | --help
  *
  * One line per device (API, index, name, vendor, type, driver, memory,
- * largest allocation, local memory, subgroup sizes, self-test result), or
- * with --json one JSON object: the program's and the library's versions,
- * the backends compiled in, and "devices", an array of objects with the
- * same fields (one device a line). Exit status 0 when at least one device
- * was found and every self-test run passed, 1 otherwise, 2 for a usage
- * error.
+ * largest allocation, local memory, subgroup sizes, self-test result),
+ * then an indented line of what porta's policy follows (the tuning preset,
+ * how the device runs a workgroup, its limits: porta_device_capabilities,
+ * after PORTA_DEVICE_PRESET and PORTA_DEVICE_LIMITS); or with --json one
+ * JSON object: the program's and the library's versions, the backends
+ * compiled in, and "devices", an array of objects with the same fields and
+ * "capabilities" (one device a line). Exit status 0 when at least one
+ * device was found, could be opened, and every self-test run passed, 1
+ * otherwise, 2 for a usage error.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,19 +68,25 @@ static void print_version(void)
     printf("porta-info %s (library %s, backends: %s)\n", PORTA_VERSION_STRING, v.text, v.backends);
 }
 
-/* Self-test one device in a context of its own; "pass" or the reason. */
-static bool selftest(const porta_device_info *d, char *result, size_t cap)
+/* Open one device in a context of its own, read its capabilities and,
+ * when `run`, self-test it; result: "pass", "not run" or the reason. */
+static bool probe(const porta_device_info *d, bool run, porta_device_capabilities *caps,
+                  char *result, size_t cap)
 {
+    memset(caps, 0, sizeof(*caps));
     porta_context *ctx = NULL;
     porta_status st = porta_context_create(NULL, &ctx);
     if (!st)
         st = porta_device_open(ctx, d->spec, NULL);
     if (!st)
+        st = porta_device_capabilities_get(ctx, caps);
+    if (!st && run)
         st = porta_self_test(ctx);
     if (st)
-        snprintf(result, cap, "fail: %s: %s", porta_strerror(st), porta_context_message(ctx));
+        snprintf(result, cap, "fail: %s: %s", porta_strerror(st),
+                 ctx ? porta_context_message(ctx) : "");
     else
-        snprintf(result, cap, "pass");
+        snprintf(result, cap, run ? "pass" : "not run");
     porta_context_destroy(ctx);
     return st == PORTA_OK;
 }
@@ -99,7 +108,26 @@ static void print_json_string(const char *s)
     putchar('"');
 }
 
-static void print_json(const porta_device_info *d, const char *result, bool first)
+static void print_json_caps(const porta_device_capabilities *c)
+{
+    printf(", \"capabilities\": {\"preset\": ");
+    print_json_string(c->preset);
+    printf(", \"execution\": ");
+    print_json_string(c->execution ? c->execution : "");
+    printf(", \"max_alloc_bytes\": %llu, \"max_storage_range\": %llu, \"local_mem_bytes\": %llu, "
+           "\"max_workgroup_size\": %u, \"max_storage_buffers\": %u, \"max_push_bytes\": %u, "
+           "\"loop_limit\": %u, \"fast_fma\": %s, \"group_handover\": %s, \"timestamps\": %s, "
+           "\"limits\": ",
+           (unsigned long long)c->max_alloc_bytes, (unsigned long long)c->max_storage_range,
+           (unsigned long long)c->local_mem_bytes, c->max_workgroup_size, c->max_storage_buffers,
+           c->max_push_bytes, c->loop_limit, c->fast_fma ? "true" : "false",
+           c->group_handover ? "true" : "false", c->timestamps ? "true" : "false");
+    print_json_string(c->limits);
+    printf("}");
+}
+
+static void print_json(const porta_device_info *d, const porta_device_capabilities *caps,
+                       bool opened, const char *result, bool first)
 {
     printf("%s\n  {\"api\": \"%s\", \"index\": %u, \"name\": ", first ? "" : ",", d->api, d->index);
     print_json_string(d->name);
@@ -118,6 +146,8 @@ static void print_json(const porta_device_info *d, const char *result, bool firs
            (unsigned long long)d->local_mem_bytes, d->max_workgroup_size, d->subgroup_min,
            d->subgroup_max);
     print_json_string(result);
+    if (opened)
+        print_json_caps(caps);
     printf("}");
 }
 
@@ -158,6 +188,18 @@ static void print_line(const porta_device_info *d, const char *result)
            porta_cli_bytes(mem, sizeof(mem), d->global_mem_bytes),
            porta_cli_bytes(alloc, sizeof(alloc), d->max_alloc_bytes),
            porta_cli_bytes(local, sizeof(local), d->local_mem_bytes), sub, result);
+}
+
+/* The capabilities line under a device's line. */
+static void print_caps_line(const porta_device_capabilities *c)
+{
+    char range[32];
+    printf("          preset %s, execution %s, storage buffers %u, range %s, push %u bytes, "
+           "loop limit %u, fast fma %s, hand-over %s, timestamps %s%s%s\n",
+           c->preset, c->execution ? c->execution : "?", c->max_storage_buffers,
+           porta_cli_bytes(range, sizeof(range), c->max_storage_range), c->max_push_bytes,
+           c->loop_limit, c->fast_fma ? "yes" : "no", c->group_handover ? "yes" : "no",
+           c->timestamps ? "yes" : "no", c->limits[0] ? ", limits " : "", c->limits);
 }
 
 int main(int argc, char **argv)
@@ -205,13 +247,16 @@ int main(int argc, char **argv)
         if (only[0] && strcmp(only, d.spec) != 0)
             continue;
         char result[4096];
-        snprintf(result, sizeof(result), "not run");
-        if (o.selftest && !selftest(&d, result, sizeof(result)))
-            failed++;
-        if (o.json)
-            print_json(&d, result, shown == 0);
-        else
-            print_line(&d, o.selftest ? result : "");
+        porta_device_capabilities caps;
+        const bool ok = probe(&d, o.selftest, &caps, result, sizeof(result));
+        failed += !ok;
+        if (o.json) {
+            print_json(&d, &caps, ok || caps.preset[0], result, shown == 0);
+        } else {
+            print_line(&d, o.selftest || !ok ? result : "");
+            if (caps.preset[0])
+                print_caps_line(&caps);
+        }
         fflush(stdout);
         shown++;
     }
