@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "check_report.h"
+#include "cli.h"
 
 static char *copy_text(const char *s)
 {
@@ -101,25 +102,6 @@ void report_free(check_report *r)
 
 /* ---- JSON ----------------------------------------------------------------- */
 
-void report_json_string(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; s && *s; s++) {
-        const unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", out);
-        else if (c == '\t')
-            fputs("\\t", out);
-        else if (c < 0x20)
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out);
-    }
-    fputc('"', out);
-}
-
 /* A number JSON can hold: NaN and infinities become null. */
 static void json_number(FILE *out, double v)
 {
@@ -148,17 +130,17 @@ static void json_series(FILE *out, const char *key, const float *s, size_t n)
 static void json_device_info(FILE *out, const porta_device_info *d)
 {
     fprintf(out, "\"spec\": ");
-    report_json_string(out, d->spec);
+    porta_cli_json_string(out, d->spec);
     fprintf(out, ", \"api\": \"%s\", \"name\": ", d->api);
-    report_json_string(out, d->name);
+    porta_cli_json_string(out, d->name);
     fprintf(out, ", \"vendor\": ");
-    report_json_string(out, d->vendor);
+    porta_cli_json_string(out, d->vendor);
     fprintf(out, ", \"platform\": ");
-    report_json_string(out, d->platform);
+    porta_cli_json_string(out, d->platform);
     fprintf(out, ", \"type\": \"%s\", \"driver\": ", d->type);
-    report_json_string(out, d->driver);
+    porta_cli_json_string(out, d->driver);
     fprintf(out, ", \"api_version\": ");
-    report_json_string(out, d->api_version);
+    porta_cli_json_string(out, d->api_version);
     fprintf(out,
             ", \"global_mem_bytes\": %llu, \"max_alloc_bytes\": %llu, \"local_mem_bytes\": %llu, "
             "\"max_workgroup_size\": %u, \"subgroup_min\": %u, \"subgroup_max\": %u, "
@@ -174,43 +156,28 @@ static void json_capabilities(FILE *out, const device_report *d)
         fputs("null", out);
         return;
     }
-    const porta_device_capabilities *c = &d->caps;
-    fprintf(out, "{\"preset\": ");
-    report_json_string(out, c->preset);
-    fprintf(out, ", \"execution\": ");
-    report_json_string(out, c->execution ? c->execution : "");
-    fprintf(out,
-            ", \"max_alloc_bytes\": %llu, \"max_storage_range\": %llu, \"local_mem_bytes\": %llu, "
-            "\"max_workgroup_size\": %u, \"max_storage_buffers\": %u, \"max_push_bytes\": %u, "
-            "\"loop_limit\": %u, \"fast_fma\": %s, \"group_handover\": %s, \"timestamps\": %s, "
-            "\"limits\": ",
-            (unsigned long long)c->max_alloc_bytes, (unsigned long long)c->max_storage_range,
-            (unsigned long long)c->local_mem_bytes, c->max_workgroup_size, c->max_storage_buffers,
-            c->max_push_bytes, c->loop_limit, c->fast_fma ? "true" : "false",
-            c->group_handover ? "true" : "false", c->timestamps ? "true" : "false");
-    report_json_string(out, c->limits);
-    fputc('}', out);
+    porta_cli_json_capabilities(out, &d->caps);
 }
 
 static void json_check(FILE *out, const check_record *c)
 {
     fprintf(out, "{\"name\": ");
-    report_json_string(out, c->name);
+    porta_cli_json_string(out, c->name);
     fprintf(out, ", \"result\": \"%s\", \"cases\": %zu, \"failures\": %zu, \"seconds\": ",
             outcome_name(c->outcome), c->cases, c->failures);
     json_number(out, c->seconds);
     fprintf(out, ", \"worst_error_over_tolerance\": ");
     json_number(out, c->worst);
     fprintf(out, ", \"description\": ");
-    report_json_string(out, c->description);
+    porta_cli_json_string(out, c->description);
     fprintf(out, ", \"tolerance\": ");
-    report_json_string(out, c->tolerance);
+    porta_cli_json_string(out, c->tolerance);
     fprintf(out, ", \"first_failure\": ");
-    report_json_string(out, c->first_failure);
+    porta_cli_json_string(out, c->first_failure);
     fprintf(out, ", \"status\": ");
-    report_json_string(out, c->status ? porta_strerror(c->status) : "");
+    porta_cli_json_string(out, c->status ? porta_strerror(c->status) : "");
     fprintf(out, ", \"driver_message\": ");
-    report_json_string(out, c->driver_message);
+    porta_cli_json_string(out, c->driver_message);
     if (c->series) {
         json_series(out, "losses", c->series, c->series_count);
         if (c->reference_series)
@@ -224,7 +191,7 @@ static void json_device(FILE *out, const device_report *d)
     fprintf(out, "    {");
     json_device_info(out, &d->info);
     fprintf(out, ", \"opened\": %s, \"error\": ", d->opened ? "true" : "false");
-    report_json_string(out, d->error);
+    porta_cli_json_string(out, d->error);
     fprintf(out, ", \"training_only\": %s,\n     \"capabilities\": ",
             d->training_only ? "true" : "false");
     json_capabilities(out, d);
@@ -242,16 +209,16 @@ static void json_device(FILE *out, const device_report *d)
     for (size_t i = 0; i < d->n_probes; i++) {
         const probe_record *p = &d->probes[i];
         fprintf(out, "%s\n       {\"name\": ", i ? "," : "");
-        report_json_string(out, p->name);
+        porta_cli_json_string(out, p->name);
         fprintf(out, ", \"value\": ");
         if (p->value < 0)
             fputs("null", out);
         else
             json_number(out, p->value);
         fprintf(out, ", \"unit\": ");
-        report_json_string(out, p->unit);
+        porta_cli_json_string(out, p->unit);
         fprintf(out, ", \"result\": \"%s\", \"note\": ", p->value < 0 ? "failed" : "measured");
-        report_json_string(out, p->note);
+        porta_cli_json_string(out, p->note);
         fputc('}', out);
     }
     fprintf(out, "]}");
@@ -261,11 +228,11 @@ void report_write_json(FILE *out, const check_report *r)
 {
     const porta_version_info v = porta_version();
     fprintf(out, "{\"program\": \"porta-check\", \"version\": ");
-    report_json_string(out, PORTA_VERSION_STRING);
+    porta_cli_json_string(out, PORTA_VERSION_STRING);
     fprintf(out, ", \"library\": ");
-    report_json_string(out, v.text);
+    porta_cli_json_string(out, v.text);
     fprintf(out, ", \"backends\": ");
-    report_json_string(out, v.backends);
+    porta_cli_json_string(out, v.backends);
     fprintf(out, ", \"quick\": %s, \"passed\": %s, \"seconds\": ", r->quick ? "true" : "false",
             report_failed(r) ? "false" : "true");
     json_number(out, r->seconds);
@@ -275,18 +242,18 @@ void report_write_json(FILE *out, const check_report *r)
         fprintf(out, "%s\n", i + 1 < r->n_devices ? "," : "");
     }
     fprintf(out, "  ],\n  \"agreement\": {\"same_hardware\": ");
-    report_json_string(out, r->same_hardware_rule);
+    porta_cli_json_string(out, r->same_hardware_rule);
     fprintf(out, ", \"comparisons\": [");
     for (size_t i = 0; i < r->n_agreements; i++) {
         const agreement_record *a = &r->agreements[i];
         fprintf(out, "%s\n    {\"name\": ", i ? "," : "");
-        report_json_string(out, a->name);
+        porta_cli_json_string(out, a->name);
         fprintf(out, ", \"opencl\": ");
-        report_json_string(out, a->a);
+        porta_cli_json_string(out, a->a);
         fprintf(out, ", \"vulkan\": ");
-        report_json_string(out, a->b);
+        porta_cli_json_string(out, a->b);
         fprintf(out, ", \"run\": ");
-        report_json_string(out, a->run);
+        porta_cli_json_string(out, a->run);
         fprintf(out, ", \"result\": \"%s\", \"worst_relative_difference\": ",
                 a->skipped  ? "skipped"
                 : a->passed ? "passed"
@@ -295,7 +262,7 @@ void report_write_json(FILE *out, const check_report *r)
         fprintf(out, ", \"at_step\": %d, \"tolerance\": ", a->worst_step);
         json_number(out, a->tolerance);
         fprintf(out, ", \"message\": ");
-        report_json_string(out, a->message);
+        porta_cli_json_string(out, a->message);
         fputc('}', out);
     }
     fprintf(out, "]}}\n");

@@ -90,7 +90,4 @@ void report_write_json(FILE *out, const check_report *r);
 /* A Markdown summary for a bug report (check_markdown.c). */
 void report_write_markdown(FILE *out, const check_report *r);
 
-/* A JSON string literal of s (quotes and escapes). */
-void report_json_string(FILE *out, const char *s);
-
 #endif

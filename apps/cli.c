@@ -101,3 +101,41 @@ const char *porta_cli_bytes(char *buf, size_t cap, unsigned long long bytes)
     snprintf(buf, cap, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
     return buf;
 }
+
+void porta_cli_json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; s && *s; s++) {
+        const unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c == '\n')
+            fputs("\\n", out);
+        else if (c == '\t')
+            fputs("\\t", out);
+        else if (c < 0x20)
+            fprintf(out, "\\u%04x", c);
+        else
+            fputc(c, out);
+    }
+    fputc('"', out);
+}
+
+void porta_cli_json_capabilities(FILE *out, const porta_device_capabilities *c)
+{
+    fprintf(out, "{\"preset\": ");
+    porta_cli_json_string(out, c->preset);
+    fprintf(out, ", \"execution\": ");
+    porta_cli_json_string(out, c->execution ? c->execution : "");
+    fprintf(out,
+            ", \"max_alloc_bytes\": %llu, \"max_storage_range\": %llu, \"local_mem_bytes\": %llu, "
+            "\"max_workgroup_size\": %u, \"max_storage_buffers\": %u, \"max_push_bytes\": %u, "
+            "\"loop_limit\": %u, \"fast_fma\": %s, \"group_handover\": %s, \"timestamps\": %s, "
+            "\"limits\": ",
+            (unsigned long long)c->max_alloc_bytes, (unsigned long long)c->max_storage_range,
+            (unsigned long long)c->local_mem_bytes, c->max_workgroup_size, c->max_storage_buffers,
+            c->max_push_bytes, c->loop_limit, c->fast_fma ? "true" : "false",
+            c->group_handover ? "true" : "false", c->timestamps ? "true" : "false");
+    porta_cli_json_string(out, c->limits);
+    fputc('}', out);
+}

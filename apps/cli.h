@@ -4,6 +4,7 @@
 #define PORTA_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "porta/porta.h"
 
@@ -45,6 +46,13 @@ int porta_cli_each_device(const char *spec, int (*fn)(const char *spec, void *us
 
 /* Print "program: what: status (message)" to stderr. */
 void porta_cli_report(const char *program, porta_context *ctx, const char *what, porta_status st);
+
+/* Write s to out as a JSON string (quoted and escaped; NULL as ""). */
+void porta_cli_json_string(FILE *out, const char *s);
+
+/* Write c to out as a JSON object (what porta-info and porta-check report
+ * of a device's capabilities). */
+void porta_cli_json_capabilities(FILE *out, const porta_device_capabilities *c);
 
 /* Human-readable byte count ("1.5 GiB") into buf. */
 const char *porta_cli_bytes(char *buf, size_t cap, unsigned long long bytes);

@@ -91,63 +91,30 @@ static bool probe(const porta_device_info *d, bool run, porta_device_capabilitie
     return st == PORTA_OK;
 }
 
-static void print_json_string(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c == '\n')
-            printf("\\n");
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
-
-static void print_json_caps(const porta_device_capabilities *c)
-{
-    printf(", \"capabilities\": {\"preset\": ");
-    print_json_string(c->preset);
-    printf(", \"execution\": ");
-    print_json_string(c->execution ? c->execution : "");
-    printf(", \"max_alloc_bytes\": %llu, \"max_storage_range\": %llu, \"local_mem_bytes\": %llu, "
-           "\"max_workgroup_size\": %u, \"max_storage_buffers\": %u, \"max_push_bytes\": %u, "
-           "\"loop_limit\": %u, \"fast_fma\": %s, \"group_handover\": %s, \"timestamps\": %s, "
-           "\"limits\": ",
-           (unsigned long long)c->max_alloc_bytes, (unsigned long long)c->max_storage_range,
-           (unsigned long long)c->local_mem_bytes, c->max_workgroup_size, c->max_storage_buffers,
-           c->max_push_bytes, c->loop_limit, c->fast_fma ? "true" : "false",
-           c->group_handover ? "true" : "false", c->timestamps ? "true" : "false");
-    print_json_string(c->limits);
-    printf("}");
-}
-
 static void print_json(const porta_device_info *d, const porta_device_capabilities *caps,
                        bool opened, const char *result, bool first)
 {
     printf("%s\n  {\"api\": \"%s\", \"index\": %u, \"name\": ", first ? "" : ",", d->api, d->index);
-    print_json_string(d->name);
+    porta_cli_json_string(stdout, d->name);
     printf(", \"vendor\": ");
-    print_json_string(d->vendor);
+    porta_cli_json_string(stdout, d->vendor);
     printf(", \"platform\": ");
-    print_json_string(d->platform);
+    porta_cli_json_string(stdout, d->platform);
     printf(", \"type\": \"%s\", \"driver\": ", d->type);
-    print_json_string(d->driver);
+    porta_cli_json_string(stdout, d->driver);
     printf(", \"api_version\": ");
-    print_json_string(d->api_version);
+    porta_cli_json_string(stdout, d->api_version);
     printf(", \"global_mem_bytes\": %llu, \"max_alloc_bytes\": %llu, \"local_mem_bytes\": %llu, "
            "\"max_workgroup_size\": %u, \"subgroup_min\": %u, \"subgroup_max\": %u, "
            "\"selftest\": ",
            (unsigned long long)d->global_mem_bytes, (unsigned long long)d->max_alloc_bytes,
            (unsigned long long)d->local_mem_bytes, d->max_workgroup_size, d->subgroup_min,
            d->subgroup_max);
-    print_json_string(result);
-    if (opened)
-        print_json_caps(caps);
+    porta_cli_json_string(stdout, result);
+    if (opened) {
+        printf(", \"capabilities\": ");
+        porta_cli_json_capabilities(stdout, caps);
+    }
     printf("}");
 }
 
@@ -158,9 +125,9 @@ static void print_json_head(void)
 {
     const porta_version_info v = porta_version();
     printf("{\"version\": ");
-    print_json_string(PORTA_VERSION_STRING);
+    porta_cli_json_string(stdout, PORTA_VERSION_STRING);
     printf(", \"library\": ");
-    print_json_string(v.text);
+    porta_cli_json_string(stdout, v.text);
     printf(", \"backends\": [");
     /* v.backends is space-separated names ("opencl vulkan"): an array. */
     const char *b = v.backends;
